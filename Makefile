@@ -1,0 +1,42 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+WORKERS ?= 1
+PORT ?= 5000
+
+.PHONY: run test lint bench install migrate demo serve clean
+
+$(BIN)/activate: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(BIN)/activate
+
+install: $(BIN)/activate
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo
+
+# One gevent worker holds thousands of WebSockets (see docs/benchmarks.md).
+serve:
+	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); \
+	$(BIN)/gunicorn --worker-class gevent --workers $(WORKERS) --worker-connections 20000 \
+	  --bind 127.0.0.1:$(PORT) --graceful-timeout 10 app:app
+
+run: demo serve
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n auto
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""liveblog: a live-blog publishing engine for newsrooms."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the application: config, extensions, blueprints and CLI."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("LIVEBLOG_INSTANCE", os.path.join(ROOT, "instance")),
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+    )
+    from . import config
+
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+        uri = app.config["SQLALCHEMY_DATABASE_URI"]
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", config.engine_options(uri))
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from . import api, cli, database, errors, live, reader, templating
+
+    database.init_app(app)
+    live.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(reader.bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,187 @@
+"""The JSON API under /api: stories, entries and the event log."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from sqlalchemy import select
+
+from . import publishing
+from .auth import current_api_user, token_required
+from .errors import LiveblogError, NotFound
+from .extensions import db
+from .models import Entry, EntryStatus, Role, Story, StoryStatus
+from .queries import events_after, published_entries
+from .rendering import entry_json
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+WRITERS = (Role.ADMIN, Role.EDITOR)
+MAX_PAGE = 100
+MAX_INT = 2**53  # larger numbers overflow database integers; nothing real is that big
+
+
+class BadRequest(LiveblogError):
+    status = 400
+
+
+def _json_body() -> dict:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not valid UTF-8.") from None
+    except (ValueError, RecursionError):
+        raise BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return data
+
+
+def _int_arg(name: str, default: int | None, low: int = 0, high: int = MAX_INT) -> int | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise BadRequest(f"'{name}' must be a whole number from {low} to {high}.")
+    return int(value)
+
+
+def _if_match_version() -> int | None:
+    """The version named by If-Match, accepting 3, "3" and W/"3"."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or int(value) > MAX_INT:
+        raise BadRequest("If-Match must be the entry's version number.")
+    return int(value)
+
+
+def _story(slug: str) -> Story:
+    """A story by slug; drafts only for token holders."""
+    story = db.session.scalar(select(Story).filter_by(slug=slug))
+    if story is None or (story.status == StoryStatus.DRAFT and current_api_user() is None):
+        raise NotFound(f"No story called {slug!r}.")
+    return story
+
+
+def _entry(story: Story, entry_id: int) -> Entry:
+    entry = db.session.get(Entry, entry_id) if entry_id <= MAX_INT else None
+    if entry is None or entry.story_id != story.id or entry.status != EntryStatus.PUBLISHED:
+        raise NotFound("No such entry in this story.")
+    return entry
+
+
+def _entry_exists(story: Story, entry_id: int) -> bool:
+    entry = db.session.get(Entry, entry_id)
+    return entry is not None and entry.story_id == story.id
+
+
+def _entry_response(entry: Entry, status: int = 200) -> Response:
+    response = jsonify(entry_json(entry))
+    response.status_code = status
+    response.headers["ETag"] = f'"{entry.version}"'
+    return response
+
+
+@bp.get("/stories")
+def list_stories():
+    """Stories, newest first; drafts only for token holders."""
+    query = select(Story).order_by(Story.created_at.desc(), Story.id.desc())
+    if current_api_user() is None:
+        query = query.where(Story.status != StoryStatus.DRAFT)
+    return jsonify(stories=[story.to_dict() for story in db.session.scalars(query)])
+
+
+@bp.post("/stories")
+@token_required(*WRITERS)
+def create_story():
+    """Create a story."""
+    story = publishing.create_story(_json_body())
+    response = jsonify(story.to_dict())
+    response.status_code = 201
+    response.headers["Location"] = url_for(".get_story", slug=story.slug)
+    return response
+
+
+@bp.get("/stories/<slug>")
+def get_story(slug: str):
+    """One story."""
+    return jsonify(_story(slug).to_dict())
+
+
+@bp.patch("/stories/<slug>")
+@token_required(*WRITERS)
+def update_story(slug: str):
+    """Change a story's title, summary, status, timezone or label format."""
+    story = publishing.update_story(_story(slug).id, _json_body())
+    return jsonify(story.to_dict())
+
+
+@bp.get("/stories/<slug>/entries")
+def list_entries(slug: str):
+    """Published entries, newest first, paged with ?before=<entry id>&limit=."""
+    story = _story(slug)
+    limit = _int_arg("limit", 20, low=1, high=MAX_PAGE)
+    before = _int_arg("before", None)
+    if before is not None and not _entry_exists(story, before):
+        raise BadRequest("'before' must be the id of an entry in this story.")
+    entries = published_entries(story.id, limit + 1, before)
+    more = len(entries) > limit
+    entries = entries[:limit]
+    next_url = None
+    if more:
+        next_url = url_for(".list_entries", slug=slug, before=entries[-1].id, limit=limit)
+    return jsonify(entries=[entry_json(entry) for entry in entries], next=next_url)
+
+
+@bp.post("/stories/<slug>/entries")
+@token_required(*WRITERS)
+def create_entry(slug: str):
+    """Publish an entry; an Idempotency-Key header makes retries safe."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise BadRequest("Idempotency-Key must be 1 to 200 characters.")
+    story = _story(slug)
+    entry, created = publishing.create_entry(story.id, current_api_user(), _json_body(), key)
+    response = _entry_response(entry, 201 if created else 200)
+    response.headers["Location"] = url_for(".get_entry", slug=slug, entry_id=entry.id)
+    return response
+
+
+@bp.get("/stories/<slug>/entries/<int:entry_id>")
+def get_entry(slug: str, entry_id: int):
+    """One published entry."""
+    return _entry_response(_entry(_story(slug), entry_id))
+
+
+@bp.patch("/stories/<slug>/entries/<int:entry_id>")
+@token_required(*WRITERS)
+def update_entry(slug: str, entry_id: int):
+    """Edit or pin an entry; If-Match with a stale version gets 412 and the current entry."""
+    story = _story(slug)
+    entry = publishing.update_entry(story.id, entry_id, _json_body(), _if_match_version())
+    return _entry_response(entry)
+
+
+@bp.delete("/stories/<slug>/entries/<int:entry_id>")
+@token_required(*WRITERS)
+def delete_entry(slug: str, entry_id: int):
+    """Delete an entry; readers see it disappear."""
+    publishing.delete_entry(_story(slug).id, entry_id, _if_match_version())
+    return "", 204
+
+
+@bp.get("/stories/<slug>/events")
+def list_events(slug: str):
+    """Events with seq > after, in order, exactly as the WebSocket sends them."""
+    story = _story(slug)
+    after = _int_arg("after", 0)
+    limit = _int_arg("limit", 500, low=1, high=1000)
+    rows = events_after(story.id, after, limit)
+    # Stored payloads are already JSON; splice them instead of parsing and re-serialising.
+    body = '{"events":[%s],"last_seq":%d}' % (",".join(row.payload for row in rows), story.last_seq)
+    return Response(body, mimetype="application/json")

@@ -1,0 +1,39 @@
+"""Settings, read from the environment with defaults that run everything in one process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the configuration mapping from environment variables."""
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path}/liveblog.sqlite3"
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
+        # A 2 MB body is refused with 413 before any view reads it.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
+        "SOCK_SERVER_OPTIONS": {"max_message_size": 4096},
+        "LIVE_HEARTBEAT_SECONDS": float(os.environ.get("LIVE_HEARTBEAT_SECONDS", 25)),
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def engine_options(database_url: str) -> dict:
+    """Engine options: SQLite waits for the write lock instead of failing at once."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}
+
+
+def _instance_secret(instance_path: str) -> str:
+    # A per-install secret kept in the instance folder, so sessions survive restarts.
+    path = os.path.join(instance_path, "secret_key")
+    os.makedirs(instance_path, exist_ok=True)
+    if not os.path.exists(path):
+        with open(path, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    with open(path) as handle:
+        return handle.read().strip()

@@ -1,0 +1,93 @@
+"""The demo story seeded by `make run`: one of every kind of entry, written by us."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from . import publishing
+from .auth import issue_token
+from .extensions import db
+from .models import Role, Story, User, utcnow
+
+DEMO_SLUG = "harbour-bridge-storm"
+DEMO_EMAIL = "editor@example.org"
+
+# (minutes before now, fields) from the oldest entry, the ORIGINAL ENTRY, to the newest.
+DEMO_ENTRIES: list[tuple[int, dict]] = [
+    (185, {"body": (
+        "<p>Storm Ada is moving up the estuary faster than forecast. Harbour authorities have "
+        "closed the old swing bridge to all traffic and asked residents of the lower quays to "
+        "move vehicles to higher ground before the evening tide.</p>"
+        "<p>This page will follow the storm through the night.</p>")}),
+    (150, {"headline": "Evacuation centre opens at the Corn Exchange", "body": (
+        "<p>The council has opened the <strong>Corn Exchange</strong> as a rest centre, with "
+        "hot food, camp beds and space for pets. Details are on the "
+        "<a href=\"https://example.org/storm-help\">council's storm page</a>.</p>")}),
+    (120, {"body": (
+        "<blockquote cite=\"https://example.org/harbour-master\"><p>We have not seen water "
+        "this high against the sea wall in forty years. Please keep away from the "
+        "promenade.</p><p><cite>Marta Okafor, harbour master</cite></p></blockquote>")}),
+    (95, {"body": "https://x.com/LiveblogDemo/status/1861170000000000000"}),
+    (70, {"headline": "Bridge deck lifted clear of the surge", "pinned": True, "body": (
+        "<p>Engineers have raised the deck of the swing bridge by two metres, the first time "
+        "the emergency procedure has been used since the bridge reopened in 2009.</p>"
+        "<ul><li>No injuries reported</li><li>Ferries suspended until morning</li></ul>")}),
+    (45, {"body": (
+        "<figure><img src=\"/static/demo/harbour.png\" alt=\"Waves breaking over the harbour "
+        "wall under a grey sky\" width=\"960\" height=\"540\"><figcaption>Waves over the "
+        "harbour wall at high tide. Illustration: liveblog demo</figcaption></figure>")}),
+    (25, {"body": (
+        "<p>Video sent in by the demo desk (an open movie stands in for reader footage):</p>"
+        "<p>https://www.youtube.com/watch?v=aqz-KE-bpKQ</p>")}),
+    (5, {"headline": "Tide has peaked, says harbour master", "pinned": True, "body": (
+        "<p>The water level at the inner harbour gauge fell for the first time tonight. The "
+        "bridge stays closed until inspectors have checked the bearings at first light.</p>")}),
+]
+
+
+def _demo_token_path() -> str:
+    return os.path.join(current_app.instance_path, "demo-token.txt")
+
+
+def seed_demo(echo: Callable[[str], None]) -> None:
+    """Create the demo editor, token and story unless they exist, then print how to use them."""
+    editor = db.session.scalar(select(User).filter_by(email=DEMO_EMAIL))
+    if editor is None:
+        editor = User(email=DEMO_EMAIL, display_name="Demo Editor", role=Role.EDITOR.value)
+        editor.set_password("demo-password")
+        db.session.add(editor)
+        db.session.commit()
+    token_path = _demo_token_path()
+    if not os.path.exists(token_path):
+        # Kept in the instance folder so every `make run` can print it; a demo-only convenience.
+        with open(token_path, "w") as handle:
+            handle.write(issue_token(editor))
+    with open(token_path) as handle:
+        token = handle.read().strip()
+    if db.session.scalar(select(Story).filter_by(slug=DEMO_SLUG)) is None:
+        _seed_story(editor)
+    echo(f"Demo story:  http://127.0.0.1:5000/stories/{DEMO_SLUG}")
+    echo(f"Demo editor: {DEMO_EMAIL} / demo-password")
+    echo(f"API token:   {token}")
+    echo("Post an entry:")
+    echo(f"  curl -X POST http://127.0.0.1:5000/api/stories/{DEMO_SLUG}/entries \\")
+    echo(f"       -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\")
+    echo("       -d '{\"body\": \"<p>Hello from curl</p>\"}'")
+
+
+def _seed_story(editor: User) -> None:
+    story = publishing.create_story({
+        "slug": DEMO_SLUG,
+        "title": "Storm Ada: harbour bridge closed as surge hits the quays",
+        "summary": "Live updates as Storm Ada reaches the estuary. Times are UK time.",
+        "timezone": "Europe/London",
+    })
+    now = utcnow()
+    for minutes_ago, fields in DEMO_ENTRIES:
+        publishing.create_entry(story.id, editor, fields,
+                                published_at=now - timedelta(minutes=minutes_ago))

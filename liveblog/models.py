@@ -1,0 +1,227 @@
+"""Typed database models: users, API tokens, stories, entries and the event log."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+from .labels import DEFAULT_TIMEZONE, entry_label
+
+DEFAULT_LABEL_FORMAT = "UPDATE %H%M %Z"
+# Times are stored as UTC; PostgreSQL keeps the zone, SQLite hands back naive UTC values.
+UTC_TIME = DateTime(timezone=True)
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC (a callable default, evaluated per row)."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Attach UTC to a naive datetime read back from SQLite."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """Format a stored time as ISO 8601 with a trailing Z."""
+    value = as_utc(value)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    EDITOR = "editor"
+    CONTRIBUTOR = "contributor"
+
+
+class StoryStatus(enum.StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    ENDED = "ended"
+
+
+class EntryStatus(enum.StrEnum):
+    PUBLISHED = "published"
+    DELETED = "deleted"
+
+
+class EventType(enum.StrEnum):
+    ENTRY_CREATED = "entry.created"
+    ENTRY_UPDATED = "entry.updated"
+    ENTRY_DELETED = "entry.deleted"
+    STORY_UPDATED = "story.updated"
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default=Role.CONTRIBUTOR.value)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        """Store a salted scrypt hash of the password."""
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        """Tell whether the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def can_publish(self) -> bool:
+        """Editors and admins publish directly; contributors wait for approval."""
+        return self.role in (Role.ADMIN, Role.EDITOR)
+
+    def to_dict(self) -> dict:
+        """The public shape of a user: a byline, never an email."""
+        return {"id": self.id, "name": self.display_name}
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Only a SHA-256 of the token is kept: a leaked database leaks no usable token.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def hash(token: str) -> str:
+        """Hash a presented token the way it is stored."""
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Story(db.Model):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default=StoryStatus.LIVE.value)
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    label_format: Mapped[str] = mapped_column(String(64), default=DEFAULT_LABEL_FORMAT)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    # The newest event's sequence number; incremented under a row lock by the publishing service.
+    last_seq: Mapped[int] = mapped_column(default=0)
+
+    def to_dict(self) -> dict:
+        """The one JSON shape of a story."""
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "summary": self.summary,
+            "status": self.status,
+            "timezone": self.timezone,
+            "label_format": self.label_format,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "ended_at": iso(self.ended_at),
+            "last_seq": self.last_seq,
+        }
+
+
+class Entry(db.Model):
+    __tablename__ = "entries"
+    __table_args__ = (Index("ix_entries_story_published", "story_id", "status", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    headline: Mapped[str | None] = mapped_column(String(300))
+    label_override: Mapped[str | None] = mapped_column(String(80))
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default=EntryStatus.PUBLISHED.value)
+    pinned: Mapped[bool] = mapped_column(default=False)
+    # Set on the story's first published entry; it is labelled "ORIGINAL ENTRY".
+    is_original: Mapped[bool] = mapped_column(default=False)
+    published_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+    # Seq of the event that last changed this entry, so readers can tell fresh from stale.
+    seq: Mapped[int] = mapped_column(default=0)
+
+    story: Mapped[Story] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    @property
+    def label(self) -> str:
+        """The label readers see above the entry, e.g. "UPDATE 1600 GMT"."""
+        return entry_label(
+            self.published_at,
+            self.story.timezone,
+            self.story.label_format,
+            is_original=self.is_original,
+            override=self.label_override,
+        )
+
+    @property
+    def is_published(self) -> bool:
+        """Whether readers can see the entry."""
+        return self.status == EntryStatus.PUBLISHED
+
+    def to_dict(self) -> dict:
+        """The one JSON shape of an entry, without its rendered HTML."""
+        return {
+            "id": self.id,
+            "story": self.story.slug,
+            "seq": self.seq,
+            "status": self.status,
+            "published_at": iso(self.published_at),
+            "updated_at": iso(self.updated_at),
+            "label": self.label,
+            "label_override": self.label_override,
+            "headline": self.headline,
+            "body_html": self.body_html,
+            "pinned": self.pinned,
+            "original": self.is_original,
+            "version": self.version,
+            "author": self.author.to_dict() if self.author else None,
+        }
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("story_id", "seq", name="uq_events_story_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    seq: Mapped[int]
+    type: Mapped[str] = mapped_column(String(32))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
+    # The exact frame sent to readers, serialised once when the event is written.
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+
+
+class IdempotencyKey(db.Model):
+    """A client's retry key, remembered with the entry its first request created."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    # A hash of the first request, so a key reused for a different request is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)

@@ -1,0 +1,50 @@
+"""Read queries shared by the API, the reader pages and the live stream."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Entry, EntryStatus, Event
+
+
+def published_entries(story_id: int, limit: int, before: int | None = None) -> list[Entry]:
+    """A story's published entries newest first, optionally only those older than entry `before`."""
+    query = (
+        select(Entry)
+        .where(Entry.story_id == story_id, Entry.status == EntryStatus.PUBLISHED)
+        .order_by(Entry.published_at.desc(), Entry.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        cursor = db.session.get(Entry, before)
+        if cursor is not None:
+            query = query.where(
+                (Entry.published_at < cursor.published_at)
+                | ((Entry.published_at == cursor.published_at) & (Entry.id < cursor.id))
+            )
+    return list(db.session.scalars(query))
+
+
+def pinned_entries(story_id: int) -> list[Entry]:
+    """A story's key entries, newest first, for its LATEST box."""
+    query = (
+        select(Entry)
+        .where(Entry.story_id == story_id, Entry.status == EntryStatus.PUBLISHED,
+               Entry.pinned.is_(True))
+        .order_by(Entry.published_at.desc(), Entry.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def events_after(story_id: int, after: int, limit: int, before: int | None = None) -> list:
+    """Rows (seq, payload) of a story's events with after < seq (< before), in seq order."""
+    query = (
+        select(Event.seq, Event.payload)
+        .where(Event.story_id == story_id, Event.seq > after)
+        .order_by(Event.seq)
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(Event.seq < before)
+    return list(db.session.execute(query))

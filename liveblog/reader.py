@@ -1,0 +1,67 @@
+"""The public pages: the story index and the live story page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy import case, select
+
+from .extensions import db
+from .models import Entry, EntryStatus, Story, StoryStatus
+from .queries import pinned_entries, published_entries
+
+bp = Blueprint("reader", __name__)
+
+PAGE_SIZE = 20
+
+
+def _public_story(slug: str) -> Story:
+    story = db.session.scalar(select(Story).filter_by(slug=slug))
+    if story is None or story.status == StoryStatus.DRAFT:
+        abort(404, description=f"No story called {slug!r}.")
+    return story
+
+
+@bp.get("/")
+def index():
+    """Public stories, live ones first."""
+    live_first = case((Story.status == StoryStatus.LIVE, 0), else_=1)
+    stories = db.session.scalars(
+        select(Story)
+        .where(Story.status != StoryStatus.DRAFT)
+        .order_by(live_first, Story.updated_at.desc())
+    )
+    return render_template("index.html", stories=list(stories))
+
+
+@bp.get("/stories/<slug>")
+def story_page(slug: str):
+    """The live page: the latest entries, server-rendered, then kept live by static/js/live.js."""
+    story = _public_story(slug)
+    # Read seq before the entries: an event landing in between is replayed, never missed.
+    seq = story.last_seq
+    before = request.args.get("before", type=int)
+    entries = published_entries(story.id, PAGE_SIZE + 1, before)
+    older = entries[PAGE_SIZE - 1].id if len(entries) > PAGE_SIZE else None
+    return render_template(
+        "story.html",
+        story=story,
+        seq=seq,
+        entries=entries[:PAGE_SIZE],
+        key_entries=pinned_entries(story.id),
+        older=older,
+        paged=before is not None,
+    )
+
+
+@bp.get("/stories/<slug>/entries/<int:entry_id>")
+def entry_permalink(slug: str, entry_id: int):
+    """An entry's own address: the story page opened at that entry."""
+    story = _public_story(slug)
+    entry = db.session.get(Entry, entry_id)
+    if entry is None or entry.story_id != story.id or entry.status != EntryStatus.PUBLISHED:
+        abort(404, description="No such entry in this story.")
+    newer = published_entries(story.id, PAGE_SIZE, None)
+    if any(item.id == entry.id for item in newer):
+        return redirect(url_for(".story_page", slug=slug, _anchor=f"entry-{entry_id}"))
+    # Open the page on the entry: start the page just above it.
+    return render_template("entry.html", story=story, entry=entry)

@@ -1,0 +1,150 @@
+"""The one HTML cleaner for journalist input: an explicit allowlist, plain text kept plain."""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+
+from bleach.html5lib_shim import Filter
+from bleach.sanitizer import Cleaner
+
+LINK_REL = "noopener noreferrer nofollow"
+
+ALLOWED_TAGS = frozenset(
+    {"p", "br", "strong", "b", "em", "i", "u", "s", "a", "ul", "ol", "li", "blockquote"}
+    | {"h2", "h3", "h4", "figure", "figcaption", "img", "code", "pre", "cite", "hr"}
+)
+
+# Bleach turns tags it does not know into text *before* parsing, so a stripped <script> would
+# leave its body behind as words. These are handed to the parser as real elements instead and
+# then removed whole, contents and all, by _DropContentFilter.
+DROP_WITH_CONTENT = frozenset(
+    {"script", "style", "template", "noscript", "iframe", "object", "embed", "applet"}
+    | {"svg", "math", "textarea", "title", "xmp", "noembed", "noframes"}
+)
+
+_TAG = re.compile(r"</?[A-Za-z][^>]*>|<!--")
+_BLANK_LINE = re.compile(r"\n[ \t\f\v]*\n")
+# Browsers ignore these inside URLs, so "jav&#x09;ascript:" must be judged as "javascript:".
+_URL_NOISE = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+")
+
+
+def _normal_url(value: str) -> str:
+    return _URL_NOISE.sub("", html.unescape(value)).lower()
+
+
+def _is_local_path(url: str) -> bool:
+    # "//host" and "/\host" both leave the site in a browser.
+    return url.startswith("/") and not url.startswith(("//", "/\\"))
+
+
+def is_web_url(value: str) -> bool:
+    """True if value is an absolute http(s) URL once entities and hidden characters are gone."""
+    return _normal_url(value).startswith(("http://", "https://"))
+
+
+def _allow_attribute(tag: str, name: str, value: str) -> bool:
+    url = _normal_url(value)
+    if tag == "a":
+        if name == "href":
+            return is_web_url(value) or url.startswith(("mailto:", "#")) or _is_local_path(url)
+        return name == "title"
+    if tag == "img":
+        if name == "src":
+            return is_web_url(value) or _is_local_path(url)
+        if name in ("width", "height"):
+            return value.isascii() and value.isdigit() and len(value) <= 5
+        return name == "alt"
+    if tag == "blockquote":
+        return name == "cite" and is_web_url(value)
+    return False
+
+
+class _DropContentFilter(Filter):
+    """Remove DROP_WITH_CONTENT elements together with everything inside them."""
+
+    def __iter__(self):
+        depth = 0
+        for token in super().__iter__():
+            kind = token["type"]
+            if depth:
+                # The tree walker emits balanced start/end tags, so counting them finds the exit.
+                depth += {"StartTag": 1, "EndTag": -1}.get(kind, 0)
+            elif kind in ("StartTag", "EmptyTag") and token["name"] in DROP_WITH_CONTENT:
+                depth = 1 if kind == "StartTag" else 0
+            else:
+                yield token
+
+
+class _LinkImageFilter(Filter):
+    """Give every link our rel, unwrap links left without an href, lazy-load images."""
+
+    def __iter__(self):
+        unwrapped: list[bool] = []
+        for token in super().__iter__():
+            name, kind = token.get("name"), token["type"]
+            if name == "a" and kind == "StartTag":
+                attrs = dict(token.get("data") or {})
+                unwrapped.append((None, "href") not in attrs)
+                if unwrapped[-1]:
+                    continue
+                attrs[(None, "rel")] = LINK_REL
+                token["data"] = attrs
+            elif name == "a" and kind == "EndTag":
+                if unwrapped and unwrapped.pop():
+                    continue
+            elif name == "img" and kind in ("StartTag", "EmptyTag"):
+                attrs = dict(token.get("data") or {})
+                if (None, "src") not in attrs:
+                    continue
+                attrs[(None, "loading")] = "lazy"
+                token["data"] = attrs
+            yield token
+
+
+_CLEANER = Cleaner(
+    tags=ALLOWED_TAGS | DROP_WITH_CONTENT,
+    attributes=_allow_attribute,
+    protocols={"http", "https", "mailto"},
+    strip=True,
+    strip_comments=True,
+    filters=[_DropContentFilter, _LinkImageFilter],
+)
+_TEXT_CLEANER = Cleaner(
+    tags=DROP_WITH_CONTENT, attributes={}, strip=True, filters=[_DropContentFilter]
+)
+# A bleach Cleaner keeps parser state between calls; requests and sockets share these two.
+_LOCK = threading.Lock()
+
+
+def _paragraphs(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = []
+    for block in _BLANK_LINE.split(text):
+        lines = [html.escape(line.strip(), quote=False) for line in block.strip().split("\n")]
+        if any(lines):
+            paragraphs.append("<p>" + "<br>".join(lines) + "</p>")
+    return "\n".join(paragraphs)
+
+
+def clean_html(html_text: str) -> str:
+    """Return journalist HTML reduced to the allowlist; text without tags becomes paragraphs."""
+    if not html_text or not html_text.strip():
+        return ""
+    if not _TAG.search(html_text):
+        html_text = _paragraphs(html_text)
+    with _LOCK:
+        return _CLEANER.clean(html_text).strip()
+
+
+def plain_text(value: str, max_length: int | None = None) -> str:
+    """Return value as one line of plain text, cut to max_length characters with an ellipsis."""
+    if not value:
+        return ""
+    with _LOCK:
+        stripped = _TEXT_CLEANER.clean(value)
+    text = " ".join(html.unescape(stripped).split())
+    if max_length is not None and len(text) > max_length:
+        text = text[: max(max_length - 1, 0)].rstrip() + "…"
+    return text

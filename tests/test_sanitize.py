@@ -1,0 +1,149 @@
+"""The journalist-HTML cleaner, as a table of input and exact expected output."""
+
+import pytest
+
+from liveblog.sanitize import clean_html, plain_text
+
+REL = 'rel="noopener noreferrer nofollow"'
+
+TABLE = [
+    # Scripts, styles and other code leave nothing behind, not even their text.
+    ("<script>alert(1)</script>", ""),
+    ("<p>Hi<script>alert(1)</script></p>", "<p>Hi</p>"),
+    ("<SCRIPT SRC=//evil.example/x.js></SCRIPT>ok", "ok"),
+    ("<style>p { color: red }</style><p>a</p>", "<p>a</p>"),
+    ("<template><p>x</p></template>b", "b"),
+    ("<noscript><p>x</p></noscript>c", "c"),
+    ("<textarea><img src=x onerror=alert(1)></textarea>d", "d"),
+    ("<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>", ""),
+    # Event handlers.
+    ('<img src="/media/a.png" onerror="alert(1)">', '<img src="/media/a.png" loading="lazy">'),
+    ('<p onclick="alert(1)">x</p>', "<p>x</p>"),
+    ("<svg onload=alert(1)><circle r=1></circle>drawn</svg>after", "after"),
+    ("<body onload=alert(1)>x", "x"),
+    # Dangerous URLs, plain and disguised.
+    ('<a href="javascript:alert(1)">x</a>', "x"),
+    ('<a href="jav&#x09;ascript:alert(1)">x</a>', "x"),
+    ('<a href="JaVaScRiPt:alert(1)">x</a>', "x"),
+    ('<a href="&#106;avascript:alert(1)">x</a>', "x"),
+    ('<a href=" javascript:alert(1)">x</a>', "x"),
+    ('<a href="java\nscript:alert(1)">x</a>', "x"),
+    ('<a href="vbscript:msgbox(1)">x</a>', "x"),
+    ('<a href="data:text/html,<script>alert(1)</script>">x</a>', "x"),
+    ('<img src="data:image/png;base64,iVBORw0KGgo=">', ""),
+    ('<img src="javascript:alert(1)" alt="a">', ""),
+    ('<img src="//evil.example/x.png">', ""),
+    ('<img src="/\\evil.example/x.png">', ""),
+    ('<blockquote cite="javascript:alert(1)">q</blockquote>', "<blockquote>q</blockquote>"),
+    ('<blockquote cite="/local">q</blockquote>', "<blockquote>q</blockquote>"),
+    # Frames, objects and forms.
+    ('<iframe src="https://evil.example/"></iframe>after', "after"),
+    ('<object data="x.swf"><p>fallback</p></object>f', "f"),
+    ('<embed src="x.swf">e', "e"),
+    ('<form action="/x"><input name="q"><button>Go</button></form>', "Go"),
+    # Styles, classes and ids from journalists are dropped.
+    ('<p style="color:red">s</p>', "<p>s</p>"),
+    ('<p class="big" id="top">s</p>', "<p>s</p>"),
+    ('<h2 class="x">T</h2><div>d</div><span>s</span>', "<h2>T</h2>\nds"),
+    # Every link gets our rel; rel and target from the desk cannot survive.
+    (
+        '<a href="https://e.example/" rel="opener">x</a>',
+        f'<a href="https://e.example/" {REL}>x</a>',
+    ),
+    (
+        '<a href="https://e.example/" target="_blank">x</a>',
+        f'<a href="https://e.example/" {REL}>x</a>',
+    ),
+    (
+        '<a rel="opener" href="https://e.example/" rel="x">x</a>',
+        f'<a href="https://e.example/" {REL}>x</a>',
+    ),
+    (
+        '<a href="mailto:desk@news.example">mail</a>',
+        f'<a href="mailto:desk@news.example" {REL}>mail</a>',
+    ),
+    ('<a href="/stories/2">two</a>', f'<a href="/stories/2" {REL}>two</a>'),
+    (
+        '<a href="https://e.example/" title="T">x</a>',
+        f'<a href="https://e.example/" title="T" {REL}>x</a>',
+    ),
+    ("<a>no href</a>", "no href"),
+    # Nested and broken markup.
+    ("<p><strong><em>deep</em></strong></p>", "<p><strong><em>deep</em></strong></p>"),
+    ("<p><b>open", "<p><b>open</b></p>"),
+    ("<ul><li>a<li>b</ul>", "<ul><li>a</li><li>b</li></ul>"),
+    ("<scr<script>ipt>alert(1)</script>", "ipt&gt;alert(1)"),
+    # Comments go.
+    ("<p>a<!-- secret -->b</p>", "<p>ab</p>"),
+    ("<p>a<!--[if IE]><script>alert(1)</script><![endif]-->b</p>", "<p>ab</p>"),
+    # Allowed markup comes through intact.
+    (
+        "<h2>Head</h2><h3>Sub</h3><h4>Minor</h4><p>a<br>b <u>u</u> <s>s</s> <i>i</i> <b>b</b></p>",
+        "<h2>Head</h2><h3>Sub</h3><h4>Minor</h4><p>a<br>b <u>u</u> <s>s</s> <i>i</i> <b>b</b></p>",
+    ),
+    (
+        "<ol><li>one</li></ol><hr><pre><code>x = 1</code></pre>",
+        "<ol><li>one</li></ol><hr><pre><code>x = 1</code></pre>",
+    ),
+    (
+        '<blockquote cite="https://e.example/s"><p>We will.</p><cite>Mayor</cite></blockquote>',
+        '<blockquote cite="https://e.example/s"><p>We will.</p><cite>Mayor</cite></blockquote>',
+    ),
+    (
+        '<figure><img src="https://cdn.example/a.jpg" alt="Crowd" width="640" height="480">'
+        "<figcaption>The crowd</figcaption></figure>",
+        '<figure><img src="https://cdn.example/a.jpg" alt="Crowd" width="640" height="480" '
+        'loading="lazy"><figcaption>The crowd</figcaption></figure>',
+    ),
+    (
+        '<img src="/media/a.png" width="100%" loading="eager">',
+        '<img src="/media/a.png" loading="lazy">',
+    ),
+    ("<p>Fish &amp; chips &lt;3</p>", "<p>Fish &amp; chips &lt;3</p>"),
+    # Text with no tags at all is plain text: escaped, blank lines make paragraphs.
+    ("First para\n\nhttps://youtu.be/abc", "<p>First para</p>\n<p>https://youtu.be/abc</p>"),
+    ("one\ntwo\r\n\r\n\r\nthree", "<p>one<br>two</p>\n<p>three</p>"),
+    ("Fish & chips <3", "<p>Fish &amp; chips &lt;3</p>"),
+    ("a < b > c", "<p>a &lt; b &gt; c</p>"),
+    ("", ""),
+    ("   \n\n  ", ""),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), TABLE)
+def test_clean_html(raw, expected):
+    assert clean_html(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "<script>alert(1)</script>",
+        "<p><script>alert(1)</script></p>",
+        "<style>alert(1)</style>",
+        "<svg><script>alert(1)</script></svg>",
+        '<iframe srcdoc="x">alert(1)</iframe>',
+    ],
+)
+def test_script_text_does_not_leak(raw):
+    assert "alert(1)" not in clean_html(raw)
+
+
+PLAIN = [
+    ("<b>Breaking</b>: storm", None, "Breaking: storm"),
+    ("Tom &amp; Jerry", None, "Tom & Jerry"),
+    ("Tom &amp;amp; Jerry", None, "Tom &amp; Jerry"),
+    ("<script>alert(1)</script>Headline", None, "Headline"),
+    ("<style>p{}</style>  Lots \n of\t space  ", None, "Lots of space"),
+    ("<p>One</p><p>Two</p>", None, "One Two"),
+    ("a < b", None, "a < b"),
+    ("<img src=x onerror=alert(1)>Label", None, "Label"),
+    ("abcdefghijklmnop", 10, "abcdefghi…"),
+    ("short", 10, "short"),
+    ("", None, ""),
+]
+
+
+@pytest.mark.parametrize(("raw", "max_length", "expected"), PLAIN)
+def test_plain_text(raw, max_length, expected):
+    assert plain_text(raw, max_length) == expected
