@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import config
 
     app.config.from_mapping(config.from_environment(app.instance_path))
+    app.json.sort_keys = False  # keep the documented field order in API answers
     if test_config:
         app.config.update(test_config)
         uri = app.config["SQLALCHEMY_DATABASE_URI"]

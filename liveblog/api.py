@@ -183,5 +183,6 @@ def list_events(slug: str):
     limit = _int_arg("limit", 500, low=1, high=1000)
     rows = events_after(story.id, after, limit)
     # Stored payloads are already JSON; splice them instead of parsing and re-serialising.
-    body = '{"events":[%s],"last_seq":%d}' % (",".join(row.payload for row in rows), story.last_seq)
+    events = ",".join(row.payload for row in rows)
+    body = f'{{"events":[{events}],"last_seq":{story.last_seq}}}'
     return Response(body, mimetype="application/json")

@@ -53,7 +53,8 @@ def user_for_token(token: str) -> User | None:
     if api_token is None:
         return None
     now = utcnow()
-    if api_token.last_used_at is None or now - as_utc(api_token.last_used_at) > LAST_USED_RESOLUTION:
+    last_used = as_utc(api_token.last_used_at)
+    if last_used is None or now - last_used > LAST_USED_RESOLUTION:
         api_token.last_used_at = now
         db.session.commit()
     return api_token.user

@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from . import publishing
@@ -22,7 +23,7 @@ def _user(email: str) -> User:
     return user
 
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def users() -> None:
     """Manage desk accounts."""
 
@@ -49,7 +50,7 @@ def create_user(email: str, name: str, role: str, password_stdin: bool) -> None:
     click.echo(f"Created {role} {email}.")
 
 
-@click.group("tokens")
+@click.group("tokens", cls=AppGroup)
 def tokens() -> None:
     """Manage API tokens."""
 
@@ -69,7 +70,7 @@ def revoke_token(email: str) -> None:
     click.echo(f"Revoked {count} token(s) of {email}.")
 
 
-@click.group("stories")
+@click.group("stories", cls=AppGroup)
 def stories() -> None:
     """Manage stories."""
 
@@ -93,6 +94,7 @@ def create_story(slug: str, title: str, summary: str, timezone: str, status: str
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Seed the demo story, editor and API token on first run; print how to use them."""
     from .demo import seed_demo

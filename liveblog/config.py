@@ -17,7 +17,6 @@ def from_environment(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
         "SOCK_SERVER_OPTIONS": {"max_message_size": 4096},
         "LIVE_HEARTBEAT_SECONDS": float(os.environ.get("LIVE_HEARTBEAT_SECONDS", 25)),
-        "JSON_SORT_KEYS": False,
     }
 
 

@@ -13,7 +13,7 @@ Which function handles what:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from html.parser import HTMLParser
@@ -203,14 +203,14 @@ class _Node:
     attrs: dict[str, str]
     start: int
     end: int = -1
-    children: list[_Node | str] | None = None
+    children: list[_Node | str] = field(default_factory=list)
 
     def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children or [])
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
 
     def links(self) -> list[_Node]:
         found = [self] if self.tag == "a" else []
-        for child in self.children or []:
+        for child in self.children:
             if isinstance(child, _Node):
                 found += child.links()
         return found
@@ -222,7 +222,7 @@ class _TreeBuilder(HTMLParser):
     def __init__(self, source: str):
         super().__init__(convert_charrefs=True)
         self.source = source
-        self.root = _Node("#root", {}, 0, len(source), [])
+        self.root = _Node("#root", {}, 0, len(source))
         self._stack = [self.root]
         self._lines = [0] + [i + 1 for i, c in enumerate(source) if c == "\n"]
 
@@ -231,7 +231,7 @@ class _TreeBuilder(HTMLParser):
         return self._lines[line - 1] + column
 
     def handle_starttag(self, tag, attrs):
-        node = _Node(tag, {k: v or "" for k, v in attrs}, self._offset(), children=[])
+        node = _Node(tag, {k: v or "" for k, v in attrs}, self._offset())
         self._stack[-1].children.append(node)
         if tag in _VOID:
             node.end = node.start + len(self.get_starttag_text() or "")
@@ -283,10 +283,10 @@ def _inline(nodes: list[_Node | str]) -> str:
         elif node.tag == "a" and _split(node.attrs.get("href", "")):
             out.append(
                 f'<a href="{escape(node.attrs["href"])}" rel="{LINK_REL}">'
-                f"{_inline(node.children or [])}</a>"
+                f"{_inline(node.children)}</a>"
             )
         else:
-            out.append(_inline(node.children or []))
+            out.append(_inline(node.children))
     return "".join(out)
 
 

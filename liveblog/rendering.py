@@ -1,4 +1,4 @@
-"""Server-side rendering of one entry: the partial shared by the page, the feeds and the live frames."""
+"""Server-side rendering of one entry: one partial for the page, the feeds and live frames."""
 
 from flask import render_template
 

@@ -25,6 +25,9 @@ DROP_WITH_CONTENT = frozenset(
 )
 
 _TAG = re.compile(r"</?[A-Za-z][^>]*>|<!--")
+# Text with inline markup but no blocks (as an API client may send) still gets its paragraphs.
+_BLOCK_TAG = re.compile(r"<(p|div|ul|ol|li|blockquote|h[1-6]|figure|pre|table|hr)\b", re.I)
+_EMPTY_PARAGRAPH = re.compile(r"<p>(\s|<br>)*</p>")
 _BLANK_LINE = re.compile(r"\n[ \t\f\v]*\n")
 # Browsers ignore these inside URLs, so "jav&#x09;ascript:" must be judged as "javascript:".
 _URL_NOISE = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+")
@@ -118,24 +121,36 @@ _TEXT_CLEANER = Cleaner(
 _LOCK = threading.Lock()
 
 
-def _paragraphs(text: str) -> str:
+def paragraphs(text: str) -> str:
+    """Give text without block markup its paragraphs: blank lines split, single newlines break.
+
+    Text with no tags at all is plain text and is escaped; inline markup is kept for the cleaner.
+    """
+    if not text or _BLOCK_TAG.search(text):
+        return text or ""
+    return _paragraphs(text, escape=not _TAG.search(text))
+
+
+def _paragraphs(text: str, escape: bool) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     paragraphs = []
     for block in _BLANK_LINE.split(text):
-        lines = [html.escape(line.strip(), quote=False) for line in block.strip().split("\n")]
+        lines = [line.strip() for line in block.strip().split("\n")]
+        if escape:
+            lines = [html.escape(line, quote=False) for line in lines]
         if any(lines):
             paragraphs.append("<p>" + "<br>".join(lines) + "</p>")
     return "\n".join(paragraphs)
 
 
 def clean_html(html_text: str) -> str:
-    """Return journalist HTML reduced to the allowlist; text without tags becomes paragraphs."""
+    """Return journalist HTML reduced to the allowlist."""
     if not html_text or not html_text.strip():
         return ""
-    if not _TAG.search(html_text):
-        html_text = _paragraphs(html_text)
     with _LOCK:
-        return _CLEANER.clean(html_text).strip()
+        cleaned = _CLEANER.clean(html_text)
+    # Paragraphs left empty by removed markup (or by editors) would show as blank gaps.
+    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
 
 
 def plain_text(value: str, max_length: int | None = None) -> str:

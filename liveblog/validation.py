@@ -30,7 +30,19 @@ def _text(data: dict, name: str, errors: dict, max_chars: int, required: bool = 
     if len(value) > max_chars:
         errors[name] = f"must be at most {max_chars} characters"
         return None
+    if "\x00" in value or not _is_encodable(value):
+        errors[name] = "must be valid Unicode text without NUL characters"
+        return None
     return value
+
+
+def _is_encodable(value: str) -> bool:
+    # JSON may carry lone surrogates ("\ud800"); no database can store them.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _optional_plain(data: dict, name: str, errors: dict, max_chars: int) -> str | None:

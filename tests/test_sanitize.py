@@ -2,7 +2,7 @@
 
 import pytest
 
-from liveblog.sanitize import clean_html, plain_text
+from liveblog.sanitize import clean_html, paragraphs, plain_text
 
 REL = 'rel="noopener noreferrer nofollow"'
 
@@ -100,14 +100,27 @@ TABLE = [
         '<img src="/media/a.png" loading="lazy">',
     ),
     ("<p>Fish &amp; chips &lt;3</p>", "<p>Fish &amp; chips &lt;3</p>"),
+    ("", ""),
+]
+
+PARAGRAPHS = [
     # Text with no tags at all is plain text: escaped, blank lines make paragraphs.
     ("First para\n\nhttps://youtu.be/abc", "<p>First para</p>\n<p>https://youtu.be/abc</p>"),
     ("one\ntwo\r\n\r\n\r\nthree", "<p>one<br>two</p>\n<p>three</p>"),
     ("Fish & chips <3", "<p>Fish &amp; chips &lt;3</p>"),
     ("a < b > c", "<p>a &lt; b &gt; c</p>"),
-    ("", ""),
     ("   \n\n  ", ""),
+    # Inline markup without blocks, as API clients send it, keeps its markup and gets paragraphs.
+    ("Hello <b>world</b>\n\nsecond", "<p>Hello <b>world</b></p>\n<p>second</p>"),
+    ("<script>alert(1)</script>", ""),
+    # Block markup is left as written.
+    ("<p>one</p>\n\n<p>two</p>", "<p>one</p>\n\n<p>two</p>"),
 ]
+
+
+@pytest.mark.parametrize(("raw", "expected"), PARAGRAPHS)
+def test_paragraphs_then_clean(raw, expected):
+    assert clean_html(paragraphs(raw)) == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), TABLE)

@@ -122,7 +122,7 @@
 
   function connect() {
     var url = new URL(story.dataset.liveUrl, window.location.href);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("after", String(lastSeq));
     socket = new WebSocket(url.toString());
     socket.addEventListener("open", function () {

@@ -1,0 +1,95 @@
+"""Shared fixtures: an app on a fresh SQLite file, API actions, and a real server for WebSockets."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from liveblog import create_app
+from liveblog.auth import issue_token
+from liveblog.extensions import db
+from liveblog.models import Role, User
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """An application on its own SQLite database under tmp_path (never in-memory with threads)."""
+    monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "instance"))
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/test.sqlite3",
+    })
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client for plain HTTP."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A runner for the Flask CLI."""
+    return app.test_cli_runner()
+
+
+class Actions:
+    """Small helpers that set up users, tokens and stories and call the API."""
+
+    def __init__(self, app, client):
+        self.app = app
+        self.client = client
+        self.token = self.create_user("editor@example.org", Role.EDITOR)[1]
+
+    def create_user(self, email: str, role: Role = Role.EDITOR, name: str = "Ed Itor"):
+        """Create a user and return (user id, API token)."""
+        with self.app.app_context():
+            user = User(email=email, display_name=name, role=role.value)
+            user.set_password("correct horse battery")
+            db.session.add(user)
+            db.session.commit()
+            return user.id, issue_token(user)
+
+    def headers(self, token: str | None = None, **extra) -> dict:
+        """Authorization headers for the default editor or the given token."""
+        return {"Authorization": f"Bearer {token or self.token}", **extra}
+
+    def create_story(self, slug: str = "storm", **fields) -> dict:
+        """Create a story through the API and return its JSON."""
+        body = {"slug": slug, "title": fields.pop("title", "Storm watch"), **fields}
+        response = self.client.post("/api/stories", json=body, headers=self.headers())
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def post_entry(self, slug: str = "storm", body: str = "<p>Update</p>", **fields) -> dict:
+        """Publish an entry through the API and return its JSON."""
+        response = self.client.post(
+            f"/api/stories/{slug}/entries", json={"body": body, **fields}, headers=self.headers()
+        )
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+
+@pytest.fixture
+def actions(app, client):
+    """API actions as the default editor."""
+    return Actions(app, client)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real threaded Werkzeug server on 127.0.0.1, for WebSocket and browser tests."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
