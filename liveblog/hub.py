@@ -31,6 +31,8 @@ class Subscription:
 
     story_id: int
     on_overflow: Callable[[], None] | None = None
+    # Set after each queued frame, so one wait can cover new frames and socket activity alike.
+    wakeup: threading.Event | None = None
     frames: queue.Queue = field(default_factory=lambda: queue.Queue(READER_QUEUE_SIZE))
     overflowed: bool = False
 
@@ -44,13 +46,17 @@ class Subscription:
             self.overflowed = True
             if self.on_overflow is not None:
                 self.on_overflow()
+        if self.wakeup is not None:
+            self.wakeup.set()
 
-    def get(self, timeout: float) -> Frame | None:
-        """Wait up to timeout seconds for the next frame."""
-        try:
-            return self.frames.get(timeout=timeout)
-        except queue.Empty:
-            return None
+    def drain(self) -> list[Frame]:
+        """Take every frame queued so far, without waiting."""
+        frames = []
+        while True:
+            try:
+                frames.append(self.frames.get_nowait())
+            except queue.Empty:
+                return frames
 
 
 # Loads committed frames with after < seq < before from the database, in order.
@@ -67,9 +73,14 @@ class Hub:
         self._story_locks: dict[int, threading.Lock] = {}
         self._last_seq: dict[int, int] = {}
 
-    def subscribe(self, story_id: int, on_overflow: Callable[[], None] | None = None):
+    def subscribe(
+        self,
+        story_id: int,
+        on_overflow: Callable[[], None] | None = None,
+        wakeup: threading.Event | None = None,
+    ) -> Subscription:
         """Start collecting a story's frames for one reader."""
-        subscription = Subscription(story_id, on_overflow)
+        subscription = Subscription(story_id, on_overflow, wakeup)
         with self._lock:
             self._subscribers.setdefault(story_id, set()).add(subscription)
         return subscription

@@ -19,8 +19,6 @@ from .queries import events_after
 bp = Blueprint("live", __name__)
 
 REPLAY_BATCH = 500
-# How often an idle reader's loop wakes to notice a closed socket.
-IDLE_CHECK_SECONDS = 5.0
 CLOSE_UNKNOWN_STORY = 4404
 
 
@@ -101,10 +99,12 @@ def _replay(reader: Reader, story_id: int, before: int | None = None) -> None:
             return
 
 
-def _drain_incoming(ws) -> None:
+def _drain_incoming(ws) -> int:
     # Readers have nothing to say; whatever they send is read and thrown away.
+    count = 0
     while ws.receive(timeout=0) is not None:
-        pass
+        count += 1
+    return count
 
 
 @sock.route("/api/stories/<slug>/live", bp=bp, endpoint="stream")
@@ -121,8 +121,9 @@ def stream(ws, slug: str):
     hub: Hub = current_app.extensions["liveblog.hub"]
     heartbeat = current_app.config["LIVE_HEARTBEAT_SECONDS"]
     # Subscribe before replaying: an event committed during the replay is then either in the
-    # replay or in the queue (or both, and Reader.send drops the second copy).
-    subscription = hub.subscribe(story_id, on_overflow=reader.cut_off)
+    # replay or in the queue (or both, and Reader.send drops the second copy). The socket's own
+    # event doubles as the wake-up, so a new frame, a message or a close all end the wait.
+    subscription = hub.subscribe(story_id, on_overflow=reader.cut_off, wakeup=ws.event)
     try:
         if after > last_seq:
             # The reader knows a seq this story never reached (a restored database?): resync.
@@ -130,14 +131,20 @@ def stream(ws, slug: str):
         _replay(reader, story_id)
         db.session.remove()  # hold no database connection while idle
         while ws.connected and not subscription.overflowed:
-            frame = subscription.get(timeout=IDLE_CHECK_SECONDS)
-            _drain_incoming(ws)
-            if frame is not None:
+            woken = ws.event.wait(timeout=heartbeat)
+            ws.event.clear()
+            messages = _drain_incoming(ws)
+            frames = subscription.drain()
+            for frame in frames:
                 if frame.seq > reader.last_seq + 1:
                     _replay(reader, story_id, before=frame.seq)
                     db.session.remove()
                 reader.send(frame)
-            elif time.monotonic() - reader.last_sent_at >= heartbeat:
+            if woken and not frames and not messages:
+                # simple-websocket sets the event just before it marks a closing socket as
+                # closed; let its thread finish so the loop sees `connected` turn false.
+                ws.thread.join(timeout=0.05)
+            if time.monotonic() - reader.last_sent_at >= heartbeat:
                 reader.send_json({"type": "heartbeat", "seq": reader.last_seq})
     except (ConnectionClosed, OSError):
         pass

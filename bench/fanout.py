@@ -1,0 +1,682 @@
+"""Fan-out benchmark: N WebSocket readers of one story, M entries posted at a fixed rate.
+
+Connects the readers (asyncio + websockets, no compression), waits until all are connected,
+posts the entries over HTTP from a separate thread, then checks that every reader got every
+entry exactly once and in seq order, and reports publish-to-delivery latency, the server's
+memory and CPU, and this client's own CPU (it shares the machine with the server).
+
+Exit status: 0 clean; 1 a frame was lost, duplicated or out of order; 2 the run itself was
+incomplete (a reader failed to connect or dropped, or a POST failed) or could not start.
+
+Example:
+    .venv/bin/python bench/fanout.py --url http://127.0.0.1:5600 --create-story \\
+        --readers 1000 --entries 50 --rate 5 --server-pid "$(cat /tmp/bench-gunicorn.pid)"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import resource
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_MB = 1024 * 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:5600", help="server base URL")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("LIVEBLOG_TOKEN"),
+        help="API token (default: $LIVEBLOG_TOKEN, else $LIVEBLOG_INSTANCE/demo-token.txt)",
+    )
+    story = parser.add_mutually_exclusive_group(required=True)
+    story.add_argument("--story", help="slug of an existing live story")
+    story.add_argument(
+        "--create-story", action="store_true", help="create a fresh story for this run"
+    )
+    parser.add_argument("--readers", type=int, default=100, help="WebSocket readers (N)")
+    parser.add_argument("--entries", type=int, default=20, help="entries to post (M)")
+    parser.add_argument("--rate", type=float, default=5.0, help="entries posted per second")
+    parser.add_argument("--connect-rate", type=float, default=500.0, help="readers opened per s")
+    parser.add_argument(
+        "--open-timeout", type=float, default=30.0, help="seconds allowed per WebSocket handshake"
+    )
+    parser.add_argument(
+        "--idle", type=float, default=0.0, help="seconds to sit idle after connecting (idle CPU)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="hard limit in seconds for the whole run"
+    )
+    parser.add_argument("--server-pid", type=int, help="gunicorn master or worker pid to measure")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--save", metavar="PATH", help="also write the JSON result to PATH")
+    args = parser.parse_args(argv)
+    if args.readers < 1 or args.entries < 1 or args.rate <= 0 or args.connect_rate <= 0:
+        parser.error("--readers and --entries must be >= 1; rates must be > 0")
+    if args.timeout <= 0 or args.timeout > 3600:
+        parser.error("--timeout must be in (0, 3600]")
+    if args.token is None:
+        args.token = _token_from_instance()
+        if args.token is None:
+            parser.error("no --token, $LIVEBLOG_TOKEN or $LIVEBLOG_INSTANCE/demo-token.txt")
+    return args
+
+
+def _token_from_instance() -> str | None:
+    instance = os.environ.get("LIVEBLOG_INSTANCE")
+    path = os.path.join(instance, "demo-token.txt") if instance else None
+    if path and os.path.exists(path):
+        with open(path) as handle:
+            return handle.read().strip()
+    return None
+
+
+def raise_fd_limit(needed: int) -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit and return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < needed:
+        print(f"warning: RLIMIT_NOFILE hard limit {hard} < {needed} needed", file=sys.stderr)
+    return hard
+
+
+# ---------------------------------------------------------------------------------------------
+# Server process metrics from /proc
+
+
+def server_workers(pid: int) -> list[int]:
+    """The pid's child processes (gunicorn workers), or the pid itself if it has none."""
+    children: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                children.extend(int(child) for child in handle.read().split())
+        except OSError:
+            pass
+    return children or [pid]
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as handle:
+        # The command name may contain spaces; fields after it start at ") ".
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_memory_mb(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (peak RSS since the process started) of a process, in MB."""
+    values: dict[str, float] = {}
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) / 1024
+    return values
+
+
+class ServerProbe:
+    """Samples the server workers' RSS in the background and their CPU at phase marks."""
+
+    def __init__(self, pid: int | None):
+        self.pids = server_workers(pid) if pid else []
+        self.peak_rss_mb = 0.0
+        self.marks: dict[str, float] = {}
+        self.rss_marks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def start(self) -> None:
+        """Start sampling RSS every 0.25 s."""
+        if self.pids:
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.25):
+            try:
+                rss = sum(proc_memory_mb(pid)["VmRSS"] for pid in self.pids)
+            except OSError:
+                return
+            self.peak_rss_mb = max(self.peak_rss_mb, rss)
+
+    def mark(self, name: str) -> None:
+        """Record the workers' total CPU seconds and RSS at a phase boundary."""
+        if self.pids:
+            self.marks[name] = sum(proc_cpu_seconds(pid) for pid in self.pids)
+            rss = sum(proc_memory_mb(pid)["VmRSS"] for pid in self.pids)
+            self.rss_marks[name] = rss
+            self.peak_rss_mb = max(self.peak_rss_mb, rss)
+
+    def vmhwm_mb(self) -> float | None:
+        """Sum of the workers' VmHWM (peak RSS over each worker's whole life)."""
+        if not self.pids:
+            return None
+        return sum(proc_memory_mb(pid)["VmHWM"] for pid in self.pids)
+
+
+def client_cpu_seconds() -> float:
+    """User + system CPU seconds of this process, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP: story setup and the publisher thread
+
+
+class Api:
+    """A tiny blocking JSON client over one keep-alive connection (one thread only)."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0):
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.prefix = parts.path.rstrip("/")
+        self.token, self.timeout = token, timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def request(
+        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
+    ) -> tuple[int, dict]:
+        """Send one request and return (status, decoded JSON body); reconnects once if stale."""
+        data = json.dumps(body).encode() if body is not None else None
+        all_headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        if data is not None:
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                self.conn.request(method, self.prefix + path, body=data, headers=all_headers)
+                response = self.conn.getresponse()
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else {}
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # A keep-alive connection the server closed; the Idempotency-Key makes a
+                # repeated POST safe.
+                self.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Close the connection."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+@dataclass
+class Post:
+    """One entry POST: when it was sent, how long it took, and the seq the server gave it."""
+
+    index: int
+    sent_at: float = 0.0
+    duration: float = 0.0
+    status: int = 0
+    seq: int | None = None
+    error: str | None = None
+
+
+def publish_entries(api: Api, slug: str, count: int, rate: float, deadline: float) -> list[Post]:
+    """Post count entries at a fixed rate on an absolute schedule, stopping at the deadline."""
+    posts: list[Post] = []
+    run_id = uuid.uuid4().hex[:8]
+    start = time.monotonic()
+    for index in range(count):
+        due = start + index / rate
+        if due >= deadline:
+            break
+        pause = due - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        post = Post(index)
+        body = {"body": f"<p>Bench entry {index + 1} of {count}, run {run_id}.</p>"}
+        headers = {"Idempotency-Key": f"bench-{run_id}-{index}"}
+        post.sent_at = time.monotonic()
+        try:
+            post.status, data = api.request("POST", f"/api/stories/{slug}/entries", body, headers)
+            if post.status in (200, 201):
+                post.seq = data["seq"]
+            else:
+                post.error = f"HTTP {post.status}: {data.get('error') or data}"[:200]
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            post.error = f"{type(error).__name__}: {error}"[:200]
+            api.close()
+        post.duration = time.monotonic() - post.sent_at
+        posts.append(post)
+    return posts
+
+
+def prepare_story(api: Api, args: argparse.Namespace) -> tuple[str, int]:
+    """Create or look up the story; return its slug and current last seq."""
+    if args.create_story:
+        slug = f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        body = {"slug": slug, "title": f"Fan-out bench: {args.readers} readers"}
+        status, data = api.request("POST", "/api/stories", body)
+        if status != 201:
+            raise SystemExit(f"creating story failed: HTTP {status} {data}")
+        return slug, data["last_seq"]
+    status, data = api.request("GET", f"/api/stories/{args.story}")
+    if status != 200:
+        raise SystemExit(f"story {args.story!r}: HTTP {status} {data}")
+    return args.story, data["last_seq"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers
+
+
+@dataclass
+class Reader:
+    """One WebSocket reader's state and what it received."""
+
+    index: int
+    connected: bool = False
+    failed: str | None = None
+    dropped: str | None = None
+    handshake: float = 0.0
+    received: dict[int, float] = field(default_factory=dict)  # seq -> receive time
+    duplicates: int = 0
+    out_of_order: int = 0
+    other_frames: int = 0
+    last_seq: int = 0
+
+
+class Run:
+    """Shared state of the readers: counters the main task polls."""
+
+    def __init__(self, total: int, after: int):
+        self.readers = [Reader(i) for i in range(total)]
+        self.after = after
+        self.connected = 0
+        self.failed = 0
+        self.frames = 0  # distinct entry frames received, all readers
+        self.stop = asyncio.Event()
+        self.sockets: list = []
+
+
+async def read_story(run: Run, reader: Reader, uri: str, open_timeout: float) -> None:
+    """Open one reader's WebSocket and record each frame's receive time by seq."""
+    reader.last_seq = run.after
+    started = time.monotonic()
+    try:
+        ws = await connect(
+            uri,
+            compression=None,
+            open_timeout=open_timeout,
+            ping_interval=None,  # the server sends heartbeats; client pings would add load
+            close_timeout=5,
+            max_queue=64,
+        )
+    except Exception as error:  # every failure is counted and reported by kind
+        reader.failed = f"{type(error).__name__}: {error}"[:160]
+        run.failed += 1
+        return
+    reader.handshake = time.monotonic() - started
+    reader.connected = True
+    run.connected += 1
+    run.sockets.append(ws)
+    try:
+        async for message in ws:
+            now = time.monotonic()
+            frame = json.loads(message)
+            if frame.get("type") == "heartbeat":
+                continue
+            seq = frame.get("seq")
+            if frame.get("type") != "entry.created" or not isinstance(seq, int):
+                reader.other_frames += 1
+                continue
+            if seq in reader.received:
+                reader.duplicates += 1
+                continue
+            if seq < reader.last_seq:
+                reader.out_of_order += 1
+            reader.last_seq = max(reader.last_seq, seq)
+            reader.received[seq] = now
+            run.frames += 1
+    except ConnectionClosed as closed:
+        if not run.stop.is_set():
+            reader.dropped = f"closed {closed.rcvd.code if closed.rcvd else 'abnormally'}"
+    except Exception as error:
+        if not run.stop.is_set():
+            reader.dropped = f"{type(error).__name__}: {error}"[:160]
+
+
+async def open_readers(run: Run, uri: str, rate: float, open_timeout: float) -> list:
+    """Start one reader task every 1/rate seconds on an absolute schedule."""
+    tasks = []
+    start = time.monotonic()
+    for reader in run.readers:
+        pause = start + reader.index / rate - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        tasks.append(asyncio.create_task(read_story(run, reader, uri, open_timeout)))
+    return tasks
+
+
+async def watch_loop_lag(samples: list[float], stop: asyncio.Event) -> None:
+    """Measure how late a 50 ms sleep wakes: the client's own event-loop saturation."""
+    while not stop.is_set():
+        before = time.monotonic()
+        await asyncio.sleep(0.05)
+        samples.append(time.monotonic() - before - 0.05)
+
+
+async def wait_until(predicate, deadline: float, step: float = 0.1) -> bool:
+    """Poll predicate until it holds or the deadline passes."""
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(step)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+
+async def run_benchmark(args: argparse.Namespace) -> dict:
+    """Connect, publish, collect and summarise one benchmark run."""
+    t_start = time.monotonic()
+    deadline = t_start + args.timeout
+    fd_limit = raise_fd_limit(args.readers + 64)
+    api = Api(args.url, args.token)
+    slug, after = await asyncio.to_thread(prepare_story, api, args)
+    base = urlsplit(args.url)
+    uri = f"ws://{base.netloc}{base.path.rstrip('/')}/api/stories/{slug}/live?after={after}"
+
+    probe = ServerProbe(args.server_pid)
+    probe.start()
+    run = Run(args.readers, after)
+    lag: list[float] = []
+    lag_task = asyncio.create_task(watch_loop_lag(lag, run.stop))
+    cpu = {"start": client_cpu_seconds()}
+    probe.mark("start")
+
+    # Phase 1: connect every reader (or see it fail).
+    opener = asyncio.create_task(open_readers(run, uri, args.connect_rate, args.open_timeout))
+    all_in = await wait_until(lambda: run.connected + run.failed == args.readers, deadline)
+    connect_seconds = time.monotonic() - t_start
+    cpu["connected"] = client_cpu_seconds()
+    probe.mark("connected")
+
+    # Phase 2 (optional): sit idle, to see what N idle readers cost the server.
+    if args.idle > 0 and all_in:
+        await asyncio.sleep(min(args.idle, max(0.0, deadline - time.monotonic())))
+    cpu["idle_end"] = client_cpu_seconds()
+    probe.mark("idle_end")
+
+    # Phase 3: publish, then wait for every connected reader to hold every posted seq.
+    posts: list[Post] = []
+    if all_in:
+        posts = await asyncio.to_thread(
+            publish_entries, api, slug, args.entries, args.rate, deadline
+        )
+    publish_seconds = posts[-1].sent_at - posts[0].sent_at if posts else 0.0
+    seqs = {post.seq for post in posts if post.seq is not None}
+
+    def delivered() -> bool:
+        live = sum(1 for r in run.readers if r.connected and r.dropped is None)
+        return run.frames >= live * len(seqs)
+
+    await wait_until(delivered, deadline, step=0.05)
+    cpu["delivered"] = client_cpu_seconds()
+    probe.mark("delivered")
+    timed_out = time.monotonic() >= deadline
+
+    # Tear down: stop readers, close sockets politely but within a bound.
+    run.stop.set()
+    opener.cancel()
+    closers = [asyncio.create_task(ws.close()) for ws in run.sockets]
+    if closers:
+        await asyncio.wait(closers, timeout=15)
+    for task in closers:
+        task.cancel()
+    await asyncio.gather(lag_task, return_exceptions=True)
+    api.close()
+    probe.stop()
+    return summarise(
+        args,
+        run,
+        posts,
+        seqs,
+        cpu,
+        probe,
+        lag,
+        {
+            "slug": slug,
+            "after": after,
+            "fd_limit": fd_limit,
+            "connect_seconds": round(connect_seconds, 2),
+            "publish_seconds": round(publish_seconds, 2),
+            "wall_seconds": round(time.monotonic() - t_start, 2),
+            "timed_out": timed_out,
+        },
+    )
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return None
+    rank = max(1, int(round(fraction * len(sorted_values) + 0.5)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 1)
+
+
+def summarise(args, run: Run, posts, seqs, cpu, probe: ServerProbe, lag, info) -> dict:
+    """Turn the raw timings into the result record."""
+    sent_at = {post.seq: post.sent_at for post in posts if post.seq is not None}
+    connected = [r for r in run.readers if r.connected]
+    latencies: list[float] = []
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    lost = 0
+    for reader in connected:
+        for seq in seqs:
+            received = reader.received.get(seq)
+            if received is None:
+                lost += 1
+                continue
+            latencies.append(received - sent_at[seq])
+            first[seq] = min(first.get(seq, received), received)
+            last[seq] = max(last.get(seq, received), received)
+    latencies.sort()
+    spreads = sorted(last[seq] - first[seq] for seq in first)
+    failures = Counter(r.failed.split(":")[0] for r in run.readers if r.failed)
+    drops = Counter(r.dropped for r in run.readers if r.dropped)
+    handshakes = sorted(r.handshake for r in connected)
+    delivered = len(latencies)
+    marks = probe.marks
+    server_cpu = {
+        name: round(marks[end] - marks[begin], 2)
+        for name, begin, end in (
+            ("connect", "start", "connected"),
+            ("idle", "connected", "idle_end"),
+            ("publish", "idle_end", "delivered"),
+            ("total", "start", "delivered"),
+        )
+        if begin in marks and end in marks
+    }
+    client_cpu = {
+        "connect": round(cpu["connected"] - cpu["start"], 2),
+        "idle": round(cpu["idle_end"] - cpu["connected"], 2),
+        "publish": round(cpu["delivered"] - cpu["idle_end"], 2),
+        "total": round(cpu["delivered"] - cpu["start"], 2),
+    }
+    lag.sort()
+    durations = sorted(post.duration for post in posts)
+    result = {
+        "params": {
+            "url": args.url,
+            "readers": args.readers,
+            "entries": args.entries,
+            "rate": args.rate,
+            "connect_rate": args.connect_rate,
+            "open_timeout": args.open_timeout,
+            "idle": args.idle,
+            "timeout": args.timeout,
+        },
+        "run": info,
+        "connected": len(connected),
+        "connect_failures": sum(failures.values()),
+        "connect_failure_kinds": dict(failures),
+        "first_failure": next((r.failed for r in run.readers if r.failed), None),
+        "dropped": sum(drops.values()),
+        "drop_kinds": dict(drops),
+        "handshake_ms": {
+            "p50": _ms(percentile(handshakes, 0.5)),
+            "p99": _ms(percentile(handshakes, 0.99)),
+            "max": _ms(handshakes[-1] if handshakes else None),
+        },
+        "posts_sent": len(posts),
+        "post_failures": sum(1 for post in posts if post.seq is None),
+        "first_post_error": next((post.error for post in posts if post.error), None),
+        "post_ms": {
+            "p50": _ms(percentile(durations, 0.5)),
+            "max": _ms(max(durations, default=None)),
+        },
+        "expected_frames": len(connected) * len(seqs),
+        "delivered_frames": delivered,
+        "lost": lost,
+        "duplicated": sum(r.duplicates for r in run.readers),
+        "out_of_order": sum(r.out_of_order for r in run.readers),
+        "other_frames": sum(r.other_frames for r in run.readers),
+        "latency_ms": {
+            "p50": _ms(percentile(latencies, 0.5)),
+            "p99": _ms(percentile(latencies, 0.99)),
+            "max": _ms(latencies[-1] if latencies else None),
+        },
+        "fanout_spread_ms": {
+            "p50": _ms(percentile(spreads, 0.5)),
+            "max": _ms(spreads[-1] if spreads else None),
+        },
+        "client_loop_lag_ms": {
+            "p99": _ms(percentile(lag, 0.99)),
+            "max": _ms(lag[-1] if lag else None),
+        },
+        "client_cpu_s": client_cpu,
+        "client_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "server": None,
+    }
+    if probe.pids:
+        publish_cpu = server_cpu.get("publish")
+        result["server"] = {
+            "pids": probe.pids,
+            "cpu_s": server_cpu,
+            "rss_mb": {k: round(v, 1) for k, v in probe.rss_marks.items()},
+            "peak_rss_sampled_mb": round(probe.peak_rss_mb, 1),
+            "vmhwm_mb": round(probe.vmhwm_mb() or 0.0, 1),
+            "cpu_us_per_frame": (
+                round(publish_cpu / delivered * 1e6, 1) if delivered and publish_cpu else None
+            ),
+        }
+    return result
+
+
+def print_report(result: dict) -> None:
+    """Print a short human-readable report."""
+    p, run, server = result["params"], result["run"], result["server"]
+    lat, cpu = result["latency_ms"], result["client_cpu_s"]
+    print(f"story {run['slug']}: {p['readers']} readers x {p['entries']} entries at {p['rate']}/s")
+    print(
+        f"  connected {result['connected']} in {run['connect_seconds']} s "
+        f"(handshake p50/p99/max {result['handshake_ms']['p50']}/"
+        f"{result['handshake_ms']['p99']}/{result['handshake_ms']['max']} ms)"
+    )
+    print(f"  connect failures {result['connect_failures']} {result['connect_failure_kinds']}")
+    if result["first_failure"]:
+        print(f"    first: {result['first_failure']}")
+    print(f"  dropped mid-run {result['dropped']} {result['drop_kinds']}")
+    print(
+        f"  posts {result['posts_sent']} (failed {result['post_failures']}), "
+        f"POST p50/max {result['post_ms']['p50']}/{result['post_ms']['max']} ms"
+    )
+    print(
+        f"  frames expected {result['expected_frames']} delivered {result['delivered_frames']}"
+        f" lost {result['lost']} duplicated {result['duplicated']}"
+        f" out of order {result['out_of_order']}"
+    )
+    print(
+        f"  latency p50/p99/max {lat['p50']}/{lat['p99']}/{lat['max']} ms; fan-out spread "
+        f"p50/max {result['fanout_spread_ms']['p50']}/{result['fanout_spread_ms']['max']} ms"
+    )
+    print(
+        f"  client CPU s {cpu}; loop lag p99/max {result['client_loop_lag_ms']['p99']}/"
+        f"{result['client_loop_lag_ms']['max']} ms; RSS {result['client_peak_rss_mb']} MB"
+    )
+    if server:
+        print(f"  server CPU s {server['cpu_s']}; {server['cpu_us_per_frame']} us/frame")
+        print(
+            f"  server RSS MB {server['rss_mb']}; sampled peak {server['peak_rss_sampled_mb']};"
+            f" VmHWM {server['vmhwm_mb']}"
+        )
+    if run["timed_out"]:
+        print("  TIMED OUT before every frame arrived")
+
+
+def exit_status(result: dict) -> int:
+    """0 clean, 1 frame integrity broken, 2 the run was incomplete."""
+    if result["lost"] or result["duplicated"] or result["out_of_order"]:
+        return 1
+    if result["connect_failures"] or result["dropped"] or result["post_failures"]:
+        return 2
+    if result["posts_sent"] < result["params"]["entries"]:
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark from the command line."""
+    args = parse_args(argv)
+    try:
+        result = asyncio.run(asyncio.wait_for(run_benchmark(args), args.timeout + 30))
+    except TimeoutError:
+        print("benchmark exceeded its hard timeout", file=sys.stderr)
+        return 2
+    if args.save:
+        os.makedirs(os.path.dirname(os.path.abspath(args.save)), exist_ok=True)
+        with open(args.save, "w") as handle:
+            json.dump(result, handle, indent=2)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_report(result)
+    return exit_status(result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

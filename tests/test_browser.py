@@ -1,0 +1,228 @@
+"""The reader page in Debian's Chromium: live entries, edits, resume, no-JS reading, paging."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    # Without these Chromium keeps dialling out, and the network here is closed.
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+LIVE = 1000  # ms: a pushed change must show within a second
+RECONNECT = 5000  # ms: covers the client's first backoff (at most 1 s) with room to spare
+UPDATE_LABEL = re.compile(r"^UPDATE \d{4} GMT$")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's Chromium not at {CHROMIUM}"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser, live_server):
+    """A fresh browser context per test, pointed at the live server."""
+    context = browser.new_context(base_url=live_server)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    """A page in the test's context."""
+    return context.new_page()
+
+
+def open_story(page, slug: str = "storm"):
+    """Open a story page and mark the window, so a reload would show."""
+    page.goto(f"/stories/{slug}")
+    page.evaluate("window.__marker = 1")
+    return page
+
+
+def assert_not_reloaded(page) -> None:
+    """The window marked after load is still the one on screen."""
+    assert page.evaluate("window.__marker") == 1
+
+
+def entry_ids(page) -> list[int]:
+    """Ids of the entries shown, top to bottom."""
+    return [int(v) for v in page.locator("#entries > .entry").evaluate_all(
+        "els => els.map(el => el.dataset.entryId)")]
+
+
+def update_label(entry: dict) -> str:
+    """The time label the API's published_at should give in a GMT story."""
+    return datetime.fromisoformat(entry["published_at"]).strftime("UPDATE %H%M GMT")
+
+
+def api(actions, method: str, path: str, **kwargs):
+    """Call the API as the editor and return the response."""
+    headers = actions.headers(**kwargs.pop("headers", {}))
+    return actions.client.open(path, method=method, headers=headers, **kwargs)
+
+
+def test_new_entry_appears_at_the_top_live_and_is_announced(page, actions):
+    actions.create_story(summary="Live updates as the storm arrives.")
+    first = actions.post_entry(body="<p>Rain is spreading north.</p>")
+    second = actions.post_entry(body="<p>Winds gusting 70 mph.</p>", headline="Gusts")
+    open_story(page)
+    expect(page.locator("#story-title")).to_have_text("Storm watch")
+    expect(page.locator("#story-summary")).to_have_text("Live updates as the storm arrives.")
+    expect(page.locator("#story-status")).to_have_text("LIVE")
+    assert entry_ids(page) == [second["id"], first["id"]]
+    expect(page.locator(f"#entry-{first['id']} .entry-label")).to_have_text("ORIGINAL ENTRY")
+    expect(page.locator(f"#entry-{second['id']} .entry-headline")).to_have_text("Gusts")
+
+    live = actions.post_entry(body="<p>The pier is closed.</p>", headline="Pier closed")
+
+    top = page.locator("#entries > .entry").first
+    expect(top).to_have_id(f"entry-{live['id']}", timeout=LIVE)
+    expect(top.locator(".entry-body")).to_have_text("The pier is closed.")
+    expect(top.locator(".entry-label")).to_have_text(update_label(live))
+    expect(page.locator("#entries > .entry")).to_have_count(3)
+    expect(page.locator("#live-announcer")).to_have_text("New update: Pier closed")
+    expect(page.locator("#story")).to_have_attribute("data-seq", str(live["seq"]))
+    assert_not_reloaded(page)
+
+
+def test_edit_delete_and_end_apply_in_place(page, actions):
+    actions.create_story()
+    original = actions.post_entry(body="<p>Original report.</p>")
+    middle = actions.post_entry(body="<p>Trees down on Mill Road.</p>")
+    newest = actions.post_entry(body="<p>Schools shut tomorrow.</p>")
+    open_story(page)
+    middle_entry = page.locator(f"#entry-{middle['id']}")
+    expect(middle_entry.locator(".entry-body")).to_have_text("Trees down on Mill Road.")
+
+    edited = api(actions, "PATCH", f"/api/stories/storm/entries/{middle['id']}",
+                 json={"body": "<p>Trees down on Mill Road and Station Lane.</p>"},
+                 headers={"If-Match": str(middle["version"])})
+    assert edited.status_code == 200, edited.get_json()
+    expect(middle_entry.locator(".entry-body")).to_have_text(
+        "Trees down on Mill Road and Station Lane.", timeout=LIVE)
+    expect(middle_entry).to_have_attribute("data-seq", str(edited.get_json()["seq"]))
+    assert entry_ids(page) == [newest["id"], middle["id"], original["id"]]
+
+    deleted = api(actions, "DELETE", f"/api/stories/storm/entries/{original['id']}")
+    assert deleted.status_code == 204
+    expect(page.locator(f"#entry-{original['id']}")).to_have_count(0, timeout=LIVE)
+    # The oldest remaining entry takes over as the ORIGINAL ENTRY, live too.
+    expect(middle_entry.locator(".entry-label")).to_have_text("ORIGINAL ENTRY", timeout=LIVE)
+    assert entry_ids(page) == [newest["id"], middle["id"]]
+
+    ended = api(actions, "PATCH", "/api/stories/storm", json={"status": "ended"})
+    assert ended.status_code == 200, ended.get_json()
+    expect(page.locator("#story-status")).to_have_text("ENDED", timeout=LIVE)
+    expect(page.locator("#story")).to_have_attribute("data-status", "ended")
+    expect(page.locator("#live-announcer")).to_have_text("This story has ended.")
+    assert_not_reloaded(page)
+
+
+def test_resumes_after_a_dropped_connection_without_gaps_or_duplicates(page, actions):
+    actions.create_story()
+    first = actions.post_entry(body="<p>Before the drop.</p>")
+    sockets = []  # (page-side route, server side) per connection the page opens
+    hold = {"reconnect": True}
+
+    def proxy(ws):
+        """Pass the page's socket through to the server, or hold a reconnect back."""
+        server = None if sockets and hold["reconnect"] else ws.connect_to_server()
+        sockets.append([ws, server])
+
+    page.route_web_socket(re.compile(r"/api/stories/storm/live"), proxy)
+    open_story(page)
+    connected = actions.post_entry(body="<p>Proves the socket is live.</p>")
+    expect(page.locator(f"#entry-{connected['id']}")).to_have_count(1, timeout=LIVE)
+    expect(page.locator("#story")).to_have_attribute("data-seq", str(connected["seq"]))
+    applied = connected["seq"]
+
+    (ws, server), = sockets
+    assert parse_qs(urlsplit(ws.url).query)["after"] == [str(first["seq"])]
+    ws.close(code=4002, reason="test drop")
+    server.close(code=1001, reason="test drop")
+    missed = [actions.post_entry(body=f"<p>Missed {n}.</p>") for n in (1, 2)]
+    hold["reconnect"] = False
+    for held in sockets[1:]:
+        held[1] = held[0].connect_to_server()
+
+    for entry in missed:
+        expect(page.locator(f"#entry-{entry['id']}")).to_have_count(1, timeout=RECONNECT)
+    expect(page.locator("#story")).to_have_attribute("data-seq", str(missed[-1]["seq"]))
+    assert entry_ids(page) == [missed[1]["id"], missed[0]["id"], connected["id"], first["id"]]
+    reconnect_url = sockets[1][0].url
+    assert parse_qs(urlsplit(reconnect_url).query)["after"] == [str(applied)]
+    assert_not_reloaded(page)
+
+
+def post_entries(actions, count: int) -> list[dict]:
+    """Publish `count` entries, oldest first."""
+    return [actions.post_entry(body=f"<p>Entry number {n}.</p>") for n in range(count)]
+
+
+def test_page_reads_without_javascript(browser, live_server, actions):
+    actions.create_story()
+    posted = post_entries(actions, 25)
+    newest_first = [entry["id"] for entry in reversed(posted)]
+    context = browser.new_context(base_url=live_server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/stories/storm")
+        expect(page.locator("#story-title")).to_have_text("Storm watch")
+        assert entry_ids(page) == newest_first[:20]
+        labels = page.locator("#entries > .entry .entry-label").all_inner_texts()
+        assert labels == [update_label(entry) for entry in reversed(posted[5:])]
+        assert all(UPDATE_LABEL.match(label) for label in labels)
+        expect(page.locator(f"#entry-{posted[24]['id']} .entry-body")).to_have_text(
+            "Entry number 24.")
+
+        older = page.locator("#load-older")
+        expect(older).to_have_text("Load older updates")
+        older.click()
+        page.wait_for_url(re.compile(rf"/stories/storm\?before={newest_first[19]}$"))
+        assert entry_ids(page) == newest_first[20:]
+        expect(page.locator(f"#entry-{posted[0]['id']} .entry-label")).to_have_text(
+            "ORIGINAL ENTRY")
+        expect(page.locator("#load-older")).to_have_count(0)
+        expect(page.get_by_role("link", name="Back to the latest updates")).to_have_attribute(
+            "href", "/stories/storm")
+    finally:
+        context.close()
+
+
+def test_load_older_appends_the_next_page_in_place(page, actions):
+    actions.create_story()
+    posted = post_entries(actions, 45)
+    newest_first = [entry["id"] for entry in reversed(posted)]
+    open_story(page)
+    entries = page.locator("#entries > .entry")
+    expect(entries).to_have_count(20)
+
+    page.locator("#load-older").click()
+    expect(entries).to_have_count(40, timeout=LIVE)
+    assert entry_ids(page) == newest_first[:40]
+    expect(page.locator("#load-older")).not_to_have_attribute("aria-busy", "true")
+
+    page.locator("#load-older").click()
+    expect(entries).to_have_count(45, timeout=LIVE)
+    assert entry_ids(page) == newest_first
+    expect(page.locator("#load-older")).to_have_count(0)
+    expect(page.locator(f"#entry-{posted[0]['id']} .entry-label")).to_have_text("ORIGINAL ENTRY")
+    assert page.url.endswith("/stories/storm")
+    assert_not_reloaded(page)

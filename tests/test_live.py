@@ -1,0 +1,207 @@
+"""The live WebSocket against a real server: replay, the seam, resume, edits, limits."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import struct
+import threading
+import time
+from contextlib import ExitStack
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from liveblog import hub as hub_module
+
+WAIT = 5.0  # upper bound for anything that should arrive in well under a second
+
+
+def ws_url(live_server: str, slug: str = "storm", after: int | None = None) -> str:
+    url = live_server.replace("http://", "ws://") + f"/api/stories/{slug}/live"
+    return url if after is None else f"{url}?after={after}"
+
+
+def receive_frames(ws, count: int, timeout: float = WAIT, skip_heartbeats: bool = True):
+    """Receive `count` frames (heartbeats skipped), failing if they don't come in time."""
+    frames = []
+    deadline = time.monotonic() + timeout
+    while len(frames) < count:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"only {len(frames)} of {count} frames arrived: {frames}"
+        frame = json.loads(ws.recv(timeout=remaining))
+        if skip_heartbeats and frame["type"] == "heartbeat":
+            continue
+        frames.append(frame)
+    return frames
+
+
+def assert_silent(ws, seconds: float = 0.3) -> None:
+    """Nothing more arrives (no duplicate after the expected frames)."""
+    with pytest.raises(TimeoutError):
+        while True:
+            frame = json.loads(ws.recv(timeout=seconds))
+            assert frame["type"] == "heartbeat", f"unexpected frame {frame}"
+
+
+def test_replays_events_after_the_given_seq_then_streams(live_server, actions):
+    actions.create_story()
+    ids = [actions.post_entry(body=f"<p>{n}</p>")["id"] for n in range(5)]
+    with connect(ws_url(live_server, after=2)) as ws:
+        frames = receive_frames(ws, 3)
+        assert [f["seq"] for f in frames] == [3, 4, 5]
+        assert [f["entry"]["id"] for f in frames] == ids[2:]
+        assert all(f["type"] == "entry.created" and 'class="entry' in f["html"] for f in frames)
+        assert_silent(ws)
+        live = actions.post_entry(body="<p>live</p>")
+        (frame,) = receive_frames(ws, 1)
+        assert frame["seq"] == 6 and frame["entry"]["id"] == live["id"]
+        assert f'id="entry-{live["id"]}"' in frame["html"]
+
+
+def test_without_after_a_reader_gets_only_new_events(live_server, actions):
+    actions.create_story()
+    actions.post_entry()
+    with connect(ws_url(live_server)) as ws:
+        assert_silent(ws)
+        actions.post_entry(body="<p>new</p>")
+        assert [f["seq"] for f in receive_frames(ws, 1)] == [2]
+
+
+def test_no_gap_or_duplicate_at_the_seam_between_replay_and_live(live_server, actions):
+    actions.create_story()
+    total = 40
+    done = threading.Event()
+
+    def writer():
+        for n in range(total):
+            actions.post_entry(body=f"<p>{n}</p>")
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    with ExitStack() as stack:
+        thread.start()
+        # Readers join at different moments while the writer is posting.
+        readers = []
+        for _ in range(6):
+            readers.append(stack.enter_context(connect(ws_url(live_server, after=0))))
+            time.sleep(0.02)  # spread the joins over the writes; not a synchronisation
+        thread.join(timeout=60)
+        assert done.is_set()
+        for ws in readers:
+            frames = receive_frames(ws, total)
+            assert [f["seq"] for f in frames] == list(range(1, total + 1))
+            assert_silent(ws, 0.2)
+
+
+def test_resume_after_a_dropped_connection_misses_nothing(live_server, actions):
+    actions.create_story()
+    for n in range(3):
+        actions.post_entry(body=f"<p>{n}</p>")
+    with connect(ws_url(live_server, after=0)) as ws:
+        last_seq = receive_frames(ws, 3)[-1]["seq"]
+    for n in range(3, 6):
+        actions.post_entry(body=f"<p>{n}</p>")  # posted while the reader is away
+    with connect(ws_url(live_server, after=last_seq)) as ws:
+        frames = receive_frames(ws, 3)
+        assert [f["seq"] for f in frames] == [4, 5, 6]
+        assert_silent(ws)
+
+
+def test_edits_deletes_and_story_changes_reach_open_readers(live_server, actions, client):
+    actions.create_story()
+    entry = actions.post_entry(body="<p>first take</p>")
+    url = f"/api/stories/storm/entries/{entry['id']}"
+    with connect(ws_url(live_server, after=entry["seq"])) as ws:
+        client.patch(url, json={"body": "<p>second take</p>"}, headers=actions.headers())
+        client.delete(url, headers=actions.headers())
+        client.patch("/api/stories/storm", json={"status": "ended"}, headers=actions.headers())
+        edited, deleted, ended = receive_frames(ws, 3)
+    assert edited["type"] == "entry.updated" and "second take" in edited["html"]
+    assert edited["entry"]["version"] == 2
+    assert deleted == {"type": "entry.deleted", "seq": 3, "entry": {"id": entry["id"]}}
+    assert ended["type"] == "story.updated" and ended["story"]["status"] == "ended"
+
+
+def test_unknown_story_is_closed_with_a_reason(live_server, actions):
+    with connect(ws_url(live_server, slug="nowhere")) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=WAIT)
+    assert closed.value.rcvd.code == 4404
+
+
+def test_messages_from_readers_are_ignored(live_server, actions):
+    actions.create_story()
+    with connect(ws_url(live_server)) as ws:
+        ws.send("hello")
+        ws.send(json.dumps({"type": "entry.created", "seq": 99}))
+        actions.post_entry()
+        assert [f["seq"] for f in receive_frames(ws, 1)] == [1]
+        assert_silent(ws)
+
+
+def test_an_oversized_message_closes_the_connection_with_1009(live_server, actions):
+    actions.create_story()
+    # A hand-made client: Werkzeug's test server appends an HTTP response after a server-side
+    # close, which the websockets client waits out; gunicorn in production does not.
+    port = int(live_server.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as raw:
+        key = base64.b64encode(os.urandom(16)).decode()
+        raw.sendall(
+            f"GET /api/stories/storm/live HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        assert raw.recv(4096).startswith(b"HTTP/1.1 101")
+        payload, mask = b"x" * 5000, os.urandom(4)
+        masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+        raw.sendall(struct.pack("!BBH", 0x81, 0x80 | 126, len(payload)) + mask + masked)
+        reply = raw.recv(4096)
+    opcode, length, code = reply[0], reply[1], struct.unpack("!H", reply[2:4])[0]
+    assert (opcode, code) == (0x88, 1009) and length >= 2
+
+
+def test_heartbeats_keep_an_idle_connection_talking(app, live_server, actions):
+    app.config["LIVE_HEARTBEAT_SECONDS"] = 0.2
+    actions.create_story()
+    actions.post_entry()
+    with connect(ws_url(live_server)) as ws:
+        frame = json.loads(ws.recv(timeout=WAIT))
+    assert frame == {"type": "heartbeat", "seq": 1}
+
+
+def test_compression_is_refused_on_the_live_endpoint(live_server, actions):
+    actions.create_story()
+    with connect(ws_url(live_server)) as ws:  # the client offers permessage-deflate by default
+        assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+
+
+def test_a_stalled_reader_is_cut_off_without_delaying_others(live_server, actions, monkeypatch):
+    monkeypatch.setattr(hub_module, "READER_QUEUE_SIZE", 4)
+    actions.create_story()
+    stalled_socket = socket.socket()
+    stalled_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled_socket.connect(("127.0.0.1", int(live_server.rsplit(":", 1)[1])))
+    big = "<p>" + "word " * 18_000 + "</p>"
+    total = 40
+    with connect(ws_url(live_server), sock=stalled_socket, max_size=None) as stalled, \
+            connect(ws_url(live_server)) as healthy:
+        started = time.monotonic()
+        for _ in range(total):
+            actions.post_entry(body=big)
+        frames = receive_frames(healthy, total, timeout=30)
+        assert [f["seq"] for f in frames] == list(range(1, total + 1))
+        assert time.monotonic() - started < 30
+        # The stalled reader gets what was in flight, then the server has dropped it.
+        received = []
+        with pytest.raises(ConnectionClosed):
+            while True:
+                received.append(json.loads(stalled.recv(timeout=WAIT))["seq"])
+    assert received == list(range(1, len(received) + 1)) and len(received) < total
+    # It resumes from the last seq it saw and misses nothing.
+    with connect(ws_url(live_server, after=received[-1] if received else 0)) as ws:
+        rest = receive_frames(ws, total - len(received), timeout=30)
+    assert [f["seq"] for f in rest] == list(range(len(received) + 1, total + 1))
