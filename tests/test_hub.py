@@ -1,0 +1,62 @@
+"""The in-process hub: one queue per reader, ordered delivery, gap filling, slow readers."""
+
+from __future__ import annotations
+
+from liveblog import hub as hub_module
+from liveblog.hub import Frame, Hub
+
+
+def frame(seq: int, story_id: int = 1) -> Frame:
+    return Frame(story_id, seq, f'{{"seq":{seq}}}')
+
+
+def test_every_subscriber_gets_the_same_frame_object():
+    hub = Hub()
+    first, second = hub.subscribe(1), hub.subscribe(1)
+    other_story = hub.subscribe(2)
+    published = frame(1)
+    hub.publish(published)
+    (got_first,), (got_second,) = first.drain(), second.drain()
+    assert got_first is published and got_second is published  # serialised once, shared
+    assert other_story.drain() == []
+    assert hub.reader_count(1) == 2
+
+
+def test_a_late_frame_is_filled_from_the_log_and_its_copy_dropped():
+    log = {seq: frame(seq) for seq in range(1, 6)}
+    loads = []
+
+    def load_gap(story_id, after, before):
+        loads.append((after, before))
+        return [log[seq] for seq in range(after + 1, before)]
+
+    hub = Hub(load_gap=load_gap)
+    reader = hub.subscribe(1)
+    hub.publish(log[1])
+    hub.publish(log[4])  # 2 and 3 were committed but their writers have not published yet
+    hub.publish(log[2])
+    hub.publish(log[3])
+    hub.publish(log[5])
+    assert [f.seq for f in reader.drain()] == [1, 2, 3, 4, 5]
+    assert loads == [(1, 4)]
+
+
+def test_unsubscribed_readers_get_nothing():
+    hub = Hub()
+    reader = hub.subscribe(1)
+    hub.unsubscribe(reader)
+    hub.publish(frame(1))
+    assert reader.drain() == [] and hub.reader_count(1) == 0
+
+
+def test_a_reader_that_falls_behind_is_cut_off_once(monkeypatch):
+    monkeypatch.setattr(hub_module, "READER_QUEUE_SIZE", 3)
+    cut = []
+    hub = Hub()
+    slow = hub.subscribe(1, on_overflow=lambda: cut.append(True))
+    fast = hub.subscribe(1)
+    for seq in range(1, 8):
+        hub.publish(frame(seq))
+        assert [f.seq for f in fast.drain()] == [seq]
+    assert slow.overflowed and cut == [True]
+    assert [f.seq for f in slow.drain()] == [1, 2, 3]

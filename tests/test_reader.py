@@ -1,0 +1,59 @@
+"""The reader pages: the story page, paging without scripts, permalinks, drafts."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_story_page_shows_entries_newest_first_with_labels(client, actions):
+    actions.create_story(title="Wind & <b>rain</b> <watch>", summary="All times GMT")
+    first = actions.post_entry(body="<p>It begins</p>")
+    second = actions.post_entry(body="<p>It goes on</p>", headline="Bridge closed", pinned=True)
+    page = client.get("/stories/storm")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<title>Wind &amp; rain | liveblog</title>" in html  # plain text, then escaped
+    order = re.findall(r'id="entry-(\d+)" data-entry-id', html)
+    assert order == [str(second["id"]), str(first["id"])]
+    assert "ORIGINAL ENTRY" in html and second["label"] in html
+    assert 'data-seq="2"' in html and "Bridge closed" in html
+    assert 'id="latest-list"' in html  # the key entry is listed under LATEST
+    assert "/static/js/live.js" in html
+
+
+def test_load_older_pages_back_without_scripts(client, actions):
+    actions.create_story()
+    ids = [actions.post_entry(body=f"<p>{n}</p>")["id"] for n in range(25)]
+    html = client.get("/stories/storm").get_data(as_text=True)
+    shown = [int(i) for i in re.findall(r'id="entry-(\d+)" data-entry-id', html)]
+    assert shown == ids[::-1][:20]
+    older = re.search(r'href="([^"]+)" data-before', html).group(1).replace("&amp;", "&")
+    html2 = client.get(older).get_data(as_text=True)
+    shown2 = [int(i) for i in re.findall(r'id="entry-(\d+)" data-entry-id', html2)]
+    assert shown2 == ids[::-1][20:]
+    assert "load-older" not in html2
+
+
+def test_permalink_of_a_recent_entry_jumps_to_it_and_an_old_one_renders_alone(client, actions):
+    actions.create_story()
+    ids = [actions.post_entry(body=f"<p>number {n}</p>")["id"] for n in range(22)]
+    recent = client.get(f"/stories/storm/entries/{ids[-1]}")
+    assert recent.status_code == 302
+    assert recent.headers["Location"].endswith(f"/stories/storm#entry-{ids[-1]}")
+    old = client.get(f"/stories/storm/entries/{ids[0]}")
+    assert old.status_code == 200 and "number 0" in old.get_data(as_text=True)
+    assert client.get("/stories/storm/entries/99999").status_code == 404
+
+
+def test_drafts_and_unknown_stories_are_not_found(client, actions):
+    actions.create_story(slug="draft-story", status="draft")
+    assert client.get("/stories/draft-story").status_code == 404
+    missing = client.get("/stories/nowhere")
+    assert missing.status_code == 404 and "text/html" in missing.content_type
+
+
+def test_index_lists_live_stories_first(client, actions):
+    actions.create_story(slug="old-news", title="Old news", status="ended")
+    actions.create_story(slug="breaking", title="Breaking")
+    html = client.get("/").get_data(as_text=True)
+    assert html.index("Breaking") < html.index("Old news")
