@@ -1,4 +1,4 @@
-"""The production path of `make run`: migrate, seed the demo, serve with gunicorn's gevent worker."""
+"""The path `make run` takes: migrate, seed the demo, serve with gunicorn's gevent worker."""
 
 from __future__ import annotations
 
