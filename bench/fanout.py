@@ -33,7 +33,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE_MB = 1024 * 1024
+
+
+class SetupError(Exception):
+    """The run could not start: the story could not be created or read."""
+
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,11 +289,11 @@ def prepare_story(api: Api, args: argparse.Namespace) -> tuple[str, int]:
         body = {"slug": slug, "title": f"Fan-out bench: {args.readers} readers"}
         status, data = api.request("POST", "/api/stories", body)
         if status != 201:
-            raise SystemExit(f"creating story failed: HTTP {status} {data}")
+            raise SetupError(f"creating story failed: HTTP {status} {data}")
         return slug, data["last_seq"]
     status, data = api.request("GET", f"/api/stories/{args.story}")
     if status != 200:
-        raise SystemExit(f"story {args.story!r}: HTTP {status} {data}")
+        raise SetupError(f"story {args.story!r}: HTTP {status} {data}")
     return args.story, data["last_seq"]
 
 
@@ -666,6 +671,9 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(asyncio.wait_for(run_benchmark(args), args.timeout + 30))
     except TimeoutError:
         print("benchmark exceeded its hard timeout", file=sys.stderr)
+        return 2
+    except (SetupError, OSError) as error:
+        print(f"cannot start: {error}", file=sys.stderr)
         return 2
     if args.save:
         os.makedirs(os.path.dirname(os.path.abspath(args.save)), exist_ok=True)

@@ -49,7 +49,11 @@ class StoryStatus(enum.StrEnum):
 
 
 class EntryStatus(enum.StrEnum):
+    DRAFT = "draft"  # saved in the desk, seen by no reader
+    PENDING = "pending"  # a contributor's entry waiting for an editor
+    SCHEDULED = "scheduled"  # published by the server at scheduled_for
     PUBLISHED = "published"
+    REJECTED = "rejected"
     DELETED = "deleted"
 
 
@@ -122,6 +126,13 @@ class Story(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     # The newest event's sequence number; incremented under a row lock by the publishing service.
     last_seq: Mapped[int] = mapped_column(default=0)
+    cover_url: Mapped[str | None] = mapped_column(String(500))
+    cover_alt: Mapped[str | None] = mapped_column(String(300))
+    cover_caption: Mapped[str | None] = mapped_column(String(500))
+    cover_credit: Mapped[str | None] = mapped_column(String(200))
+    featured_kicker: Mapped[str | None] = mapped_column(String(80))  # e.g. "TUESDAY FEATURE"
+    featured_title: Mapped[str | None] = mapped_column(String(300))
+    featured_url: Mapped[str | None] = mapped_column(String(500))
 
     def to_dict(self) -> dict:
         """The one JSON shape of a story."""
@@ -136,6 +147,17 @@ class Story(db.Model):
             "updated_at": iso(self.updated_at),
             "ended_at": iso(self.ended_at),
             "last_seq": self.last_seq,
+            "cover": {
+                "url": self.cover_url,
+                "alt": self.cover_alt,
+                "caption": self.cover_caption,
+                "credit": self.cover_credit,
+            } if self.cover_url else None,
+            "featured": {
+                "kicker": self.featured_kicker,
+                "title": self.featured_title,
+                "url": self.featured_url,
+            } if self.featured_url else None,
         }
 
 
@@ -158,9 +180,16 @@ class Entry(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     # Seq of the event that last changed this entry, so readers can tell fresh from stale.
     seq: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    # Key entries are listed in the LATEST box by this order, highest first.
+    key_order: Mapped[int] = mapped_column(default=0)
+    correction_note: Mapped[str | None] = mapped_column(String(500))
+    corrected_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     story: Mapped[Story] = relationship()
-    author: Mapped[User | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
 
     @property
     def label(self) -> str:
@@ -195,6 +224,10 @@ class Entry(db.Model):
             "original": self.is_original,
             "version": self.version,
             "author": self.author.to_dict() if self.author else None,
+            "correction": {
+                "note": self.correction_note,
+                "at": iso(self.corrected_at),
+            } if self.correction_note else None,
         }
 
 
@@ -225,3 +258,51 @@ class IdempotencyKey(db.Model):
     request_hash: Mapped[str] = mapped_column(String(64))
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
     created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+
+
+class EntryRevision(db.Model):
+    """An entry as it was before an edit: who changed it, when, and what it said."""
+
+    __tablename__ = "entry_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    version: Mapped[int]
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    headline: Mapped[str | None] = mapped_column(String(300))
+    label_override: Mapped[str | None] = mapped_column(String(80))
+    body_html: Mapped[str] = mapped_column(Text)
+    correction_note: Mapped[str | None] = mapped_column(String(500))
+
+    editor: Mapped[User | None] = relationship()
+
+
+class Media(db.Model):
+    """An uploaded picture, stored re-encoded at a few widths under the instance folder."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    content_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int]
+    height: Mapped[int]
+    # The widths stored, comma-separated, e.g. "480,960,1600".
+    widths: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+
+
+class EditingPresence(db.Model):
+    """Who has an entry open for editing, until expires_at (renewed while the form is open)."""
+
+    __tablename__ = "editing_presence"
+    __table_args__ = (UniqueConstraint("entry_id", "user_id", name="uq_presence_entry_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTC_TIME)
+
+    user: Mapped[User] = relationship()

@@ -92,6 +92,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # SQLite alters a table by copying it; references to it must not block the copy.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the autobegun transaction; alembic opens its own
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

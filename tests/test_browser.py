@@ -12,9 +12,15 @@ from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
     # Without these Chromium keeps dialling out, and the network here is closed.
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 LIVE = 1000  # ms: a pushed change must show within a second
 RECONNECT = 5000  # ms: covers the client's first backoff (at most 1 s) with room to spare
@@ -63,8 +69,12 @@ def assert_not_reloaded(page) -> None:
 
 def entry_ids(page) -> list[int]:
     """Ids of the entries shown, top to bottom."""
-    return [int(v) for v in page.locator("#entries > .entry").evaluate_all(
-        "els => els.map(el => el.dataset.entryId)")]
+    return [
+        int(v)
+        for v in page.locator("#entries > .entry").evaluate_all(
+            "els => els.map(el => el.dataset.entryId)"
+        )
+    ]
 
 
 def update_label(entry: dict) -> str:
@@ -111,12 +121,17 @@ def test_edit_delete_and_end_apply_in_place(page, actions):
     middle_entry = page.locator(f"#entry-{middle['id']}")
     expect(middle_entry.locator(".entry-body")).to_have_text("Trees down on Mill Road.")
 
-    edited = api(actions, "PATCH", f"/api/stories/storm/entries/{middle['id']}",
-                 json={"body": "<p>Trees down on Mill Road and Station Lane.</p>"},
-                 headers={"If-Match": str(middle["version"])})
+    edited = api(
+        actions,
+        "PATCH",
+        f"/api/stories/storm/entries/{middle['id']}",
+        json={"body": "<p>Trees down on Mill Road and Station Lane.</p>"},
+        headers={"If-Match": str(middle["version"])},
+    )
     assert edited.status_code == 200, edited.get_json()
     expect(middle_entry.locator(".entry-body")).to_have_text(
-        "Trees down on Mill Road and Station Lane.", timeout=LIVE)
+        "Trees down on Mill Road and Station Lane.", timeout=LIVE
+    )
     expect(middle_entry).to_have_attribute("data-seq", str(edited.get_json()["seq"]))
     assert entry_ids(page) == [newest["id"], middle["id"], original["id"]]
 
@@ -135,39 +150,60 @@ def test_edit_delete_and_end_apply_in_place(page, actions):
     assert_not_reloaded(page)
 
 
+class LiveSocketProxy:
+    """Passes the page's live sockets through to the server; can drop one and hold reconnects."""
+
+    def __init__(self):
+        self.routes = []  # page-side routes, one per socket the page opened, in order
+        self.servers = {}  # route index -> its connection to the real server
+        self.holding = False
+
+    def __call__(self, route) -> None:
+        """Route handler: connect to the server unless reconnects are held."""
+        self.routes.append(route)
+        if not self.holding:
+            self.servers[len(self.routes) - 1] = route.connect_to_server()
+
+    def after(self, index: int) -> str:
+        """The `after` query value of the page's socket at index."""
+        return parse_qs(urlsplit(self.routes[index].url).query)["after"][0]
+
+    def drop(self) -> None:
+        """Close the current connection on both sides and hold any reconnect back."""
+        self.holding = True
+        index = len(self.routes) - 1
+        self.routes[index].close(code=4002, reason="test drop")
+        self.servers[index].close(code=1001, reason="test drop")
+
+    def release(self) -> None:
+        """Let held and future reconnects through to the server."""
+        self.holding = False
+        for index, route in enumerate(self.routes):
+            if index not in self.servers:
+                self.servers[index] = route.connect_to_server()
+
+
 def test_resumes_after_a_dropped_connection_without_gaps_or_duplicates(page, actions):
     actions.create_story()
     first = actions.post_entry(body="<p>Before the drop.</p>")
-    sockets = []  # (page-side route, server side) per connection the page opens
-    hold = {"reconnect": True}
-
-    def proxy(ws):
-        """Pass the page's socket through to the server, or hold a reconnect back."""
-        server = None if sockets and hold["reconnect"] else ws.connect_to_server()
-        sockets.append([ws, server])
-
+    proxy = LiveSocketProxy()
     page.route_web_socket(re.compile(r"/api/stories/storm/live"), proxy)
     open_story(page)
     connected = actions.post_entry(body="<p>Proves the socket is live.</p>")
     expect(page.locator(f"#entry-{connected['id']}")).to_have_count(1, timeout=LIVE)
     expect(page.locator("#story")).to_have_attribute("data-seq", str(connected["seq"]))
-    applied = connected["seq"]
+    assert len(proxy.routes) == 1 and proxy.after(0) == str(first["seq"])
 
-    (ws, server), = sockets
-    assert parse_qs(urlsplit(ws.url).query)["after"] == [str(first["seq"])]
-    ws.close(code=4002, reason="test drop")
-    server.close(code=1001, reason="test drop")
+    proxy.drop()
+    # Posted with no server connection for the page: they can only arrive by resuming.
     missed = [actions.post_entry(body=f"<p>Missed {n}.</p>") for n in (1, 2)]
-    hold["reconnect"] = False
-    for held in sockets[1:]:
-        held[1] = held[0].connect_to_server()
+    proxy.release()
 
     for entry in missed:
         expect(page.locator(f"#entry-{entry['id']}")).to_have_count(1, timeout=RECONNECT)
     expect(page.locator("#story")).to_have_attribute("data-seq", str(missed[-1]["seq"]))
     assert entry_ids(page) == [missed[1]["id"], missed[0]["id"], connected["id"], first["id"]]
-    reconnect_url = sockets[1][0].url
-    assert parse_qs(urlsplit(reconnect_url).query)["after"] == [str(applied)]
+    assert len(proxy.routes) == 2 and proxy.after(1) == str(connected["seq"])
     assert_not_reloaded(page)
 
 
@@ -190,7 +226,8 @@ def test_page_reads_without_javascript(browser, live_server, actions):
         assert labels == [update_label(entry) for entry in reversed(posted[5:])]
         assert all(UPDATE_LABEL.match(label) for label in labels)
         expect(page.locator(f"#entry-{posted[24]['id']} .entry-body")).to_have_text(
-            "Entry number 24.")
+            "Entry number 24."
+        )
 
         older = page.locator("#load-older")
         expect(older).to_have_text("Load older updates")
@@ -198,10 +235,12 @@ def test_page_reads_without_javascript(browser, live_server, actions):
         page.wait_for_url(re.compile(rf"/stories/storm\?before={newest_first[19]}$"))
         assert entry_ids(page) == newest_first[20:]
         expect(page.locator(f"#entry-{posted[0]['id']} .entry-label")).to_have_text(
-            "ORIGINAL ENTRY")
+            "ORIGINAL ENTRY"
+        )
         expect(page.locator("#load-older")).to_have_count(0)
         expect(page.get_by_role("link", name="Back to the latest updates")).to_have_attribute(
-            "href", "/stories/storm")
+            "href", "/stories/storm"
+        )
     finally:
         context.close()
 
