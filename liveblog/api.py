@@ -163,7 +163,9 @@ def get_entry(slug: str, entry_id: int):
 def update_entry(slug: str, entry_id: int):
     """Edit or pin an entry; If-Match with a stale version gets 412 and the current entry."""
     story = _story(slug)
-    entry = publishing.update_entry(story.id, entry_id, _json_body(), _if_match_version())
+    entry = publishing.update_entry(
+        story.id, entry_id, _json_body(), _if_match_version(), editor=current_api_user()
+    )
     return _entry_response(entry)
 
 

@@ -13,6 +13,7 @@ from .sanitize import plain_text
 MAX_BODY_CHARS = 100_000
 MAX_HEADLINE_CHARS = 300
 MAX_LABEL_CHARS = 80
+MAX_CORRECTION_CHARS = 500
 MAX_TITLE_CHARS = 300
 MAX_SUMMARY_CHARS = 2_000
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -65,7 +66,7 @@ def entry_fields(data: dict, partial: bool = False) -> dict:
     if not isinstance(data, dict):
         raise Invalid("The request body must be a JSON object.")
     errors: dict[str, str] = {}
-    _unknown(data, {"body", "headline", "label", "pinned"}, errors)
+    _unknown(data, {"body", "headline", "label", "pinned", "correction"}, errors)
     fields: dict = {}
     body = _text(data, "body", errors, MAX_BODY_CHARS, required=not partial)
     if body is not None:
@@ -75,6 +76,7 @@ def entry_fields(data: dict, partial: bool = False) -> dict:
     for name, column, limit in (
         ("headline", "headline", MAX_HEADLINE_CHARS),
         ("label", "label_override", MAX_LABEL_CHARS),
+        ("correction", "correction_note", MAX_CORRECTION_CHARS),
     ):
         if name in data:
             fields[column] = _optional_plain(data, name, errors, limit)

@@ -1,0 +1,19 @@
+"""The one write path: every change to a story or entry, and the event that tells readers."""
+
+from .changes import request_hash
+from .entries import create_entry, delete_entry, update_entry
+from .stories import create_story, update_story
+from .workflow import publish_due_entries, publish_entry, reject_entry, reorder_key_entries
+
+__all__ = [
+    "create_entry",
+    "create_story",
+    "delete_entry",
+    "publish_due_entries",
+    "publish_entry",
+    "reject_entry",
+    "reorder_key_entries",
+    "request_hash",
+    "update_entry",
+    "update_story",
+]

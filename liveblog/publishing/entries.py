@@ -1,0 +1,177 @@
+"""Writing entries: create (published or not), edit, pin, correct and delete."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, select
+
+from ..errors import Conflict, Invalid
+from ..extensions import db
+from ..models import (
+    Entry,
+    EntryStatus,
+    EventType,
+    IdempotencyKey,
+    Story,
+    StoryStatus,
+    User,
+    as_utc,
+    utcnow,
+)
+from ..validation import entry_fields
+from .changes import (
+    Change,
+    check_version,
+    load_entry,
+    record_revision,
+    request_hash,
+    story_change,
+)
+
+UNPUBLISHED = (EntryStatus.DRAFT, EntryStatus.PENDING, EntryStatus.SCHEDULED)
+EDITABLE = (*UNPUBLISHED, EntryStatus.PUBLISHED)
+
+
+def create_entry(
+    story_id: int,
+    author: User,
+    data: dict,
+    idempotency_key: str | None = None,
+    *,
+    status: EntryStatus = EntryStatus.PUBLISHED,
+    scheduled_for: datetime | None = None,
+    published_at: datetime | None = None,
+) -> tuple[Entry, bool]:
+    """Write an entry, published or held back; a retried idempotency key returns the first.
+
+    `published_at` backdates an entry for imports and the demo; the API never sets it.
+    """
+    fields = entry_fields(data)
+    if status not in EDITABLE:
+        raise Invalid(f"An entry cannot be created as {status}.")
+    if status == EntryStatus.SCHEDULED:
+        _check_schedule(scheduled_for)
+    fingerprint = request_hash(story_id, str(status), scheduled_for, data)
+    with story_change(story_id) as change:
+        story = db.session.get(Story, story_id)
+        if status == EntryStatus.PUBLISHED and story.status == StoryStatus.ENDED:
+            raise Conflict("The story has ended; reopen it to post again.")
+        earlier = _earlier_entry(author, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier, False
+        now = utcnow()
+        entry = Entry(story=story, author=author, status=status, created_at=now,
+                      updated_at=now, published_at=published_at or scheduled_for or now,
+                      scheduled_for=scheduled_for, **fields)
+        db.session.add(entry)
+        db.session.flush()
+        if idempotency_key is not None:
+            db.session.add(IdempotencyKey(user_id=author.id, key=idempotency_key,
+                                          request_hash=fingerprint, entry_id=entry.id))
+        record_revision(entry, author)
+        if status == EntryStatus.PUBLISHED:
+            announce_new_entry(entry, change, published_at)
+    return entry, True
+
+
+def announce_new_entry(entry: Entry, change: Change, published_at: datetime | None = None) -> None:
+    """Make an entry public: its publish time, ORIGINAL ENTRY if first, the event for readers."""
+    entry.status = EntryStatus.PUBLISHED
+    entry.published_at = published_at or utcnow()
+    entry.is_original = not db.session.scalar(
+        select(exists().where(Entry.story_id == entry.story_id, Entry.is_original.is_(True),
+                              Entry.status == EntryStatus.PUBLISHED, Entry.id != entry.id))
+    )
+    change.emit_entry(EventType.ENTRY_CREATED, entry)
+
+
+def _earlier_entry(author: User, key: str | None, fingerprint: str) -> Entry | None:
+    if key is None:
+        return None
+    earlier = db.session.scalar(select(IdempotencyKey).filter_by(user_id=author.id, key=key))
+    if earlier is None:
+        return None
+    if earlier.request_hash != fingerprint:
+        raise Invalid("This Idempotency-Key was used for a different request.")
+    return db.session.get(Entry, earlier.entry_id)
+
+
+def _check_schedule(scheduled_for: datetime | None) -> None:
+    if scheduled_for is None:
+        raise Invalid("Say when to publish.", {"scheduled_for": "is required"})
+    if as_utc(scheduled_for) <= utcnow():
+        raise Invalid("The publishing time has passed.", {"scheduled_for": "must be in the future"})
+
+
+def update_entry(
+    story_id: int,
+    entry_id: int,
+    data: dict,
+    expected_version: int | None = None,
+    editor: User | None = None,
+) -> Entry:
+    """Edit, pin or correct an entry; a stale expected version is refused with the current one."""
+    fields = entry_fields(data, partial=True)
+    if not fields:
+        raise Invalid("Nothing to change: send body, headline, label, pinned or correction.")
+    with story_change(story_id) as change:
+        entry = load_entry(story_id, entry_id, EDITABLE)
+        check_version(entry, expected_version)
+        if fields.get("correction_note") and entry.correction_note != fields["correction_note"]:
+            entry.corrected_at = utcnow()
+        if fields.get("pinned") and not entry.pinned:
+            entry.key_order = _next_key_order(story_id)
+        for name, value in fields.items():
+            setattr(entry, name, value)
+        entry.version += 1
+        entry.updated_at = utcnow()
+        record_revision(entry, editor)
+        if entry.status == EntryStatus.PUBLISHED:
+            change.emit_entry(EventType.ENTRY_UPDATED, entry)
+    return entry
+
+
+def _next_key_order(story_id: int) -> int:
+    # A newly pinned entry goes to the top of the LATEST box.
+    highest = db.session.scalar(
+        select(Entry.key_order).where(Entry.story_id == story_id, Entry.pinned.is_(True))
+        .order_by(Entry.key_order.desc()).limit(1)
+    )
+    return (highest or 0) + 1
+
+
+def delete_entry(
+    story_id: int, entry_id: int, expected_version: int | None = None
+) -> None:
+    """Remove an entry from readers' view; the row stays for the event log and revisions."""
+    with story_change(story_id) as change:
+        entry = load_entry(story_id, entry_id, EDITABLE)
+        check_version(entry, expected_version)
+        was_public = entry.status == EntryStatus.PUBLISHED
+        entry.status = EntryStatus.DELETED
+        entry.version += 1
+        entry.updated_at = utcnow()
+        if not was_public:
+            return
+        entry.seq = change.next_seq()
+        change.emit(entry.seq, EventType.ENTRY_DELETED, {"entry": {"id": entry.id}}, entry.id)
+        if entry.is_original:
+            entry.is_original = False
+            _promote_next_original(story_id, change)
+
+
+def _promote_next_original(story_id: int, change: Change) -> None:
+    # The story's oldest remaining entry becomes its ORIGINAL ENTRY, and readers are told.
+    successor = db.session.scalar(
+        select(Entry)
+        .where(Entry.story_id == story_id, Entry.status == EntryStatus.PUBLISHED)
+        .order_by(Entry.published_at, Entry.id)
+        .limit(1)
+    )
+    if successor is None:
+        return
+    successor.is_original = True
+    successor.version += 1
+    successor.updated_at = utcnow()
+    change.emit_entry(EventType.ENTRY_UPDATED, successor)

@@ -1,0 +1,39 @@
+"""Creating stories and changing them; a change readers can see is an event."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import Conflict
+from ..extensions import db
+from ..models import EventType, Story, StoryStatus, utcnow
+from ..validation import story_fields
+from .changes import story_change
+
+
+def create_story(data: dict) -> Story:
+    """Create a story from validated fields; a taken slug is a conflict."""
+    fields = story_fields(data)
+    story = Story(**fields)
+    if story.status == StoryStatus.ENDED:
+        story.ended_at = utcnow()
+    db.session.add(story)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(f"The slug {fields['slug']!r} is taken.", {"slug": "is taken"}) from None
+    return story
+
+
+def update_story(story_id: int, data: dict) -> Story:
+    """Change a story's fields and tell its readers; ending it records the end time."""
+    fields = story_fields(data, partial=True)
+    with story_change(story_id) as change:
+        story = db.session.get(Story, story_id)
+        if "status" in fields and fields["status"] != story.status:
+            story.ended_at = utcnow() if fields["status"] == StoryStatus.ENDED else None
+        for name, value in fields.items():
+            setattr(story, name, value)
+        change.emit(change.next_seq(), EventType.STORY_UPDATED, {"story": story.to_dict()})
+    return story
