@@ -39,8 +39,6 @@ class SetupError(Exception):
     """The run could not start: the story could not be created or read."""
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # Command line
 
@@ -188,6 +186,14 @@ class ServerProbe:
         return sum(proc_memory_mb(pid)["VmHWM"] for pid in self.pids)
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds all processes on this machine have been busy (all cores), from /proc/stat."""
+    with open("/proc/stat") as handle:
+        ticks = [int(value) for value in handle.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks[:8]) - idle) / CLK_TCK
+
+
 def client_cpu_seconds() -> float:
     """User + system CPU seconds of this process, all threads."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -325,7 +331,8 @@ class Run:
         self.after = after
         self.connected = 0
         self.failed = 0
-        self.frames = 0  # distinct entry frames received, all readers
+        self.live = 0  # connected and not dropped
+        self.frames = 0  # distinct entry frames held by live readers
         self.stop = asyncio.Event()
         self.sockets: list = []
 
@@ -350,6 +357,7 @@ async def read_story(run: Run, reader: Reader, uri: str, open_timeout: float) ->
     reader.handshake = time.monotonic() - started
     reader.connected = True
     run.connected += 1
+    run.live += 1
     run.sockets.append(ws)
     try:
         async for message in ws:
@@ -371,10 +379,17 @@ async def read_story(run: Run, reader: Reader, uri: str, open_timeout: float) ->
             run.frames += 1
     except ConnectionClosed as closed:
         if not run.stop.is_set():
-            reader.dropped = f"closed {closed.rcvd.code if closed.rcvd else 'abnormally'}"
+            drop(run, reader, f"closed {closed.rcvd.code if closed.rcvd else 'abnormally'}")
     except Exception as error:
         if not run.stop.is_set():
-            reader.dropped = f"{type(error).__name__}: {error}"[:160]
+            drop(run, reader, f"{type(error).__name__}: {error}"[:160])
+
+
+def drop(run: Run, reader: Reader, reason: str) -> None:
+    """Count a reader the server (or the network) closed before the run ended."""
+    reader.dropped = reason
+    run.live -= 1
+    run.frames -= len(reader.received)
 
 
 async def open_readers(run: Run, uri: str, rate: float, open_timeout: float) -> list:
@@ -426,6 +441,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
     lag: list[float] = []
     lag_task = asyncio.create_task(watch_loop_lag(lag, run.stop))
     cpu = {"start": client_cpu_seconds()}
+    machine = {"start": machine_cpu_seconds(), "load_start": os.getloadavg()[0]}
     probe.mark("start")
 
     # Phase 1: connect every reader (or see it fail).
@@ -451,11 +467,13 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
     seqs = {post.seq for post in posts if post.seq is not None}
 
     def delivered() -> bool:
-        live = sum(1 for r in run.readers if r.connected and r.dropped is None)
-        return run.frames >= live * len(seqs)
+        # O(1): this runs 20 times a second and must not cost the client CPU per reader.
+        return run.frames >= run.live * len(seqs)
 
     await wait_until(delivered, deadline, step=0.05)
     cpu["delivered"] = client_cpu_seconds()
+    machine["end"] = machine_cpu_seconds()
+    machine["load_end"] = os.getloadavg()[0]
     probe.mark("delivered")
     timed_out = time.monotonic() >= deadline
 
@@ -485,6 +503,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
             "connect_seconds": round(connect_seconds, 2),
             "publish_seconds": round(publish_seconds, 2),
             "wall_seconds": round(time.monotonic() - t_start, 2),
+            "machine": machine,
             "timed_out": timed_out,
         },
     )
@@ -597,6 +616,15 @@ def summarise(args, run: Run, posts, seqs, cpu, probe: ServerProbe, lag, info) -
         "client_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "server": None,
     }
+    machine = info.pop("machine")
+    busy = machine["end"] - machine["start"]
+    result["machine"] = {
+        "cores": os.cpu_count(),
+        "busy_cpu_s": round(busy, 2),
+        # Whatever else ran on the machine meanwhile: the run is only clean if this is small.
+        "other_cpu_s": round(busy - client_cpu["total"] - server_cpu.get("total", 0.0), 2),
+        "loadavg_1m": [round(machine["load_start"], 2), round(machine["load_end"], 2)],
+    }
     if probe.pids:
         publish_cpu = server_cpu.get("publish")
         result["server"] = {
@@ -642,6 +670,11 @@ def print_report(result: dict) -> None:
     print(
         f"  client CPU s {cpu}; loop lag p99/max {result['client_loop_lag_ms']['p99']}/"
         f"{result['client_loop_lag_ms']['max']} ms; RSS {result['client_peak_rss_mb']} MB"
+    )
+    machine = result["machine"]
+    print(
+        f"  machine: {machine['busy_cpu_s']} CPU s busy, of which other processes "
+        f"{machine['other_cpu_s']} s; load {machine['loadavg_1m']}"
     )
     if server:
         print(f"  server CPU s {server['cpu_s']}; {server['cpu_us_per_frame']} us/frame")

@@ -23,11 +23,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # keep the documented field order in API answers
     if test_config:
         app.config.update(test_config)
-        uri = app.config["SQLALCHEMY_DATABASE_URI"]
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", config.engine_options(uri))
+        if "SQLALCHEMY_ENGINE_OPTIONS" not in test_config:
+            uri = app.config["SQLALCHEMY_DATABASE_URI"]
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.engine_options(uri)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import api, cli, database, errors, live, reader, templating
+    from . import api, cli, database, desk, errors, live, media, reader, templating
+    from .extensions import csrf
 
     database.init_app(app)
     live.init_app(app)
@@ -35,5 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(reader.bp)
+    app.register_blueprint(media.bp)
+    desk.init_app(app)
+    csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     cli.init_app(app)
     return app

@@ -16,6 +16,12 @@ def from_environment(instance_path: str) -> dict:
         # A 2 MB body is refused with 413 before any view reads it.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
         "SOCK_SERVER_OPTIONS": {"max_message_size": 4096},
+        # A desk left open through a long night must still post: the token lives with the session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
         "LIVE_HEARTBEAT_SECONDS": float(os.environ.get("LIVE_HEARTBEAT_SECONDS", 25)),
     }
 

@@ -15,7 +15,7 @@ _DIRECTIVE = re.compile(r"%(.)")
 
 def is_valid_timezone(name: str) -> bool:
     """Tell whether the name is an IANA zone this machine knows."""
-    if not isinstance(name, str) or not name or name not in _zone_names():
+    if not isinstance(name, str) or not name or name not in zone_names():
         return False
     try:
         ZoneInfo(name)
@@ -24,7 +24,8 @@ def is_valid_timezone(name: str) -> bool:
     return True
 
 
-def _zone_names() -> set[str]:
+def zone_names() -> set[str]:
+    """Every IANA zone name this machine knows, plus UTC and GMT."""
     global _ZONES
     if _ZONES is None:
         _ZONES = available_timezones() | {"UTC", "GMT"}

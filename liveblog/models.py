@@ -6,6 +6,7 @@ import enum
 import hashlib
 from datetime import UTC, datetime
 
+from flask_login import UserMixin
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -64,7 +65,7 @@ class EventType(enum.StrEnum):
     STORY_UPDATED = "story.updated"
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -171,6 +172,8 @@ class Entry(db.Model):
     headline: Mapped[str | None] = mapped_column(String(300))
     label_override: Mapped[str | None] = mapped_column(String(80))
     body_html: Mapped[str] = mapped_column(Text)
+    # What the journalist wrote, before cleaning and embeds: the desk edits this, not body_html.
+    body_source: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default=EntryStatus.PUBLISHED.value)
     pinned: Mapped[bool] = mapped_column(default=False)
     # Set on the story's first published entry; it is labelled "ORIGINAL ENTRY".

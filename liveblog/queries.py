@@ -32,7 +32,7 @@ def pinned_entries(story_id: int) -> list[Entry]:
         select(Entry)
         .where(Entry.story_id == story_id, Entry.status == EntryStatus.PUBLISHED,
                Entry.pinned.is_(True))
-        .order_by(Entry.published_at.desc(), Entry.id.desc())
+        .order_by(Entry.key_order.desc(), Entry.published_at.desc(), Entry.id.desc())
     )
     return list(db.session.scalars(query))
 
@@ -48,3 +48,19 @@ def events_after(story_id: int, after: int, limit: int, before: int | None = Non
     if before is not None:
         query = query.where(Event.seq < before)
     return list(db.session.execute(query))
+
+
+def desk_entries(story_id: int, published_limit: int = 100) -> dict[str, list[Entry]]:
+    """What the story desk lists: published entries newest first, then the held-back ones."""
+    held = db.session.scalars(
+        select(Entry)
+        .where(Entry.story_id == story_id,
+               Entry.status.in_([EntryStatus.PENDING, EntryStatus.DRAFT, EntryStatus.SCHEDULED]))
+        .order_by(Entry.created_at.desc(), Entry.id.desc())
+    ).all()
+    groups: dict[str, list[Entry]] = {"pending": [], "scheduled": [], "draft": []}
+    for entry in held:
+        groups[entry.status].append(entry)
+    groups["scheduled"].sort(key=lambda entry: entry.scheduled_for)
+    groups["published"] = published_entries(story_id, published_limit)
+    return groups

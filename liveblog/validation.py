@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from .content import prepare_body
 from .errors import Invalid
 from .labels import is_valid_label_format, is_valid_timezone
 from .models import StoryStatus
-from .sanitize import plain_text
+from .sanitize import is_web_url, plain_text
 
 MAX_BODY_CHARS = 100_000
 MAX_HEADLINE_CHARS = 300
@@ -71,6 +72,7 @@ def entry_fields(data: dict, partial: bool = False) -> dict:
     body = _text(data, "body", errors, MAX_BODY_CHARS, required=not partial)
     if body is not None:
         fields["body_html"] = prepare_body(body)
+        fields["body_source"] = body
         if _is_blank(fields["body_html"]):
             errors["body"] = "must not be empty"
     for name, column, limit in (
@@ -95,7 +97,7 @@ def story_fields(data: dict, partial: bool = False) -> dict:
     if not isinstance(data, dict):
         raise Invalid("The request body must be a JSON object.")
     errors: dict[str, str] = {}
-    allowed = {"title", "summary", "status", "timezone", "label_format"}
+    allowed = {"title", "summary", "status", "timezone", "label_format", *STORY_EXTRAS}
     _unknown(data, allowed if partial else allowed | {"slug"}, errors)
     fields: dict = {}
     if not partial:
@@ -126,6 +128,33 @@ def story_fields(data: dict, partial: bool = False) -> dict:
         if not is_valid_label_format(label_format):
             errors["label_format"] = "must be a short strftime format using %H %M %Z and friends"
         fields["label_format"] = label_format
+    _story_extras(data, fields, errors)
     if errors:
         raise Invalid("Some fields are not valid.", errors)
     return fields
+
+
+# Optional story fields: the cover picture and the featured link. An empty string clears one.
+STORY_EXTRAS = {
+    "cover_url": 500, "cover_alt": 300, "cover_caption": 500, "cover_credit": 200,
+    "featured_kicker": 80, "featured_title": 300, "featured_url": 500,
+}
+
+
+def _story_extras(data: dict, fields: dict, errors: dict) -> None:
+    for name, limit in STORY_EXTRAS.items():
+        if name not in data:
+            continue
+        value = _text(data, name, errors, limit)
+        if value is None:
+            fields[name] = None
+        elif name.endswith("_url"):
+            url = value.strip()
+            local = name == "cover_url" and url.startswith("/") and not url.startswith("//")
+            if url and not (is_web_url(url) and urlsplit(url).hostname or local):
+                errors[name] = "must be an http(s) address"
+            fields[name] = url or None
+        else:
+            fields[name] = plain_text(value) or None
+    if fields.get("cover_url") and not fields.get("cover_alt"):
+        errors.setdefault("cover_alt", "describe the cover picture for people who cannot see it")

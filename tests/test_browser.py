@@ -212,37 +212,37 @@ def post_entries(actions, count: int) -> list[dict]:
     return [actions.post_entry(body=f"<p>Entry number {n}.</p>") for n in range(count)]
 
 
-def test_page_reads_without_javascript(browser, live_server, actions):
+@pytest.fixture
+def no_js_page(browser, live_server):
+    """A page in a fresh context with JavaScript switched off."""
+    context = browser.new_context(base_url=live_server, java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+def test_page_reads_without_javascript(no_js_page, actions):
     actions.create_story()
     posted = post_entries(actions, 25)
     newest_first = [entry["id"] for entry in reversed(posted)]
-    context = browser.new_context(base_url=live_server, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto("/stories/storm")
-        expect(page.locator("#story-title")).to_have_text("Storm watch")
-        assert entry_ids(page) == newest_first[:20]
-        labels = page.locator("#entries > .entry .entry-label").all_inner_texts()
-        assert labels == [update_label(entry) for entry in reversed(posted[5:])]
-        assert all(UPDATE_LABEL.match(label) for label in labels)
-        expect(page.locator(f"#entry-{posted[24]['id']} .entry-body")).to_have_text(
-            "Entry number 24."
-        )
+    page = no_js_page
+    page.goto("/stories/storm")
+    expect(page.locator("#story-title")).to_have_text("Storm watch")
+    assert entry_ids(page) == newest_first[:20]
+    labels = page.locator("#entries > .entry .entry-label").all_inner_texts()
+    assert labels == [update_label(entry) for entry in reversed(posted[5:])]
+    assert all(UPDATE_LABEL.match(label) for label in labels)
+    expect(page.locator(f"#entry-{posted[24]['id']} .entry-body")).to_have_text("Entry number 24.")
 
-        older = page.locator("#load-older")
-        expect(older).to_have_text("Load older updates")
-        older.click()
-        page.wait_for_url(re.compile(rf"/stories/storm\?before={newest_first[19]}$"))
-        assert entry_ids(page) == newest_first[20:]
-        expect(page.locator(f"#entry-{posted[0]['id']} .entry-label")).to_have_text(
-            "ORIGINAL ENTRY"
-        )
-        expect(page.locator("#load-older")).to_have_count(0)
-        expect(page.get_by_role("link", name="Back to the latest updates")).to_have_attribute(
-            "href", "/stories/storm"
-        )
-    finally:
-        context.close()
+    older = page.locator("#load-older")
+    expect(older).to_have_text("Load older updates")
+    older.click()
+    page.wait_for_url(re.compile(rf"/stories/storm\?before={newest_first[19]}$"))
+    assert entry_ids(page) == newest_first[20:]
+    expect(page.locator(f"#entry-{posted[0]['id']} .entry-label")).to_have_text("ORIGINAL ENTRY")
+    expect(page.locator("#load-older")).to_have_count(0)
+    expect(page.get_by_role("link", name="Back to the latest updates")).to_have_attribute(
+        "href", "/stories/storm"
+    )
 
 
 def test_load_older_appends_the_next_page_in_place(page, actions):

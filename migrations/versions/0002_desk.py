@@ -63,6 +63,7 @@ def upgrade():
     with op.batch_alter_table('entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('created_at', sa.DateTime(timezone=True), nullable=False,
                                       server_default=sa.func.current_timestamp()))
+        batch_op.add_column(sa.Column('body_source', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('scheduled_for', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('key_order', sa.Integer(), nullable=False,
                                       server_default='0'))
@@ -108,6 +109,7 @@ def downgrade():
         batch_op.drop_column('correction_note')
         batch_op.drop_column('key_order')
         batch_op.drop_column('scheduled_for')
+        batch_op.drop_column('body_source')
         batch_op.drop_column('created_at')
 
     with op.batch_alter_table('entry_revisions', schema=None) as batch_op:

@@ -1,0 +1,50 @@
+"""The journalists' desk under /admin: accounts, stories, composing and reviewing entries."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, Flask, abort
+from flask_login import current_user, login_required
+
+from ..extensions import csrf, db, limiter, login_manager
+from ..models import Role, User
+
+bp = Blueprint("desk", __name__, url_prefix="/admin")
+
+
+def init_app(app: Flask) -> None:
+    """Wire up sessions, CSRF, login throttling and the desk's views."""
+    login_manager.init_app(app)
+    login_manager.login_view = "desk.login"
+    login_manager.login_message = "Log in to use the desk."
+    csrf.init_app(app)
+    limiter.init_app(app)
+    from . import account, entries, presence, stories, uploads, users  # noqa: F401  (views)
+
+    app.register_blueprint(bp)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def roles_required(*roles: Role):
+    """Require a logged-in user with one of the roles; others get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403, description="Your role may not do this.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+EDITORS = (Role.ADMIN, Role.EDITOR)
+EVERYONE = (Role.ADMIN, Role.EDITOR, Role.CONTRIBUTOR)

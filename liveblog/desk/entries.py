@@ -1,0 +1,274 @@
+"""The desk's entry actions: compose, edit with versions, delete, pin, review, preview."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import publishing
+from ..errors import Invalid, LiveblogError, VersionConflict
+from ..extensions import db
+from ..models import Entry, EntryRevision, EntryStatus, utcnow
+from ..rendering import entry_json, render_entry
+from ..validation import entry_fields
+from . import EDITORS, EVERYONE, bp, roles_required
+from .forms import EditEntryForm, EntryForm
+from .idempotency import new_idempotency_key
+from .responses import json_error, wants_json
+from .stories import render_story_desk, story_or_404
+
+ACTIONS = {
+    "publish": EntryStatus.PUBLISHED,
+    "draft": EntryStatus.DRAFT,
+    "schedule": EntryStatus.SCHEDULED,
+    "submit": EntryStatus.PENDING,
+}
+
+
+def _entry_or_404(story_id: int, entry_id: int) -> Entry:
+    entry = db.session.get(Entry, entry_id)
+    if entry is None or entry.story_id != story_id or entry.status in (
+        EntryStatus.DELETED, EntryStatus.REJECTED
+    ):
+        abort(404, description="No such entry in this story.")
+    return entry
+
+
+def _may_edit(entry: Entry) -> bool:
+    # Contributors may change their own entries until an editor has published them.
+    if current_user.can_publish:
+        return True
+    return entry.author_id == current_user.id and entry.status != EntryStatus.PUBLISHED
+
+
+def _status_for(action: str) -> EntryStatus:
+    status = ACTIONS.get(action)
+    if status is None:
+        raise Invalid("Unknown action.")
+    if not current_user.can_publish and status in (EntryStatus.PUBLISHED, EntryStatus.SCHEDULED):
+        return EntryStatus.PENDING  # a contributor's "publish" asks an editor
+    return status
+
+
+def _local_time(value: str, timezone: str) -> datetime | None:
+    """A datetime-local value typed in the story's zone, as UTC."""
+    if not value:
+        return None
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid("Give the time as YYYY-MM-DD HH:MM.",
+                      {"scheduled_for": "is not a date and time"}) from None
+    return naive.replace(tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
+
+
+def _entry_data(form, may_pin: bool) -> dict:
+    data = {"body": form.body.data or "", "headline": form.headline.data or "",
+            "label": form.label.data or ""}
+    if may_pin:
+        data["pinned"] = bool(form.pinned.data)
+    return data
+
+
+@bp.post("/stories/<slug>/entries")
+@roles_required(*EVERYONE)
+def create_entry(slug: str):
+    """Publish, schedule, save as draft or submit for approval."""
+    story = story_or_404(slug)
+    form = EntryForm()
+    try:
+        if not form.validate():
+            raise Invalid("Some fields are not valid.", _flat_errors(form))
+        status = _status_for(form.action.data or "publish")
+        scheduled_for = _local_time(form.scheduled_for.data or "", story.timezone) \
+            if status == EntryStatus.SCHEDULED else None
+        entry, created = publishing.create_entry(
+            story.id, current_user, _entry_data(form, current_user.can_publish),
+            form.idempotency_key.data or None, status=status, scheduled_for=scheduled_for,
+        )
+    except LiveblogError as error:
+        if wants_json():
+            return json_error(error)
+        flash(error.message, "error")
+        return _story_page_with(form, error), error.status
+    message = _created_message(entry)
+    if wants_json():
+        return jsonify(entry=entry_json(entry), created=created, message=message,
+                       next_key=new_idempotency_key()), 201 if created else 200
+    flash(message, "success")
+    return redirect(url_for("desk.story", slug=slug))
+
+
+def _created_message(entry: Entry) -> str:
+    return {
+        EntryStatus.PUBLISHED: "Published.",
+        EntryStatus.DRAFT: "Draft saved.",
+        EntryStatus.SCHEDULED: "Scheduled.",
+        EntryStatus.PENDING: "Sent to an editor for approval.",
+    }[EntryStatus(entry.status)]
+
+
+def _flat_errors(form) -> dict[str, str]:
+    return {name: "; ".join(messages) for name, messages in form.errors.items()}
+
+
+def _story_page_with(form, error: LiveblogError):
+    """The story desk again, with the journalist's text kept and the problems shown."""
+    for name, message in error.fields.items():
+        if name in form:
+            form[name].errors = [message]
+    return render_story_desk(story_or_404(request.view_args["slug"]), form)
+
+
+@bp.route("/stories/<slug>/entries/<int:entry_id>/edit", methods=["GET", "POST"])
+@roles_required(*EVERYONE)
+def edit_entry(slug: str, entry_id: int):
+    """Edit an entry; saving over a colleague's newer version is refused and both are shown."""
+    story = story_or_404(slug)
+    entry = _entry_or_404(story.id, entry_id)
+    if not _may_edit(entry):
+        abort(403, description="Only editors may change this entry.")
+    # Not obj=entry: Entry.label is the computed label, not the journalist's override.
+    form = EditEntryForm(body=entry.body_source or entry.body_html, headline=entry.headline,
+                         label=entry.label_override, correction=entry.correction_note,
+                         pinned=entry.pinned, version=entry.version)
+    conflict = None
+    if form.validate_on_submit():
+        data = _entry_data(form, current_user.can_publish)
+        if form.correction.data is not None:
+            data["correction"] = form.correction.data
+        try:
+            entry = publishing.update_entry(story.id, entry.id, data, form.version.data,
+                                            editor=current_user)
+        except VersionConflict as error:
+            conflict = error.current
+            form.version.data = error.current["version"]
+            form.version.raw_data = [str(error.current["version"])]
+            if wants_json():
+                return json_error(error)
+        except LiveblogError as error:
+            if wants_json():
+                return json_error(error)
+            flash(error.message, "error")
+        else:
+            if wants_json():
+                return jsonify(entry=entry_json(entry), message="Saved.")
+            flash("Saved.", "success")
+            return redirect(url_for("desk.story", slug=slug))
+    elif form.errors and wants_json():
+        return json_error(Invalid("Some fields are not valid.", _flat_errors(form)))
+    status = 409 if conflict else (422 if form.errors else 200)
+    return render_template("desk/entry_edit.html", story=story, entry=entry, form=form,
+                           conflict=conflict), status
+
+
+@bp.route("/stories/<slug>/entries/<int:entry_id>/delete", methods=["GET", "POST"])
+@roles_required(*EVERYONE)
+def delete_entry(slug: str, entry_id: int):
+    """Ask, then delete; readers see the entry disappear."""
+    story = story_or_404(slug)
+    entry = _entry_or_404(story.id, entry_id)
+    if not _may_edit(entry):
+        abort(403, description="Only editors may delete this entry.")
+    if request.method == "GET":
+        return render_template("desk/entry_delete.html", story=story, entry=entry)
+    try:
+        publishing.delete_entry(story.id, entry.id, request.form.get("version", type=int))
+    except LiveblogError as error:
+        if wants_json():
+            return json_error(error)
+        flash(error.message, "error")
+    else:
+        if wants_json():
+            return jsonify(message="Deleted.")
+        flash("Entry deleted.", "success")
+    return redirect(url_for("desk.story", slug=slug))
+
+
+@bp.post("/stories/<slug>/entries/<int:entry_id>/pin")
+@roles_required(*EDITORS)
+def pin_entry(slug: str, entry_id: int):
+    """Make an entry a key entry (or not)."""
+    story = story_or_404(slug)
+    pinned = request.form.get("pinned") == "1"
+    return _run(slug, "Key entries updated.", publishing.update_entry, story.id, entry_id,
+                {"pinned": pinned}, editor=current_user)
+
+
+@bp.post("/stories/<slug>/key-order")
+@roles_required(*EDITORS)
+def key_order(slug: str):
+    """Reorder the LATEST box."""
+    story = story_or_404(slug)
+    ids = [int(value) for value in request.form.getlist("entry") if value.isdigit()]
+    return _run(slug, "Order saved.", publishing.reorder_key_entries, story.id, ids)
+
+
+@bp.post("/stories/<slug>/entries/<int:entry_id>/publish")
+@roles_required(*EDITORS)
+def publish_entry(slug: str, entry_id: int):
+    """Approve a contributor's entry, or publish a draft or scheduled entry now."""
+    story = story_or_404(slug)
+    return _run(slug, "Published.", publishing.publish_entry, story.id, entry_id, current_user,
+                request.form.get("version", type=int))
+
+
+@bp.post("/stories/<slug>/entries/<int:entry_id>/reject")
+@roles_required(*EDITORS)
+def reject_entry(slug: str, entry_id: int):
+    """Send a contributor's entry back."""
+    story = story_or_404(slug)
+    return _run(slug, "Rejected.", publishing.reject_entry, story.id, entry_id, current_user)
+
+
+def _run(slug: str, message: str, action, *args, **kwargs):
+    """Run a publishing action and answer the script or the plain form."""
+    try:
+        action(*args, **kwargs)
+    except LiveblogError as error:
+        if wants_json():
+            return json_error(error)
+        flash(error.message, "error")
+    else:
+        if wants_json():
+            return jsonify(message=message)
+        flash(message, "success")
+    return redirect(url_for("desk.story", slug=slug))
+
+
+@bp.post("/stories/<slug>/preview")
+@roles_required(*EVERYONE)
+def preview(slug: str):
+    """Render an unsaved entry exactly as readers would see it."""
+    story = story_or_404(slug)
+    form = EntryForm()
+    try:
+        if not form.validate():
+            raise Invalid("Some fields are not valid.", _flat_errors(form))
+        fields = entry_fields(_entry_data(form, True))
+    except LiveblogError as error:
+        return json_error(error)
+    now = utcnow()
+    draft = Entry(id=0, story_id=story.id, status=EntryStatus.PUBLISHED, published_at=now,
+                  updated_at=now, version=1, seq=0, is_original=False, **fields)
+    draft.story = story
+    draft.author = current_user._get_current_object()
+    return jsonify(html=render_entry(draft))
+
+
+@bp.get("/stories/<slug>/entries/<int:entry_id>/revisions")
+@roles_required(*EVERYONE)
+def revisions(slug: str, entry_id: int):
+    """Every version of an entry: who, when and what."""
+    story = story_or_404(slug)
+    entry = _entry_or_404(story.id, entry_id)
+    history = db.session.scalars(
+        select(EntryRevision).filter_by(entry_id=entry.id)
+        .order_by(EntryRevision.version.desc())
+    ).all()
+    return render_template("desk/revisions.html", story=story, entry=entry, revisions=history)
+

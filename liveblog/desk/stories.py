@@ -1,0 +1,150 @@
+"""The desk's story pages: the list, creating a story, its settings, going live and ending."""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from .. import publishing
+from ..errors import LiveblogError
+from ..extensions import db
+from ..labels import (
+    DEFAULT_TIMEZONE,
+    format_label,
+    is_valid_label_format,
+    is_valid_timezone,
+    zone_names,
+)
+from ..models import Entry, EntryStatus, Story, StoryStatus, utcnow
+from ..queries import desk_entries
+from . import EDITORS, EVERYONE, bp, roles_required
+from .forms import EntryForm, StoryForm
+from .idempotency import new_idempotency_key
+
+STORY_FIELDS = ("title", "summary", "timezone", "label_format", "status", "cover_url", "cover_alt",
+                "cover_caption", "cover_credit", "featured_kicker", "featured_title",
+                "featured_url")
+
+
+def story_or_404(slug: str) -> Story:
+    """A story by slug, any status (the desk sees drafts)."""
+    story = db.session.scalar(select(Story).filter_by(slug=slug))
+    if story is None:
+        abort(404, description=f"No story called {slug!r}.")
+    return story
+
+
+def _slugify(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80] or "story"
+
+
+@bp.get("/")
+@roles_required(*EVERYONE)
+def stories():
+    """Every story, live ones first, with its count of published entries."""
+    counts = dict(db.session.execute(
+        select(Entry.story_id, func.count(Entry.id))
+        .where(Entry.status == EntryStatus.PUBLISHED).group_by(Entry.story_id)
+    ).all())
+    listed = db.session.scalars(select(Story).order_by(Story.updated_at.desc())).all()
+    listed.sort(key=lambda story: story.status != StoryStatus.LIVE)
+    return render_template("desk/stories.html", stories=listed, counts=counts)
+
+
+@bp.route("/stories/new", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def new_story():
+    """Create a story."""
+    form = StoryForm()
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in STORY_FIELDS}
+        data["slug"] = (form.slug.data or "").strip() or _slugify(form.title.data)
+        try:
+            story = publishing.create_story(data)
+        except LiveblogError as error:
+            _form_errors(form, error)
+        else:
+            flash(f"Story “{story.title}” created.", "success")
+            return redirect(url_for("desk.story", slug=story.slug))
+    return render_template("desk/story_form.html", form=form, story=None,
+                           zones=_zones()), 422 if form.errors else 200
+
+
+@bp.route("/stories/<slug>/settings", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def story_settings(slug: str):
+    """Edit a story's title, zone, label format, cover and featured link."""
+    story = story_or_404(slug)
+    form = StoryForm(obj=story)
+    del form.slug
+    if form.validate_on_submit():
+        data = {name: form[name].data or "" for name in STORY_FIELDS}
+        try:
+            publishing.update_story(story.id, data)
+        except LiveblogError as error:
+            _form_errors(form, error)
+        else:
+            flash("Story settings saved.", "success")
+            return redirect(url_for("desk.story", slug=slug))
+    return render_template("desk/story_form.html", form=form, story=story,
+                           zones=_zones()), 422 if form.errors else 200
+
+
+@bp.post("/stories/<slug>/status")
+@roles_required(*EDITORS)
+def story_status(slug: str):
+    """Go live, end or reopen a story; open readers are told at once."""
+    story = story_or_404(slug)
+    status = request.form.get("status", "")
+    try:
+        publishing.update_story(story.id, {"status": status})
+    except LiveblogError as error:
+        flash(error.message, "error")
+    else:
+        flash({"ended": "The story has ended.", "live": "The story is live."}.get(
+            status, "Status changed."), "success")
+    return redirect(url_for("desk.story", slug=slug))
+
+
+@bp.get("/stories/<slug>")
+@roles_required(*EVERYONE)
+def story(slug: str):
+    """The story desk: compose, the live list of entries, drafts, the approval queue."""
+    return render_story_desk(story_or_404(slug))
+
+
+def render_story_desk(story: Story, form: EntryForm | None = None) -> str:
+    """Render the story desk; a form given back keeps the journalist's text and its errors."""
+    hub = current_app.extensions["liveblog.hub"]
+    return render_template(
+        "desk/story.html", story=story, groups=desk_entries(story.id),
+        form=form or EntryForm(idempotency_key=new_idempotency_key()),
+        readers=hub.reader_count(story.id), may_publish=current_user.can_publish,
+        label_now=format_label(utcnow(), story.timezone, story.label_format),
+    )
+
+
+@bp.get("/label-preview")
+@roles_required(*EVERYONE)
+def label_preview():
+    """The label an entry posted now would get, for the story form's live preview."""
+    zone = request.args.get("timezone", DEFAULT_TIMEZONE)
+    fmt = request.args.get("label_format", "UPDATE %H%M %Z")
+    if not is_valid_timezone(zone) or not is_valid_label_format(fmt):
+        return jsonify(error={"status": 422, "message": "Unknown zone or format."}), 422
+    return jsonify(label=format_label(utcnow(), zone, fmt))
+
+
+def _zones() -> list[str]:
+    return sorted(zone_names())
+
+
+def _form_errors(form, error: LiveblogError) -> None:
+    """Show the service's field messages on the form, and its message on top."""
+    for name, message in error.fields.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+    form.form_errors.append(error.message)

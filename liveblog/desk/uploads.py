@@ -1,0 +1,31 @@
+"""Picture uploads from the compose form: stored by media.py, answered with figure markup."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from ..errors import Invalid, LiveblogError
+from . import EVERYONE, bp, roles_required
+from .responses import json_error
+
+
+@bp.post("/uploads")
+@roles_required(*EVERYONE)
+def upload_picture():
+    """Store one picture and return the markup to insert into the entry."""
+    from ..media import picture_markup, store_picture  # TODO: top-level once media.py lands
+
+    upload = request.files.get("picture")
+    try:
+        if upload is None or not upload.filename:
+            raise Invalid("Choose a picture to upload.", {"picture": "is required"})
+        alt = request.form.get("alt", "")
+        if not alt.strip():
+            raise Invalid("Describe the picture in its alt text.", {"alt": "is required"})
+        media = store_picture(upload.stream, upload.filename, current_user.id)
+        markup = picture_markup(media, alt, request.form.get("caption"),
+                                request.form.get("credit"))
+    except LiveblogError as error:
+        return json_error(error)
+    return jsonify(id=media.id, markup=markup), 201

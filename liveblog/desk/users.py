@@ -1,0 +1,74 @@
+"""Admins manage accounts: add users, change roles, revoke API tokens."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..auth import revoke_tokens
+from ..extensions import db
+from ..models import ApiToken, Role, User
+from . import bp, roles_required
+from .forms import RoleForm, UserForm
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, description="No such user.")
+    return user
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def users():
+    """List accounts and add one."""
+    form = UserForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        if db.session.scalar(select(User).filter_by(email=email)) is not None:
+            form.email.errors = ["An account with this email exists."]
+        else:
+            user = User(email=email, display_name=form.display_name.data.strip(),
+                        role=form.role.data)
+            user.set_password(form.password.data)
+            db.session.add(user)
+            db.session.commit()
+            flash(f"Added {user.display_name} as {user.role}.", "success")
+            return redirect(url_for("desk.users"))
+    live_tokens = dict(db.session.execute(
+        select(ApiToken.user_id, func.count(ApiToken.id))
+        .where(ApiToken.revoked_at.is_(None)).group_by(ApiToken.user_id)
+    ).all())
+    accounts = db.session.scalars(select(User).order_by(User.display_name)).all()
+    return render_template("desk/users.html", form=form, accounts=accounts,
+                           live_tokens=live_tokens, role_form=RoleForm), \
+        422 if form.errors else 200
+
+
+@bp.post("/users/<int:user_id>/role")
+@roles_required(Role.ADMIN)
+def change_role(user_id: int):
+    """Change a user's role; an admin cannot demote themselves by accident."""
+    user = _user_or_404(user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash("Choose a role.", "error")
+    elif user.id == current_user.id and form.role.data != Role.ADMIN:
+        flash("You cannot remove your own admin role.", "error")
+    else:
+        user.role = form.role.data
+        db.session.commit()
+        flash(f"{user.display_name} is now {user.role}.", "success")
+    return redirect(url_for("desk.users"))
+
+
+@bp.post("/users/<int:user_id>/revoke-tokens")
+@roles_required(Role.ADMIN)
+def revoke_user_tokens(user_id: int):
+    """Revoke every API token of a user."""
+    user = _user_or_404(user_id)
+    count = revoke_tokens(user)
+    flash(f"Revoked {count} token(s) of {user.display_name}.", "success")
+    return redirect(url_for("desk.users"))

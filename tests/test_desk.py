@@ -1,0 +1,222 @@
+"""The desk: log in, roles on every route, composing, versions, review, CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from desk_support import csrf_token, log_in, post_form
+from sqlalchemy import func, select
+
+from liveblog.extensions import db
+from liveblog.models import Entry, EntryStatus, Role
+
+
+@pytest.fixture
+def story(actions):
+    actions.create_story(slug="storm", title="Storm watch")
+    return "storm"
+
+
+@pytest.fixture
+def desk(app, actions):
+    """A logged-in desk client for each role."""
+
+    def as_role(role: Role):
+        email = f"{role.value}@newsroom.example"
+        actions.create_user(email, role, name=role.value.title())
+        client = app.test_client()
+        assert log_in(client, email).status_code == 302
+        return client
+
+    return as_role
+
+
+def count_entries(app, **filters) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Entry.id)).filter_by(**filters))
+
+
+def test_login_and_logout(app, client, actions):
+    actions.create_user("ann@example.org", Role.EDITOR)
+    response = log_in(client, "ann@example.org")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/")
+    assert client.get("/admin/").status_code == 200
+    post_form(client, "/admin/logout")
+    assert client.get("/admin/").status_code == 302
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(client, actions):
+    actions.create_user("ann@example.org", Role.EDITOR)
+    wrong = log_in(client, "ann@example.org", "not the password")
+    unknown = log_in(client, "nobody@example.org", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    message = "That email and password do not match an account."
+    assert message in wrong.get_data(as_text=True) and message in unknown.get_data(as_text=True)
+
+
+def test_login_is_throttled(client, actions):
+    actions.create_user("ann@example.org", Role.EDITOR)
+    statuses = [log_in(client, "ann@example.org", "guess").status_code for _ in range(6)]
+    assert statuses[:5] == [401] * 5 and statuses[5] == 429
+    # Even the right password waits out the throttle.
+    assert log_in(client, "ann@example.org").status_code == 429
+
+
+def test_forms_without_a_csrf_token_are_refused(app, desk, story):
+    editor = desk(Role.EDITOR)
+    response = editor.post(f"/admin/stories/{story}/entries", data={"body": "<p>x</p>"})
+    assert response.status_code == 400
+    assert count_entries(app) == 0
+
+
+def test_open_redirects_after_login_are_not_followed(client, actions):
+    actions.create_user("ann@example.org", Role.EDITOR)
+    token = csrf_token(client)
+    response = client.post("/admin/login?next=//evil.example/x",
+                           data={"email": "ann@example.org", "password": "correct horse battery",
+                                 "csrf_token": token})
+    assert response.headers["Location"] == "/admin/"
+
+
+def test_publish_from_the_desk_reaches_the_api(app, client, desk, story):
+    editor = desk(Role.EDITOR)
+    response = post_form(editor, f"/admin/stories/{story}/entries",
+                         {"body": "<p><strong>Bridge</strong> closed</p>", "headline": "Closed",
+                          "action": "publish", "idempotency_key": "k1"}, json=True)
+    assert response.status_code == 201
+    assert response.get_json()["entry"]["label"] == "ORIGINAL ENTRY"
+    entries = client.get(f"/api/stories/{story}/entries").get_json()["entries"]
+    assert [e["headline"] for e in entries] == ["Closed"]
+
+
+def test_double_submit_with_the_same_key_posts_once(app, desk, story):
+    editor = desk(Role.EDITOR)
+    form = {"body": "<p>Once</p>", "action": "publish", "idempotency_key": "same-key"}
+    first = post_form(editor, f"/admin/stories/{story}/entries", form)
+    second = post_form(editor, f"/admin/stories/{story}/entries", form)
+    assert first.status_code == second.status_code == 302
+    assert count_entries(app) == 1
+
+
+def test_bad_entry_keeps_the_text_and_says_why(app, desk, story):
+    editor = desk(Role.EDITOR)
+    response = post_form(editor, f"/admin/stories/{story}/entries",
+                         {"body": "", "headline": "Kept headline", "action": "publish"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "must not be empty" in html and 'value="Kept headline"' in html
+    assert count_entries(app) == 0
+
+
+def test_contributor_entries_wait_for_an_editor(app, client, desk, story):
+    contributor = desk(Role.CONTRIBUTOR)
+    post_form(contributor, f"/admin/stories/{story}/entries",
+              {"body": "<p>From the scene</p>", "action": "publish"})
+    assert count_entries(app, status=EntryStatus.PENDING) == 1
+    assert client.get(f"/api/stories/{story}/entries").get_json()["entries"] == []
+    html = client.get(f"/stories/{story}").get_data(as_text=True)
+    assert "From the scene" not in html
+    editor = desk(Role.EDITOR)
+    assert "From the scene" in editor.get(f"/admin/stories/{story}").get_data(as_text=True)
+    with app.app_context():
+        entry_id = db.session.scalar(select(Entry.id))
+    post_form(editor, f"/admin/stories/{story}/entries/{entry_id}/publish")
+    assert [e["body_html"] for e in client.get(
+        f"/api/stories/{story}/entries").get_json()["entries"]] == ["<p>From the scene</p>"]
+
+
+def test_editing_with_a_stale_version_shows_both_texts(app, desk, story, actions):
+    entry = actions.post_entry(body="<p>Original</p>")
+    editor = desk(Role.EDITOR)
+    url = f"/admin/stories/{story}/entries/{entry['id']}/edit"
+    ok = post_form(editor, url, {"body": "<p>Theirs</p>", "version": "1"})
+    assert ok.status_code == 302
+    stale = post_form(editor, url, {"body": "<p>Mine</p>", "version": "1"})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "Someone saved this entry" in html and "Theirs" in html and "Mine" in html
+    assert re.search(r'<input id="version" name="version"[^>]*value="2"', html)
+    with app.app_context():
+        assert db.session.get(Entry, entry["id"]).body_html == "<p>Theirs</p>"
+
+
+def test_correction_note_is_shown_to_readers(client, desk, story, actions):
+    entry = actions.post_entry(body="<p>Ten hurt</p>")
+    editor = desk(Role.EDITOR)
+    post_form(editor, f"/admin/stories/{story}/entries/{entry['id']}/edit",
+              {"body": "<p>Twelve hurt</p>", "version": "1", "correction": "The toll was 12."})
+    html = client.get(f"/stories/{story}").get_data(as_text=True)
+    assert "Twelve hurt" in html and "The toll was 12." in html
+
+
+def test_delete_asks_first(app, desk, story, actions):
+    entry = actions.post_entry()
+    editor = desk(Role.EDITOR)
+    url = f"/admin/stories/{story}/entries/{entry['id']}/delete"
+    assert "Delete this entry?" in editor.get(url).get_data(as_text=True)
+    assert count_entries(app, status=EntryStatus.PUBLISHED) == 1
+    post_form(editor, url, {"version": "1"})
+    assert count_entries(app, status=EntryStatus.PUBLISHED) == 0
+
+
+# Every desk route, with what each role gets: 200/302 allowed, 403 refused.
+ROUTES = [
+    ("get", "/admin/", {}, {"admin": 200, "editor": 200, "contributor": 200}),
+    ("get", "/admin/stories/new", {}, {"admin": 200, "editor": 200, "contributor": 403}),
+    ("post", "/admin/stories/new", {"title": "New one"},
+     {"admin": 302, "editor": 302, "contributor": 403}),
+    ("get", "/admin/stories/storm", {}, {"admin": 200, "editor": 200, "contributor": 200}),
+    ("get", "/admin/stories/storm/settings", {}, {"admin": 200, "editor": 200,
+                                                  "contributor": 403}),
+    ("post", "/admin/stories/storm/status", {"status": "ended"},
+     {"admin": 302, "editor": 302, "contributor": 403}),
+    ("post", "/admin/stories/storm/entries", {"body": "<p>x</p>", "action": "draft"},
+     {"admin": 302, "editor": 302, "contributor": 302}),
+    ("get", "/admin/stories/storm/entries/1/edit", {}, {"admin": 200, "editor": 200,
+                                                        "contributor": 403}),
+    ("post", "/admin/stories/storm/entries/1/pin", {"pinned": "1"},
+     {"admin": 302, "editor": 302, "contributor": 403}),
+    ("get", "/admin/stories/storm/entries/1/delete", {}, {"admin": 200, "editor": 200,
+                                                          "contributor": 403}),
+    ("post", "/admin/stories/storm/entries/1/publish", {},
+     {"admin": 302, "editor": 302, "contributor": 403}),
+    ("post", "/admin/stories/storm/entries/1/reject", {},
+     {"admin": 302, "editor": 302, "contributor": 403}),
+    ("post", "/admin/stories/storm/key-order", {"entry": "1"},
+     {"admin": 302, "editor": 302, "contributor": 403}),
+    ("get", "/admin/stories/storm/entries/1/revisions", {}, {"admin": 200, "editor": 200,
+                                                             "contributor": 200}),
+    ("post", "/admin/stories/storm/preview", {"body": "<p>x</p>"},
+     {"admin": 200, "editor": 200, "contributor": 200}),
+    ("post", "/admin/stories/storm/entries/1/presence", {},
+     {"admin": 200, "editor": 200, "contributor": 200}),
+    ("get", "/admin/label-preview?timezone=GMT&label_format=%25H", {},
+     {"admin": 200, "editor": 200, "contributor": 200}),
+    ("get", "/admin/users", {}, {"admin": 200, "editor": 403, "contributor": 403}),
+    ("post", "/admin/users", {"email": "new@example.org", "display_name": "New",
+                              "role": "editor", "password": "long enough"},
+     {"admin": 302, "editor": 403, "contributor": 403}),
+    ("post", "/admin/users/1/role", {"role": "editor"},
+     {"admin": 302, "editor": 403, "contributor": 403}),
+    ("post", "/admin/users/1/revoke-tokens", {}, {"admin": 302, "editor": 403,
+                                                  "contributor": 403}),
+    ("post", "/admin/uploads", {}, {"admin": 422, "editor": 422, "contributor": 422}),
+]
+
+
+@pytest.mark.parametrize("role", ["admin", "editor", "contributor"])
+@pytest.mark.parametrize(("method", "path", "data", "expected"), ROUTES,
+                         ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
+def test_each_role_on_every_desk_route(app, client, desk, story, actions, role, method, path,
+                                       data, expected):
+    actions.post_entry()  # entry 1, published by the API editor
+    session = desk(Role(role))
+    if method == "get":
+        response = session.get(path)
+    else:
+        response = post_form(session, path, data)
+    assert response.status_code == expected[role], response.get_data(as_text=True)[:300]
+    if method == "get" and response.status_code == 200 and "text/html" in response.content_type:
+        anonymous = client.get(path)
+        assert anonymous.status_code == 302 and "/admin/login" in anonymous.headers["Location"]
