@@ -25,8 +25,8 @@ demo: migrate
 # One gevent worker holds thousands of WebSockets (see docs/benchmarks.md).
 serve:
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); \
-	$(BIN)/gunicorn --worker-class gevent --workers $(WORKERS) --worker-connections 20000 \
-	  --bind 127.0.0.1:$(PORT) --graceful-timeout 10 app:app
+	$(BIN)/gunicorn -c python:liveblog.gunicorn_conf --workers $(WORKERS) \
+	  --bind 127.0.0.1:$(PORT) app:app
 
 run: demo serve
 

@@ -32,7 +32,13 @@ DEMO_ENTRIES: list[tuple[int, dict]] = [
         "<blockquote cite=\"https://example.org/harbour-master\"><p>We have not seen water "
         "this high against the sea wall in forty years. Please keep away from the "
         "promenade.</p><p><cite>Marta Okafor, harbour master</cite></p></blockquote>")}),
-    (95, {"body": "https://x.com/LiveblogDemo/status/1861170000000000000"}),
+    # A pasted embed code: the card shows the post's words and author with no script of X's.
+    (95, {"body": (
+        "<blockquote class=\"twitter-tweet\"><p>Water over the quay wall at Harbour Street. "
+        "Please stay away from the front tonight.</p>&mdash; Liveblog Demo (@LiveblogDemo) "
+        "<a href=\"https://twitter.com/LiveblogDemo/status/2125490000000000000\">"
+        "November 25, 2026</a></blockquote>"
+        "<script async src=\"https://platform.twitter.com/widgets.js\"></script>")}),
     (70, {"headline": "Bridge deck lifted clear of the surge", "pinned": True, "body": (
         "<p>Engineers have raised the deck of the swing bridge by two metres, the first time "
         "the emergency procedure has been used since the bridge reopened in 2009.</p>"

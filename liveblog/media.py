@@ -195,7 +195,7 @@ def _flatten(image: Image.Image) -> Image.Image:
     else:
         picture = image.convert("RGB")
     # EXIF (with GPS), XMP, ICC and comments must not reach the files we publish.
-    pass
+    picture.info.clear()
     return picture
 
 

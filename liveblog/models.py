@@ -224,6 +224,7 @@ class Entry(db.Model):
             "headline": self.headline,
             "body_html": self.body_html,
             "pinned": self.pinned,
+            "key_order": self.key_order,
             "original": self.is_original,
             "version": self.version,
             "author": self.author.to_dict() if self.author else None,

@@ -266,3 +266,23 @@ def test_load_older_appends_the_next_page_in_place(page, actions):
     expect(page.locator(f"#entry-{posted[0]['id']} .entry-label")).to_have_text("ORIGINAL ENTRY")
     assert page.url.endswith("/stories/storm")
     assert_not_reloaded(page)
+
+
+@pytest.mark.browser
+def test_latest_box_follows_key_entries_live(page, live_server, actions, client):
+    """Marking and unmarking key entries updates the LATEST box without a reload."""
+    actions.create_story()
+    first = actions.post_entry(body="<p>One</p>", headline="Bridge closed")
+    second = actions.post_entry(body="<p>Two</p>", headline="Ferries stopped")
+    page.goto(f"{live_server}/stories/storm")
+    latest = page.locator("#latest-list li")
+    expect(page.locator("#latest")).to_be_hidden()
+    for entry in (first, second):
+        client.patch(f"/api/stories/storm/entries/{entry['id']}", json={"pinned": True},
+                     headers=actions.headers())
+    expect(latest).to_have_text(["Ferries stopped", "Bridge closed"], timeout=2000)
+    client.patch(f"/api/stories/storm/entries/{second['id']}", json={"pinned": False},
+                 headers=actions.headers())
+    expect(latest).to_have_text(["Bridge closed"], timeout=2000)
+    client.delete(f"/api/stories/storm/entries/{first['id']}", headers=actions.headers())
+    expect(page.locator("#latest")).to_be_hidden(timeout=2000)

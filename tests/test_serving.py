@@ -50,7 +50,7 @@ def gunicorn_demo(tmp_path):
     token = next(line.split()[-1] for line in seeded.stdout.splitlines() if "API token" in line)
     port = free_port()
     server = subprocess.Popen(
-        [os.path.join(BIN, "gunicorn"), "--worker-class", "gevent", "--workers", "1",
+        [os.path.join(BIN, "gunicorn"), "-c", "python:liveblog.gunicorn_conf",
          "--bind", f"127.0.0.1:{port}", "app:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -85,3 +85,30 @@ def test_demo_story_updates_live_under_gunicorn_gevent(gunicorn_demo):
         assert time.monotonic() - sent < 1.0
     assert frame["type"] == "entry.created" and frame["seq"] == seq + 1
     assert "Posted like curl would" in frame["html"]
+
+
+@pytest.mark.slow
+def test_the_server_publishes_a_scheduled_entry_at_its_time(gunicorn_demo, tmp_path):
+    base, token = gunicorn_demo
+    env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance")}
+    script = (
+        "from datetime import timedelta\n"
+        "from sqlalchemy import select\n"
+        "from app import app\n"
+        "from liveblog import publishing\n"
+        "from liveblog.extensions import db\n"
+        "from liveblog.models import EntryStatus, Story, User, utcnow\n"
+        "with app.app_context():\n"
+        "    story = db.session.scalar(select(Story))\n"
+        "    user = db.session.scalar(select(User))\n"
+        "    publishing.create_entry(story.id, user, {'body': '<p>On the hour</p>'},\n"
+        "        status=EntryStatus.SCHEDULED, scheduled_for=utcnow() + timedelta(seconds=2))\n"
+    )
+    with urllib.request.urlopen(f"{base}/stories/{DEMO_SLUG}", timeout=5) as page:
+        seq = int(page.read().decode().split('data-seq="', 1)[1].split('"', 1)[0])
+    live = base.replace("http://", "ws://") + f"/api/stories/{DEMO_SLUG}/live?after={seq}"
+    with connect(live) as ws:
+        subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
+                       timeout=60)
+        frame = json.loads(ws.recv(timeout=10))
+    assert frame["type"] == "entry.created" and "On the hour" in frame["html"]

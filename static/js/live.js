@@ -70,17 +70,59 @@
     if (storyData.status === "ended") announce("This story has ended.");
   }
 
+  function applyLatest(entry, deleted) {
+    // The LATEST box lists key entries by their key order, highest first.
+    var box = document.getElementById("latest");
+    var latest = document.getElementById("latest-list");
+    if (!box || !latest) return;
+    var item = latest.querySelector('li[data-entry-id="' + entry.id + '"]');
+    if (item) item.remove();
+    if (!deleted && entry.pinned) {
+      item = document.createElement("li");
+      item.dataset.entryId = String(entry.id);
+      item.dataset.keyOrder = String(entry.key_order || 0);
+      var link = document.createElement("a");
+      link.href = "/stories/" + story.dataset.story + "/entries/" + entry.id;
+      link.textContent = entry.headline || entry.label;
+      item.appendChild(link);
+      var after = Array.prototype.find.call(latest.children, function (other) {
+        return parseInt(other.dataset.keyOrder, 10) < entry.key_order;
+      });
+      latest.insertBefore(item, after || null);
+    }
+    box.hidden = latest.children.length === 0;
+  }
+
+  function showEmptyState() {
+    if (list.querySelector(".entry") || document.getElementById("no-entries")) return;
+    var empty = document.createElement("p");
+    empty.className = "no-entries";
+    empty.id = "no-entries";
+    empty.textContent = "No updates yet. This page updates itself.";
+    list.appendChild(empty);
+  }
+
+  function markUpdated() {
+    var updated = document.getElementById("story-updated");
+    if (!updated) return;
+    var now = new Date();
+    updated.setAttribute("datetime", now.toISOString());
+    updated.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
   function apply(frame) {
     if (frame.type === "entry.created" || frame.type === "entry.updated") {
       applyEntry(frame);
+      applyLatest(frame.entry, false);
     } else if (frame.type === "entry.deleted") {
       var gone = document.getElementById("entry-" + frame.entry.id);
       if (gone) gone.remove();
+      applyLatest(frame.entry, true);
+      showEmptyState();
     } else if (frame.type === "story.updated") {
       applyStory(frame.story);
     }
-    var updated = document.getElementById("story-updated");
-    if (updated) updated.setAttribute("datetime", new Date().toISOString());
+    markUpdated();
   }
 
   function onMessage(event) {
@@ -151,6 +193,7 @@
     var link = event.target.closest("#load-older");
     if (!link) return;
     event.preventDefault();
+    if (link.getAttribute("aria-busy") === "true") return; // one page at a time
     var url = new URL(story.dataset.entriesUrl, window.location.href);
     url.searchParams.set("before", link.dataset.before);
     link.setAttribute("aria-busy", "true");

@@ -1,0 +1,19 @@
+"""gunicorn settings for `make run` and production: gevent workers, graceful stops, a scheduler."""
+
+import os
+
+worker_class = "gevent"
+# One gevent worker holds thousands of readers; more workers need Redis for cross-process fan-out.
+workers = int(os.environ.get("WEB_CONCURRENCY", 1))
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", 20000))
+bind = os.environ.get("BIND", "127.0.0.1:5000")
+graceful_timeout = 10
+timeout = 30
+max_requests = 0
+
+
+def post_worker_init(worker):
+    """Start this worker's scheduler for timed entries."""
+    from liveblog.scheduler import Scheduler
+
+    Scheduler(worker.wsgi).start()
