@@ -220,3 +220,17 @@ def test_each_role_on_every_desk_route(app, client, desk, story, actions, role, 
     if method == "get" and response.status_code == 200 and "text/html" in response.content_type:
         anonymous = client.get(path)
         assert anonymous.status_code == 302 and "/admin/login" in anonymous.headers["Location"]
+
+
+def test_key_entries_are_reordered_from_the_desk(app, client, desk, story, actions):
+    ids = [actions.post_entry(body=f"<p>{n}</p>", headline=f"Key {n}", pinned=True)["id"]
+           for n in range(3)]
+    editor = desk(Role.EDITOR)
+    page = editor.get(f"/admin/stories/{story}").get_data(as_text=True)
+    assert page.index("Key 2") < page.index("Key 1") < page.index("Key 0")
+    # Move "Key 0" (last) up one place: the form carries the whole new order.
+    post_form(editor, f"/admin/stories/{story}/key-order",
+              {"entry": [str(ids[2]), str(ids[0]), str(ids[1])]})
+    html = client.get(f"/stories/{story}").get_data(as_text=True)
+    latest = html[html.index('id="latest-list"'):html.index("</ul>", html.index("latest-list"))]
+    assert latest.index("Key 2") < latest.index("Key 0") < latest.index("Key 1")

@@ -19,7 +19,7 @@ from ..labels import (
     zone_names,
 )
 from ..models import Entry, EntryStatus, Story, StoryStatus, utcnow
-from ..queries import desk_entries
+from ..queries import desk_entries, pinned_entries
 from . import EDITORS, EVERYONE, bp, roles_required
 from .forms import EntryForm, StoryForm
 from .idempotency import new_idempotency_key
@@ -121,6 +121,7 @@ def render_story_desk(story: Story, form: EntryForm | None = None) -> str:
     hub = current_app.extensions["liveblog.hub"]
     return render_template(
         "desk/story.html", story=story, groups=desk_entries(story.id),
+        key_entries=pinned_entries(story.id), key_ids_swapped=_swapped,
         form=form or EntryForm(idempotency_key=new_idempotency_key()),
         readers=hub.reader_count(story.id), may_publish=current_user.can_publish,
         label_now=format_label(utcnow(), story.timezone, story.label_format),
@@ -136,6 +137,13 @@ def label_preview():
     if not is_valid_timezone(zone) or not is_valid_label_format(fmt):
         return jsonify(error={"status": 422, "message": "Unknown zone or format."}), 422
     return jsonify(label=format_label(utcnow(), zone, fmt))
+
+
+def _swapped(entries: list[Entry], index: int, offset: int) -> list[int]:
+    """The key entries' ids with one moved up (-1) or down (+1): a reorder button's order."""
+    ids = [entry.id for entry in entries]
+    ids[index], ids[index + offset] = ids[index + offset], ids[index]
+    return ids
 
 
 def _zones() -> list[str]:
