@@ -27,6 +27,8 @@ DROP_WITH_CONTENT = frozenset(
 _TAG = re.compile(r"</?[A-Za-z][^>]*>|<!--")
 # Text with inline markup but no blocks (as an API client may send) still gets its paragraphs.
 _BLOCK_TAG = re.compile(r"<(p|div|ul|ol|li|blockquote|h[1-6]|figure|pre|table|hr)\b", re.I)
+_SRCSET_CANDIDATE = re.compile(r"/media/[0-9]+/[0-9]+\.jpg [0-9]+w")
+_SIZES = re.compile(r"[a-z0-9().:, -]+")
 _EMPTY_PARAGRAPH = re.compile(r"<p>(\s|<br>)*</p>")
 _BLANK_LINE = re.compile(r"\n[ \t\f\v]*\n")
 # Browsers ignore these inside URLs, so "jav&#x09;ascript:" must be judged as "javascript:".
@@ -58,6 +60,11 @@ def _allow_attribute(tag: str, name: str, value: str) -> bool:
             return is_web_url(value) or _is_local_path(url)
         if name in ("width", "height"):
             return value.isascii() and value.isdigit() and len(value) <= 5
+        if name == "srcset":
+            # Only our own renditions: an outside srcset would bypass the src checks above.
+            return all(_SRCSET_CANDIDATE.fullmatch(c.strip()) for c in value.split(","))
+        if name == "sizes":
+            return _SIZES.fullmatch(value) is not None
         return name == "alt"
     if tag == "blockquote":
         return name == "cite" and is_web_url(value)

@@ -369,3 +369,17 @@ def test_alt_text_is_required(alt):
 
     assert refused.value.message == "Describe the picture in its alt text."
     assert refused.value.fields == {"alt": "Describe the picture in its alt text."}
+
+
+def test_picture_markup_survives_the_body_cleaner(app):
+    """The desk puts picture markup into entry bodies, which are cleaned when written."""
+    from liveblog.content import prepare_body
+
+    with app.app_context():
+        stored = media.store_picture(io.BytesIO(picture_bytes((1200, 800))), "a.jpg", None)
+        markup = str(media.picture_markup(stored, "Waves & spray", "The wall", "Ann Lee"))
+    cleaned = prepare_body(markup)
+    assert 'srcset="/media/' in cleaned and 'sizes="' in cleaned
+    assert 'alt="Waves &amp; spray"' in cleaned and "<figcaption>" in cleaned
+    outside = prepare_body(markup.replace("/media/", "https://evil.example/media/"))
+    assert "srcset" not in outside  # a srcset naming anything but our renditions is dropped
