@@ -459,6 +459,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
 
     # Phase 3: publish, then wait for every connected reader to hold every posted seq.
     posts: list[Post] = []
+    publish_started = time.monotonic()
     if all_in:
         posts = await asyncio.to_thread(
             publish_entries, api, slug, args.entries, args.rate, deadline
@@ -472,6 +473,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
 
     await wait_until(delivered, deadline, step=0.05)
     cpu["delivered"] = client_cpu_seconds()
+    deliver_seconds = time.monotonic() - publish_started
     machine["end"] = machine_cpu_seconds()
     machine["load_end"] = os.getloadavg()[0]
     probe.mark("delivered")
@@ -502,6 +504,8 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
             "fd_limit": fd_limit,
             "connect_seconds": round(connect_seconds, 2),
             "publish_seconds": round(publish_seconds, 2),
+            # From the first POST until every live reader held every entry (or the deadline).
+            "deliver_seconds": round(deliver_seconds, 2),
             "wall_seconds": round(time.monotonic() - t_start, 2),
             "machine": machine,
             "timed_out": timed_out,
@@ -655,7 +659,8 @@ def print_report(result: dict) -> None:
         print(f"    first: {result['first_failure']}")
     print(f"  dropped mid-run {result['dropped']} {result['drop_kinds']}")
     print(
-        f"  posts {result['posts_sent']} (failed {result['post_failures']}), "
+        f"  posts {result['posts_sent']} in {run['publish_seconds']} s, all delivered after "
+        f"{run['deliver_seconds']} s (failed {result['post_failures']}), "
         f"POST p50/max {result['post_ms']['p50']}/{result['post_ms']['max']} ms"
     )
     print(
@@ -677,7 +682,11 @@ def print_report(result: dict) -> None:
         f"{machine['other_cpu_s']} s; load {machine['loadavg_1m']}"
     )
     if server:
-        print(f"  server CPU s {server['cpu_s']}; {server['cpu_us_per_frame']} us/frame")
+        busy = server["cpu_s"].get("publish", 0.0) / max(run["deliver_seconds"], 1e-9)
+        print(
+            f"  server CPU s {server['cpu_s']}; {server['cpu_us_per_frame']} us/frame; "
+            f"{busy:.0%} of a core while publishing"
+        )
         print(
             f"  server RSS MB {server['rss_mb']}; sampled peak {server['peak_rss_sampled_mb']};"
             f" VmHWM {server['vmhwm_mb']}"

@@ -22,6 +22,8 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Load YouTube, Vimeo and X on page load instead of on the reader's click.
+        "EMBEDS_AUTOLOAD": os.environ.get("EMBEDS_AUTOLOAD", "") == "1",
         "LIVE_HEARTBEAT_SECONDS": float(os.environ.get("LIVE_HEARTBEAT_SECONDS", 25)),
     }
 

@@ -44,10 +44,6 @@ _LAST_SEQUENTIAL_TWEET = 29_700_859_247
 _TWITTER_EPOCH_MS = 1_288_834_974_657
 _MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 _VOID = frozenset({"br", "hr", "img"})
-_FRAME_ATTRS = (
-    'loading="lazy" allow="encrypted-media; picture-in-picture; fullscreen" '
-    'referrerpolicy="strict-origin-when-cross-origin" allowfullscreen'
-)
 
 
 @dataclass(frozen=True)
@@ -150,10 +146,15 @@ def _link(href: str, text: str, css_class: str = "") -> str:
 
 
 def _video(provider: str, src: str, title: str, watch_url: str, watch_text: str) -> str:
+    # The privacy-mode player loads only when the reader asks for it (static/js/embeds.js):
+    # until then the provider learns nothing about who reads the story.
+    name = title.removesuffix(" video")
     return (
         f'<figure class="embed embed-video" data-provider="{provider}">'
-        f'<div class="embed-frame"><iframe src="{escape(src)}" title="{title}" {_FRAME_ATTRS}>'
-        f"</iframe></div><figcaption>{_link(watch_url, watch_text)}</figcaption></figure>"
+        f'<div class="embed-frame" data-embed-src="{escape(src)}" data-embed-title="{title}">'
+        f'<button type="button" class="embed-activate">Play video'
+        f'<span class="embed-note">Loads the {name} player (privacy mode)</span></button>'
+        f"</div><figcaption>{_link(watch_url, watch_text)}</figcaption></figure>"
     )
 
 

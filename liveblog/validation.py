@@ -54,7 +54,7 @@ def _optional_plain(data: dict, name: str, errors: dict, max_chars: int) -> str 
 
 def _is_blank(body_html: str) -> bool:
     # A picture or an embed with no words around it is still an entry.
-    return not plain_text(body_html) and "<img" not in body_html and "<iframe" not in body_html
+    return not plain_text(body_html) and "<img" not in body_html and 'class="embed' not in body_html
 
 
 def _unknown(data: dict, allowed: set[str], errors: dict) -> None:

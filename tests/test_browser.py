@@ -286,3 +286,29 @@ def test_latest_box_follows_key_entries_live(page, live_server, actions, client)
     expect(latest).to_have_text(["Bridge closed"], timeout=2000)
     client.delete(f"/api/stories/storm/entries/{first['id']}", headers=actions.headers())
     expect(page.locator("#latest")).to_be_hidden(timeout=2000)
+
+
+@pytest.mark.browser
+def test_third_party_embeds_load_only_on_click_including_live_ones(page, live_server, actions):
+    """No player or post script loads until the reader asks, for old and live entries alike."""
+    actions.create_story()
+    actions.post_entry(body="<p>https://www.youtube.com/watch?v=aqz-KE-bpKQ</p>")
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.route("**/*", lambda route: route.abort()
+               if "127.0.0.1" not in route.request.url else route.continue_())
+    page.goto(f"{live_server}/stories/storm")
+    frame = page.locator(".embed-frame").first
+    expect(frame.locator("iframe")).to_have_count(0)
+    actions.post_entry(body="<p>https://x.com/LiveblogDemo/status/2125490000000000000</p>")
+    live_tweet = page.locator(".embed-tweet")
+    expect(live_tweet.locator(".embed-activate-tweet")).to_have_count(1, timeout=2000)
+    assert not [url for url in requested if "127.0.0.1" not in url]
+    frame.locator(".embed-activate").click()
+    player = frame.locator("iframe")
+    expect(player).to_have_attribute("src", "https://www.youtube-nocookie.com/embed/aqz-KE-bpKQ")
+    live_tweet.locator(".embed-activate-tweet").click()
+    page.wait_for_function(
+        "document.querySelector('script[src=\"https://platform.twitter.com/widgets.js\"]')",
+        timeout=2000,
+    )

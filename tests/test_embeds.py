@@ -10,9 +10,9 @@ from liveblog.embeds import Embed, embed_for, expand_embeds, provider_for, tweet
 from liveblog.sanitize import clean_html
 
 REL = 'rel="noopener noreferrer nofollow"'
-FRAME = (
-    'loading="lazy" allow="encrypted-media; picture-in-picture; fullscreen" '
-    'referrerpolicy="strict-origin-when-cross-origin" allowfullscreen'
+PLAY = (
+    '<button type="button" class="embed-activate">Play video'
+    '<span class="embed-note">Loads the {name} player (privacy mode)</span></button>'
 )
 TWEET_ID = "1861000000000000000"  # 25 Nov 2024, 10:52:30 UTC
 
@@ -24,8 +24,9 @@ def youtube(video_id, start=""):
     )
     watch = f"https://www.youtube.com/watch?v={video_id}" + (f"&amp;t={start}s" if start else "")
     return (
-        '<figure class="embed embed-video" data-provider="youtube"><div class="embed-frame">'
-        f'<iframe src="{src}" title="YouTube video" {FRAME}></iframe></div>'
+        '<figure class="embed embed-video" data-provider="youtube">'
+        f'<div class="embed-frame" data-embed-src="{src}" data-embed-title="YouTube video">'
+        f"{PLAY.format(name='YouTube')}</div>"
         f'<figcaption><a href="{watch}" {REL}>Watch on YouTube</a></figcaption></figure>'
     )
 
@@ -33,9 +34,9 @@ def youtube(video_id, start=""):
 def vimeo(video_id):
     """Expected markup for one Vimeo video."""
     return (
-        '<figure class="embed embed-video" data-provider="vimeo"><div class="embed-frame">'
-        f'<iframe src="https://player.vimeo.com/video/{video_id}?dnt=1" title="Vimeo video" '
-        f"{FRAME}></iframe></div><figcaption>"
+        '<figure class="embed embed-video" data-provider="vimeo">'
+        f'<div class="embed-frame" data-embed-src="https://player.vimeo.com/video/{video_id}'
+        f'?dnt=1" data-embed-title="Vimeo video">{PLAY.format(name="Vimeo")}</div><figcaption>'
         f'<a href="https://vimeo.com/{video_id}" {REL}>Watch on Vimeo</a></figcaption></figure>'
     )
 
@@ -281,9 +282,9 @@ def test_prepared_body_has_no_script_or_foreign_iframe(raw):
     body = prepare_body(raw).lower()
     assert "<script" not in body
     assert "javascript:" not in body
-    for src in re.findall(r"<iframe[^>]*\ssrc=\"([^\"]*)\"", body):
+    assert "<iframe" not in body  # players are made by our script, on the reader's click
+    for src in re.findall(r"data-embed-src=\"([^\"]*)\"", body):
         assert src.startswith(("https://www.youtube-nocookie.com/", "https://player.vimeo.com/"))
-    assert body.count("<iframe") == len(re.findall(r"<iframe[^>]*\ssrc=\"", body))
 
 
 def test_prepare_plain_is_plain_text():

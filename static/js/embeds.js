@@ -1,0 +1,91 @@
+// Third-party players and posts load only when the reader asks (or the site says so): until
+// then YouTube, Vimeo and X learn nothing about who reads the story.
+(function () {
+  "use strict";
+
+  var PLAYERS = ["https://www.youtube-nocookie.com/embed/", "https://player.vimeo.com/video/"];
+  var TWEET_SCRIPT = "https://platform.twitter.com/widgets.js";
+
+  function isPlayer(src) {
+    return PLAYERS.some(function (prefix) { return src.indexOf(prefix) === 0; });
+  }
+
+  function playVideo(frame) {
+    var src = frame.dataset.embedSrc || "";
+    if (!isPlayer(src)) return; // only the players our server writes
+    var player = document.createElement("iframe");
+    player.src = src;
+    player.title = frame.dataset.embedTitle || "Video";
+    player.allow = "encrypted-media; picture-in-picture; fullscreen; autoplay";
+    player.referrerPolicy = "strict-origin-when-cross-origin";
+    player.allowFullscreen = true;
+    frame.replaceChildren(player);
+    frame.dataset.active = "true";
+    player.focus();
+  }
+
+  function showTweet(card) {
+    if (card.dataset.active) return;
+    card.dataset.active = "true";
+    card.classList.add("twitter-tweet");
+    var widgets = window.twttr && window.twttr.widgets;
+    if (widgets) {
+      widgets.load(card.parentElement);
+      return;
+    }
+    if (!document.querySelector('script[src="' + TWEET_SCRIPT + '"]')) {
+      var script = document.createElement("script");
+      script.src = TWEET_SCRIPT;
+      script.async = true;
+      document.head.appendChild(script);
+    }
+  }
+
+  function offerTweets(root) {
+    root.querySelectorAll(".embed-tweet:not([data-offered])").forEach(function (card) {
+      card.dataset.offered = "true";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "embed-activate embed-activate-tweet";
+      button.textContent = "Show the post from X";
+      card.appendChild(button);
+    });
+  }
+
+  function activateAll(root) {
+    root.querySelectorAll(".embed-frame[data-embed-src]:not([data-active])").forEach(playVideo);
+    root.querySelectorAll(".embed-tweet").forEach(showTweet);
+  }
+
+  function autoload() {
+    var host = document.querySelector("[data-embeds]");
+    return host && host.dataset.embeds === "auto";
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".embed-activate");
+    if (!button) return;
+    var frame = button.closest(".embed-frame[data-embed-src]");
+    if (frame) return playVideo(frame);
+    var card = button.closest(".embed-tweet");
+    if (card) {
+      button.remove();
+      showTweet(card);
+    }
+  });
+
+  function prepare(root) {
+    if (autoload()) activateAll(root);
+    else offerTweets(root);
+  }
+
+  // Entries that arrive live get the same treatment as those in the first page.
+  new MutationObserver(function (changes) {
+    changes.forEach(function (change) {
+      change.addedNodes.forEach(function (node) {
+        if (node.nodeType === 1) prepare(node);
+      });
+    });
+  }).observe(document.body, { childList: true, subtree: true });
+  prepare(document);
+})();
