@@ -28,7 +28,21 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.engine_options(uri)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import api, cli, database, desk, errors, live, media, reader, templating
+    from . import (
+        api,
+        cli,
+        database,
+        desk,
+        errors,
+        feeds,
+        framing,
+        live,
+        media,
+        metadata,
+        oembed,
+        reader,
+        templating,
+    )
     from .extensions import csrf
 
     database.init_app(app)
@@ -38,6 +52,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(reader.bp)
     app.register_blueprint(media.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(oembed.bp)
+    metadata.init_app(app)
+    framing.init_app(app)
     desk.init_app(app)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     cli.init_app(app)

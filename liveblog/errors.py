@@ -46,7 +46,11 @@ def error_response(status: int, message: str, **extra):
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/oembed"
+    # The API always speaks JSON; the desk's script asks for it in its Accept header.
+    if request.path.startswith("/api/") or request.path == "/oembed":
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > 0
 
 
 def _handle_liveblog_error(error: LiveblogError):

@@ -26,6 +26,22 @@ def published_entries(story_id: int, limit: int, before: int | None = None) -> l
     return list(db.session.scalars(query))
 
 
+def published_entries_through(story_id: int, entry_id: int, limit: int) -> list[Entry]:
+    """Published entries newest first down to and including entry_id (at most limit)."""
+    cursor = db.session.get(Entry, entry_id)
+    if cursor is None or cursor.story_id != story_id:
+        return published_entries(story_id, limit)
+    query = (
+        select(Entry)
+        .where(Entry.story_id == story_id, Entry.status == EntryStatus.PUBLISHED,
+               (Entry.published_at > cursor.published_at)
+               | ((Entry.published_at == cursor.published_at) & (Entry.id >= cursor.id)))
+        .order_by(Entry.published_at.desc(), Entry.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
 def pinned_entries(story_id: int) -> list[Entry]:
     """A story's key entries, newest first, for its LATEST box."""
     query = (

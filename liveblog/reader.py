@@ -7,11 +7,13 @@ from sqlalchemy import case, select
 
 from .extensions import db
 from .models import Entry, EntryStatus, Story, StoryStatus
-from .queries import pinned_entries, published_entries
+from .queries import pinned_entries, published_entries, published_entries_through
 
 bp = Blueprint("reader", __name__)
 
 PAGE_SIZE = 20
+# A deep link renders every entry down to the linked one, up to this many.
+MAX_DEEP_LINK = 500
 
 
 def _public_story(slug: str) -> Story:
@@ -40,13 +42,22 @@ def story_page(slug: str):
     # Read seq before the entries: an event landing in between is replayed, never missed.
     seq = story.last_seq
     before = request.args.get("before", type=int)
-    entries = published_entries(story.id, PAGE_SIZE + 1, before)
-    older = entries[PAGE_SIZE - 1].id if len(entries) > PAGE_SIZE else None
+    through = request.args.get("through", type=int)
+    if through is not None and before is None:
+        # A link to an old entry: the page from the newest entry down to that one.
+        entries = published_entries_through(story.id, through, MAX_DEEP_LINK)
+        page_size = len(entries)
+        # One older entry tells the page whether to offer "load older".
+        entries += published_entries(story.id, 1, entries[-1].id) if entries else []
+    else:
+        entries = published_entries(story.id, PAGE_SIZE + 1, before)
+        page_size = PAGE_SIZE
+    older = entries[page_size - 1].id if len(entries) > page_size else None
     return render_template(
         "story.html",
         story=story,
         seq=seq,
-        entries=entries[:PAGE_SIZE],
+        entries=entries[:page_size],
         key_entries=pinned_entries(story.id),
         older=older,
         paged=before is not None,
@@ -63,5 +74,5 @@ def entry_permalink(slug: str, entry_id: int):
     newer = published_entries(story.id, PAGE_SIZE, None)
     if any(item.id == entry.id for item in newer):
         return redirect(url_for(".story_page", slug=slug, _anchor=f"entry-{entry_id}"))
-    # Open the page on the entry: start the page just above it.
-    return render_template("entry.html", story=story, entry=entry)
+    return redirect(url_for(".story_page", slug=slug, through=entry_id,
+                            _anchor=f"entry-{entry_id}"))

@@ -312,3 +312,65 @@ def test_third_party_embeds_load_only_on_click_including_live_ones(page, live_se
         "document.querySelector('script[src=\"https://platform.twitter.com/widgets.js\"]')",
         timeout=2000,
     )
+
+
+@pytest.mark.browser
+def test_new_entries_wait_behind_a_button_while_the_reader_is_scrolled_down(
+    page, live_server, actions
+):
+    """A reader deep in the list is not jolted: a button and the title count the new entries."""
+    actions.create_story()
+    for n in range(20):
+        actions.post_entry(body=f"<p>{'Long paragraph. ' * 30}{n}</p>")
+    page.set_viewport_size({"width": 800, "height": 600})
+    page.goto(f"{live_server}/stories/storm")
+    base_title = page.title()
+    page.locator("#entries > .entry").last.scroll_into_view_if_needed()
+    top_before = page.locator("#entries > .entry").first.get_attribute("id")
+    fresh = actions.post_entry(body="<p>Fresh news</p>")
+    button = page.locator("#new-updates")
+    expect(button).to_have_text("1 new update", timeout=2000)
+    expect(page).to_have_title(f"(1) {base_title}")
+    assert page.locator("#entries > .entry").first.get_attribute("id") == top_before
+    button.click()
+    expect(page.locator("#entries > .entry").first).to_have_id(f"entry-{fresh['id']}")
+    expect(page).to_have_title(base_title)
+    expect(button).to_be_hidden()
+
+
+@pytest.mark.browser
+def test_order_toggle_and_a_deep_link_to_an_old_entry(page, live_server, actions):
+    """Oldest-first shows the original entry on top; a link to an old entry opens it."""
+    actions.create_story()
+    ids = [actions.post_entry(body=f"<p>Entry {n}</p>")["id"] for n in range(25)]
+    page.goto(f"{live_server}/stories/storm")
+    page.locator("#order-toggle").click()
+    expect(page.locator("#entries > .entry").first).to_have_id(f"entry-{ids[5]}")
+    expect(page.locator("#entries > .entry").last).to_have_id(f"entry-{ids[-1]}")
+    newer = actions.post_entry(body="<p>Latest at the bottom</p>")
+    expect(page.locator("#entries > .entry").last).to_have_id(f"entry-{newer['id']}",
+                                                             timeout=2000)
+    page.locator("#order-toggle").click()  # back to newest first for the next page load
+    page.goto(f"{live_server}/stories/storm#entry-{ids[1]}")
+    old = page.locator(f"#entry-{ids[1]}")
+    expect(old).to_be_visible(timeout=3000)
+    expect(old).to_be_in_viewport()
+    assert "through=" in page.url
+
+
+@pytest.mark.browser
+def test_the_page_falls_back_to_polling_when_websockets_are_blocked(browser, live_server,
+                                                                    actions):
+    """A network that refuses WebSockets still gets every update, by polling the event log."""
+    actions.create_story()
+    actions.post_entry(body="<p>Before</p>")
+    context = browser.new_context()
+    context.add_init_script("window.liveblogPollMs = 300;")
+    page = context.new_page()
+    page.route_web_socket("**/live*", lambda ws: ws.close())
+    page.goto(f"{live_server}/stories/storm")
+    expect(page.locator("#live-connection")).to_contain_text("every few seconds", timeout=10000)
+    entry = actions.post_entry(body="<p>Through polling</p>")
+    expect(page.locator(f"#entry-{entry['id']}")).to_be_visible(timeout=3000)
+    expect(page.locator("#entries > .entry")).to_have_count(2)
+    context.close()

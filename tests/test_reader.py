@@ -34,14 +34,19 @@ def test_load_older_pages_back_without_scripts(client, actions):
     assert "load-older" not in html2
 
 
-def test_permalink_of_a_recent_entry_jumps_to_it_and_an_old_one_renders_alone(client, actions):
+def test_permalinks_open_the_page_down_to_the_entry(client, actions):
     actions.create_story()
     ids = [actions.post_entry(body=f"<p>number {n}</p>")["id"] for n in range(22)]
     recent = client.get(f"/stories/storm/entries/{ids[-1]}")
     assert recent.status_code == 302
     assert recent.headers["Location"].endswith(f"/stories/storm#entry-{ids[-1]}")
     old = client.get(f"/stories/storm/entries/{ids[0]}")
-    assert old.status_code == 200 and "number 0" in old.get_data(as_text=True)
+    assert old.status_code == 302
+    assert old.headers["Location"].endswith(f"/stories/storm?through={ids[0]}#entry-{ids[0]}")
+    html = client.get(f"/stories/storm?through={ids[0]}").get_data(as_text=True)
+    shown = [int(i) for i in re.findall(r'id="entry-(\d+)" data-entry-id', html)]
+    assert shown == ids[::-1]  # the newest entry down to the linked one, live as ever
+    assert "/static/js/live.js" in html and "load-older" not in html
     assert client.get("/stories/storm/entries/99999").status_code == 404
 
 

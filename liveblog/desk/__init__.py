@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, Flask, abort
+from flask import Blueprint, Flask, abort, current_app, request
 from flask_login import current_user, login_required
 
 from ..extensions import csrf, db, limiter, login_manager
@@ -18,11 +18,20 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "desk.login"
     login_manager.login_message = "Log in to use the desk."
+    # Before CSRFProtect: its token check reads the form, so the upload limit must already apply.
+    app.before_request(_allow_picture_uploads)
     csrf.init_app(app)
     limiter.init_app(app)
     from . import account, entries, presence, stories, uploads, users  # noqa: F401  (views)
 
     app.register_blueprint(bp)
+
+
+def _allow_picture_uploads() -> None:
+    # Photos are larger than the 1 MiB any other request may send; media.py caps them itself.
+    if request.endpoint == "desk.upload_picture":
+        limit = current_app.config.get("MAX_PICTURE_BYTES", 15 * 2**20)
+        request.max_content_length = limit + 2**16
 
 
 @login_manager.user_loader

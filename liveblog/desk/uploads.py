@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_login import current_user
 
 from ..errors import Invalid, LiveblogError
@@ -15,8 +15,6 @@ from .responses import json_error
 @roles_required(*EVERYONE)
 def upload_picture():
     """Store one picture and return the markup to insert into the entry."""
-    # Photos are larger than the 1 MiB every other request may send; media.py caps them itself.
-    request.max_content_length = current_app.config.get("MAX_PICTURE_BYTES", 15 * 2**20) + 2**16
     upload = request.files.get("picture")
     try:
         if upload is None or not upload.filename:
@@ -24,7 +22,8 @@ def upload_picture():
         alt = request.form.get("alt", "")
         if not alt.strip():
             raise Invalid("Describe the picture in its alt text.", {"alt": "is required"})
-        media = store_picture(upload.stream, upload.filename, current_user.id)
+        with upload:  # a large upload is spooled to a temporary file: close it when read
+            media = store_picture(upload.stream, upload.filename, current_user.id)
         markup = picture_markup(media, alt, request.form.get("caption"),
                                 request.form.get("credit"))
     except LiveblogError as error:

@@ -175,9 +175,35 @@
     }
     setBody(state, textarea.value);
     textarea.hidden = true; // hidden, not disabled: it is still submitted
+    quill.container.addEventListener("paste", function (event) {
+      pasteEmbedCode(quill, event);
+    }, true);
     quill.on("text-change", function () {
       syncTextarea(state);
     });
+  }
+
+  // X's "embed post" code pasted into the editor would arrive as literal text; the server makes
+  // the same card from the post's address alone, so put that on its own line instead.
+  function pasteEmbedCode(quill, event) {
+    var text = event.clipboardData ? event.clipboardData.getData("text/plain") : "";
+    if (!/<blockquote[^>]*twitter-tweet/i.test(text)) return;
+    var match = text.match(/https:\/\/(?:twitter|x)\.com\/\w{1,15}\/status\/\d+/);
+    if (!match) return;
+    event.preventDefault();
+    event.stopPropagation();
+    var range = quill.getSelection(true);
+    quill.insertText(range.index, "\n" + match[0] + "\n", "user");
+  }
+
+  // Text from the API may be plain paragraphs; the server reads blank lines as breaks, so must we.
+  var BLOCK_TAG = /<(p|div|ul|ol|li|blockquote|h[1-6]|figure|pre|table|hr)\b/i;
+
+  function asParagraphs(source) {
+    if (!source.trim() || BLOCK_TAG.test(source)) return source;
+    return source.trim().split(/\n[ \t]*\n/).map(function (chunk) {
+      return "<p>" + chunk.trim().replace(/\n/g, "<br>") + "</p>";
+    }).join("");
   }
 
   // Load HTML into the editor, keeping pictures aside: Quill has no figure and would drop them.
@@ -187,7 +213,7 @@
       return;
     }
     var template = document.createElement("template");
-    template.innerHTML = html || "";
+    template.innerHTML = asParagraphs(html || "");
     var figures = template.content.querySelectorAll("figure");
     state.pictures = [];
     figures.forEach(function (figure) {
@@ -384,7 +410,8 @@
     if (action) body.set("action", action);
     setBusy(state, true);
     showStatus(state, "Sending…", "");
-    postJson(state.form.action || window.location.href, body).then(
+    // getAttribute: form.action would be the buttons named "action".
+    postJson(state.form.getAttribute("action") || window.location.href, body).then(
       function (answer) {
         setBusy(state, false);
         state.pending = null;
@@ -442,7 +469,9 @@
     resetCompose(state);
     showStatus(state, message, "ok");
     state.sent = false;
-    if (data.entry && data.entry.status !== "published") refreshHeldLists();
+    if (data.entry && (data.entry.status !== "published" || data.entry.pinned)) {
+      refreshSideListsSoon();
+    }
   }
 
   function resetCompose(state) {
@@ -856,8 +885,9 @@
 
   /* ---------- story desk: held lists, actions and the live list ---------- */
 
-  // Drafts, scheduled and pending entries are not in the live stream: fetch them afresh.
-  function refreshHeldLists() {
+  // Drafts, scheduled and pending entries and the LATEST box order are not in the live stream:
+  // fetch the desk again and swap in just those panels (the published list stays as it is).
+  function refreshSideLists() {
     fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
         return response.ok ? response.text() : Promise.reject(new Error(String(response.status)));
@@ -867,18 +897,27 @@
         var lists = document.querySelector(".desk-lists");
         var published = byId("published-title");
         if (!lists || !published) return;
-        ["pending", "scheduled", "draft"].forEach(function (key) {
-          var old = byId("held-" + key);
-          var next = fresh.getElementById("held-" + key);
+        var before = published.closest("section");
+        ["key-order", "held-pending", "held-scheduled", "held-draft"].reverse().forEach(function (id) {
+          var old = sidePanel(document, id);
+          var next = sidePanel(fresh, id);
           if (old && next) old.replaceWith(document.adoptNode(next));
           else if (old) old.remove();
-          else if (next) lists.insertBefore(document.adoptNode(next), published.closest("section"));
+          else if (next) lists.insertBefore(document.adoptNode(next), before);
+          if (next) before = next;
         });
       })
       .catch(function () {
         window.location.reload();
       });
   }
+
+  function sidePanel(doc, id) {
+    var element = doc.getElementById(id);
+    return element && id === "key-order" ? element.closest("section") : element;
+  }
+
+  var refreshSideListsSoon = debounce(refreshSideLists, 300);
 
   function removeHeld(id) {
     var item = byId("held-" + id);
@@ -926,7 +965,7 @@
           return;
         }
         flash(answer.data.message || "Done.", "success");
-        if (held) refreshHeldLists();
+        refreshSideListsSoon(); // held lists and the LATEST box order may have changed
         // Published entries change through the live stream; a delete can go at once.
         if (wrapper && /\/delete$/.test(url)) removeDeskEntry(wrapper.id.replace("desk-entry-", ""));
       })
@@ -989,6 +1028,9 @@
       removeHeld(frame.entry.id); // approved, or published by the scheduler
       var wrapper = deskEntry(frame);
       var current = byId(wrapper.id);
+      if (frame.entry.pinned || (current && current.querySelector(".entry--key"))) {
+        refreshSideListsSoon(); // a key entry came, went or changed: the LATEST order panel too
+      }
       if (current) current.replaceWith(wrapper);
       else if (frame.type === "entry.created") {
         var empty = byId("no-entries");
@@ -996,6 +1038,8 @@
         insertDeskEntry(list, wrapper);
       }
     } else if (frame.type === "entry.deleted") {
+      var gone = byId("desk-entry-" + frame.entry.id);
+      if (gone && gone.querySelector(".entry--key")) refreshSideListsSoon();
       removeDeskEntry(frame.entry.id);
     } else if (frame.type === "story.updated") {
       var status = byId("desk-status");

@@ -1,0 +1,163 @@
+"""Machine-readable pages: a story's Atom and JSON feeds, the sitemap and robots.txt."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+from xml.etree import ElementTree
+
+import lxml.html
+from feedgen.feed import FeedGenerator
+from flask import Blueprint, Response, current_app, request, url_for
+from markupsafe import escape
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Entry, Story, StoryStatus, as_utc, iso
+from .queries import published_entries
+from .reader import _public_story
+from .rendering import render_entry
+
+bp = Blueprint("feeds", __name__)
+
+FEED_SIZE = 50
+SITE_NAME = "liveblog"
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+def permalink(entry: Entry) -> str:
+    """An entry's absolute address."""
+    return url_for(
+        "reader.entry_permalink", slug=entry.story.slug, entry_id=entry.id, _external=True
+    )
+
+
+def absolute_urls(html: str, base: str) -> str:
+    """Entry HTML with site-relative links and pictures made absolute, for readers off-site."""
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    root.make_links_absolute(base, resolve_base_href=False, handle_failures="ignore")
+    for element in root.iter():
+        # make_links_absolute leaves srcset alone: each candidate is "URL [descriptor]".
+        if element.get("srcset"):
+            candidates = (part.strip().split(" ", 1) for part in element.get("srcset").split(","))
+            element.set(
+                "srcset",
+                ", ".join(
+                    " ".join([urljoin(base, words[0]), *words[1:]])
+                    for words in candidates
+                    if words[0]
+                ),
+            )
+    children = (lxml.html.tostring(child, encoding="unicode") for child in root)
+    return str(escape(root.text or "")) + "".join(children)
+
+
+def entry_html(entry: Entry) -> str:
+    """The reader partial for an entry, with absolute URLs."""
+    return absolute_urls(render_entry(entry), request.url_root)
+
+
+def _feed_response(body: str | bytes, content_type: str, story: Story) -> Response:
+    # Feed readers poll: Last-Modified and an ETag let most polls end in a 304.
+    response = Response(body, content_type=content_type)
+    response.last_modified = as_utc(story.updated_at)
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/stories/<slug>/feed.atom")
+def atom_feed(slug: str):
+    """The story's latest entries as Atom 1.0, newest first."""
+    story = _public_story(slug)
+    page_url = url_for("reader.story_page", slug=slug, _external=True)
+    feed = FeedGenerator()
+    feed.id(page_url)
+    feed.title(story.title)
+    if story.summary:
+        feed.subtitle(story.summary)
+    feed.updated(as_utc(story.updated_at))
+    # Atom wants an author on the feed or on every entry; entries without a byline inherit this.
+    feed.author(name=SITE_NAME)
+    feed.link(href=page_url, rel="alternate", type="text/html")
+    feed.link(href=url_for(".atom_feed", slug=slug, _external=True), rel="self")
+    for entry in published_entries(story.id, FEED_SIZE):
+        item = feed.add_entry(order="append")
+        item.id(permalink(entry))
+        item.title(entry.headline or entry.label)
+        item.published(as_utc(entry.published_at))
+        item.updated(as_utc(entry.updated_at))
+        if entry.author:
+            item.author(name=entry.author.display_name)
+        # feedgen 1.0 writes entry links without rel (lkiesow/python-feedgen#135), which
+        # RFC 4287 section 4.2.7.2 reads as rel="alternate": the permalink.
+        item.link(href=permalink(entry), rel="alternate", type="text/html")
+        item.content(entry_html(entry), type="html")
+    body = feed.atom_str(pretty=True)
+    return _feed_response(body, "application/atom+xml; charset=utf-8", story)
+
+
+def _json_item(entry: Entry) -> dict:
+    item = {
+        "id": permalink(entry),
+        "url": permalink(entry),
+        "title": entry.headline or entry.label,
+        "content_html": entry_html(entry),
+        "date_published": iso(entry.published_at),
+        "date_modified": iso(entry.updated_at),
+    }
+    if entry.author:
+        item["authors"] = [{"name": entry.author.display_name}]
+    return item
+
+
+@bp.get("/stories/<slug>/feed.json")
+def json_feed(slug: str):
+    """The story's latest entries as JSON Feed 1.1, newest first."""
+    story = _public_story(slug)
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": story.title,
+        "home_page_url": url_for("reader.story_page", slug=slug, _external=True),
+        "feed_url": url_for(".json_feed", slug=slug, _external=True),
+        "description": story.summary or None,
+        "authors": [{"name": SITE_NAME}],
+        # An ended story will not change again: JSON Feed's way to tell readers to stop polling.
+        "expired": story.status == StoryStatus.ENDED,
+        "items": [_json_item(entry) for entry in published_entries(story.id, FEED_SIZE)],
+    }
+    feed = {key: value for key, value in feed.items() if value is not None}
+    return _feed_response(current_app.json.dumps(feed), "application/feed+json", story)
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    """The index and every public story, with when each last changed."""
+    query = select(Story).where(Story.status != StoryStatus.DRAFT).order_by(Story.created_at)
+    stories = list(db.session.scalars(query))
+    newest = max((story.updated_at for story in stories), default=None, key=as_utc)
+    pages = [(url_for("reader.index", _external=True), newest)]
+    for story in stories:
+        pages.append(
+            (url_for("reader.story_page", slug=story.slug, _external=True), story.updated_at)
+        )
+    urlset = ElementTree.Element("urlset", xmlns=SITEMAP_NS)
+    for address, changed in pages:
+        url = ElementTree.SubElement(urlset, "url")
+        ElementTree.SubElement(url, "loc").text = address
+        if changed is not None:
+            ElementTree.SubElement(url, "lastmod").text = as_utc(changed).isoformat(
+                timespec="seconds"
+            )
+    body = ElementTree.tostring(urlset, encoding="utf-8", xml_declaration=True)
+    return Response(body, content_type="application/xml; charset=utf-8")
+
+
+@bp.get("/robots.txt")
+def robots():
+    """Crawl the public pages, not the desk or the API; the sitemap lists them."""
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /api/",
+        f"Sitemap: {url_for('.sitemap', _external=True)}",
+    ]
+    return Response("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

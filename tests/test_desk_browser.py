@@ -1,0 +1,446 @@
+"""The desk's script in Chromium: compose to readers, review, schedules, offline, conflicts."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import func, select
+
+from liveblog.extensions import db
+from liveblog.models import Entry, EntryStatus, Role
+from liveblog.scheduler import Scheduler
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium keeps dialling out, and the network here is closed.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LIVE = 1000  # ms: a published change must reach an open reader page within a second
+SERVER = 5000  # ms: a round trip through the desk, with room for a slow machine
+SCHEDULE = 10_000  # ms: a scheduled entry a few seconds ahead, published by the scheduler
+PASSWORD = "correct horse battery"
+OFFLINE = "You are offline. Your text is kept and will be sent when the connection returns."
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's Chromium not at {CHROMIUM}"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open pages, each in its own context (its own cookies), closed after the test."""
+    contexts = []
+
+    def open_page(**options):
+        context = browser.new_context(base_url=live_server, color_scheme="light", **options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def scheduler(app):
+    """The server's scheduler thread, looking for due entries five times a second."""
+    running = Scheduler(app, interval=0.2).start()
+    yield running
+    running.stop()
+
+
+def log_in(page, email: str):
+    """Log in through the real login page."""
+    page.goto("/admin/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    return page
+
+
+def desk_as(new_page, actions, email: str, role: Role = Role.EDITOR, name: str = "Dana Desk"):
+    """A page logged in as a new user with this role."""
+    actions.create_user(email, role, name=name)
+    return log_in(new_page(), email)
+
+
+def open_desk(page, slug: str):
+    """Open a story desk and wait for the editor to replace the textarea."""
+    page.goto(f"/admin/stories/{slug}")
+    expect(page.locator("#compose .ql-editor")).to_be_visible()
+    return page
+
+
+def type_body(page, text: str):
+    """Type into the rich editor as a journalist would."""
+    page.locator("#compose .ql-editor").click()
+    page.keyboard.type(text)
+
+
+def count_entries(app, **filters) -> int:
+    """How many entries the database holds with these column values."""
+    with app.app_context():
+        return db.session.scalar(select(func.count(Entry.id)).filter_by(**filters))
+
+
+def write_png(path: Path) -> Path:
+    """A small real PNG for the upload."""
+    Image.new("RGB", (640, 400), (200, 90, 40)).save(path, "PNG")
+    return path
+
+
+def test_composed_entry_reaches_readers_live_then_is_corrected_and_another_deleted(
+    app, actions, new_page, tmp_path
+):
+    editor = desk_as(new_page, actions, "dana@newsroom.example")
+    editor.get_by_role("link", name="New story").click()
+    editor.get_by_label("Title", exact=True).fill("Harbour fire")
+    editor.get_by_label("Address (slug)").fill("harbour-fire")
+    editor.get_by_label("Label format").fill("%H:%M %Z")
+    expect(editor.locator("#label-preview")).to_have_text(re.compile(r"^\d\d:\d\d GMT$"))
+    editor.get_by_label("Time zone").fill("Mars/Olympus")
+    expect(editor.locator("#label-preview")).to_have_text("Unknown zone or format.")
+    editor.get_by_label("Time zone").fill("GMT")
+    editor.get_by_label("Label format").fill("UPDATE %H%M %Z")
+    editor.get_by_role("button", name="Create story").click()
+    expect(editor).to_have_url(re.compile(r"/admin/stories/harbour-fire$"))
+    wrong = actions.post_entry("harbour-fire", body="<p>A caption we got wrong.</p>")
+    open_desk(editor, "harbour-fire")
+    reader = new_page()
+    reader.goto("/stories/harbour-fire")
+    reader.evaluate("window.__marker = 1")
+
+    editor.get_by_label("Headline").fill("Fire contained")
+    type_body(editor, "Crews ")
+    editor.keyboard.press("Control+B")
+    editor.keyboard.type("have stopped the spread")
+    editor.keyboard.press("Control+B")
+    editor.keyboard.type(", says the harbour master")
+    for _ in range(len("harbour master")):
+        editor.keyboard.press("Shift+ArrowLeft")
+    editor.locator(".ql-toolbar .ql-link").click()
+    link_input = editor.locator(".ql-tooltip input[type=text]")
+    link_input.fill("https://example.org/harbour")
+    link_input.press("Enter")
+    editor.locator("#compose .ql-editor").press("End")
+    editor.keyboard.press("Enter")
+    editor.locator(".ql-toolbar .ql-blockquote").click()
+    editor.keyboard.type("We expect to reopen the quay tomorrow.")
+    editor.keyboard.press("Enter")
+    editor.locator(".ql-toolbar .ql-blockquote").click()
+    editor.keyboard.type("https://twitter.com/harbourmaster/status/1790000000000000000")
+    # A lone tweet address previews as the card readers will get, before publishing.
+    expect(editor.locator("#preview-body .embed-tweet")).to_be_visible(timeout=SERVER)
+
+    editor.locator("#picture-file").set_input_files(write_png(tmp_path / "quay.png"))
+    row = editor.locator(".picture-row")
+    row.get_by_label("Alt text").fill("Smoke over the quay")
+    row.get_by_label("Caption").fill("The quay at noon")
+    row.get_by_role("button", name="Insert").click()
+    expect(editor.locator("#kept-pictures li")).to_have_text(re.compile("Smoke over the quay"))
+
+    editor.locator("#compose .ql-editor").press("Control+Enter")
+    entry = reader.locator("#entries > .entry").first
+    expect(entry.locator(".entry-body strong")).to_have_text(
+        "have stopped the spread", timeout=LIVE
+    )
+    expect(entry.locator('a[href="https://example.org/harbour"]')).to_have_text("harbour master")
+    expect(entry.locator(".entry-body > blockquote:not(.embed)")).to_have_text(
+        "We expect to reopen the quay tomorrow."
+    )
+    expect(entry.locator(".embed-tweet")).to_be_visible()
+    expect(entry.locator('img[alt="Smoke over the quay"]')).to_be_visible()
+    expect(entry.locator(".entry-headline")).to_have_text("Fire contained")
+    expect(editor.locator("#compose-status")).to_have_text("Published.")
+    expect(editor.locator("#compose .ql-editor")).to_have_text("")
+    entry_id = entry.get_attribute("data-entry-id")
+    expect(editor.locator(f"#desk-entry-{entry_id}")).to_be_visible(timeout=LIVE)
+    expect(editor.locator("#published-count")).to_have_text("2")
+
+    editor.locator(f"#desk-entry-{entry_id}").get_by_role("link", name="Edit").click()
+    expect(editor.locator("#compose .ql-editor")).to_contain_text("have stopped the spread")
+    editor.locator("#compose .ql-editor").press("Control+Home")
+    editor.keyboard.type("Update: ")
+    editor.get_by_label("Correction note").fill("An earlier version named the wrong quay.")
+    editor.locator("#compose .ql-editor").press("Control+Enter")
+    expect(editor.locator("#compose-status")).to_contain_text("Saved.", timeout=SERVER)
+    expect(entry.locator(".entry-body")).to_contain_text("Update: Crews", timeout=LIVE)
+    expect(entry.locator(".entry-correction")).to_contain_text("Corrected at")
+    expect(entry.locator('img[alt="Smoke over the quay"]')).to_be_visible()  # kept on edit
+    expect(entry.locator(".embed-tweet")).to_be_visible()
+
+    open_desk(editor, "harbour-fire")
+    questions = []
+    editor.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    editor.locator(f"#desk-entry-{wrong['id']}").get_by_role("link", name="Delete").click()
+    expect(reader.locator(f"#entry-{wrong['id']}")).to_have_count(0, timeout=LIVE)
+    expect(editor.locator(f"#desk-entry-{wrong['id']}")).to_have_count(0)
+    assert questions == ["Delete this entry? Readers will see it disappear."]
+    assert reader.evaluate("window.__marker") == 1  # all of it arrived without a reload
+
+
+def test_contributors_entry_is_hidden_until_an_editor_approves_it(app, actions, new_page):
+    actions.create_story(slug="vote", title="Count night")
+    contributor = desk_as(new_page, actions, "cory@newsroom.example", Role.CONTRIBUTOR, "Cory")
+    reader = new_page()
+    reader.goto("/stories/vote")
+    open_desk(contributor, "vote")
+    type_body(contributor, "Turnout in the north ward is 61%.")
+    contributor.get_by_role("button", name="Submit for approval").click()
+    expect(contributor.locator("#compose-status")).to_have_text(
+        "Sent to an editor for approval.", timeout=SERVER
+    )
+    assert count_entries(app, status=EntryStatus.PENDING) == 1
+    expect(reader.locator("#entries > .entry")).to_have_count(0)
+
+    editor = desk_as(new_page, actions, "edna@newsroom.example", name="Edna")
+    open_desk(editor, "vote")
+    held = editor.locator("#held-pending .held-entry")
+    expect(held).to_contain_text("Turnout in the north ward is 61%.")
+    expect(reader.locator("#entries > .entry")).to_have_count(0)
+    held.get_by_role("button", name="Approve and publish").click()
+    expect(reader.locator("#entries > .entry")).to_contain_text(
+        "Turnout in the north ward is 61%.", timeout=LIVE
+    )
+    expect(editor.locator("#held-pending")).to_have_count(0, timeout=SERVER)
+    published = editor.locator("#entries > .desk-entry")
+    expect(published).to_contain_text("Turnout in the north ward")
+    published.get_by_role("button", name="Mark as key").click()
+    expect(published.get_by_role("button", name="Unmark key")).to_be_visible(timeout=SERVER)
+    expect(reader.locator("#entries > .entry--key")).to_have_count(1, timeout=LIVE)
+
+
+def test_scheduled_entry_appears_for_readers_at_its_time(app, actions, new_page, scheduler):
+    actions.create_story(slug="launch", title="Launch day", timezone="GMT")
+    editor = open_desk(desk_as(new_page, actions, "sam@newsroom.example"), "launch")
+    reader = new_page()
+    reader.goto("/stories/launch")
+    when = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
+    type_body(editor, "Doors open now.")
+    editor.locator("#scheduled_for").fill(when.strftime("%Y-%m-%dT%H:%M:%S"))
+    editor.get_by_role("button", name="Schedule").click()
+    expect(editor.locator("#compose-status")).to_have_text("Scheduled.", timeout=SERVER)
+    expect(editor.locator("#held-scheduled .held-entry")).to_contain_text("Doors open now.")
+    expect(reader.locator("#entries > .entry")).to_have_count(0)
+
+    expect(reader.locator("#entries > .entry")).to_contain_text("Doors open now.", timeout=SCHEDULE)
+    assert datetime.now(UTC) >= when  # not a moment early
+    expect(editor.locator("#held-scheduled")).to_have_count(0, timeout=LIVE)
+    expect(editor.locator("#entries > .desk-entry")).to_contain_text("Doors open now.")
+
+
+def test_double_click_posts_once_and_offline_text_is_sent_once_back_online(app, actions, new_page):
+    actions.create_story(slug="storm")
+    editor = open_desk(desk_as(new_page, actions, "olu@newsroom.example"), "storm")
+    editor.get_by_label("Headline").fill("Travel")
+    editor.locator("#publish").click()  # nothing written yet: refused, and said where
+    expect(editor.locator("#compose-status")).to_have_text("Some fields are not valid.")
+    expect(editor.locator("#body-hint .js-field-error")).to_have_text("must not be empty")
+    expect(editor.get_by_label("Headline")).to_have_value("Travel")
+    posts = []
+    editor.on(
+        "requestfinished",
+        lambda request: (
+            posts.append(request)
+            if request.method == "POST" and request.url.endswith("/entries")
+            else None
+        ),
+    )
+    type_body(editor, "Ferries cancelled.")
+    editor.locator("#publish").dblclick()
+    expect(editor.locator("#compose-status")).to_have_text("Published.", timeout=SERVER)
+    assert count_entries(app) == 1 and len(posts) == 1
+
+    key = editor.locator('[name="idempotency_key"]').input_value()
+    type_body(editor, "Bridge closed to high-sided vehicles.")
+    editor.context.set_offline(True)
+    editor.locator("#compose .ql-editor").press("Control+Enter")
+    status = editor.locator("#compose-status")
+    expect(status).to_have_text(OFFLINE)
+    expect(status).to_have_class(re.compile(r"\boffline\b"))
+    expect(editor.locator("#compose .ql-editor")).to_have_text(
+        "Bridge closed to high-sided vehicles."
+    )
+    assert editor.locator('[name="idempotency_key"]').input_value() == key
+    assert count_entries(app) == 1
+
+    editor.context.set_offline(False)
+    expect(status).to_have_text("Published.", timeout=SERVER)
+    expect(editor.locator("#entries > .desk-entry")).to_have_count(2, timeout=LIVE)
+    assert count_entries(app) == 2 and len(posts) == 2
+    assert f'name="idempotency_key"\r\n\r\n{key}' in posts[1].post_data
+    expect(editor.locator("#compose .ql-editor")).to_have_text("")
+
+
+def test_unsent_text_is_restored_after_a_reload_and_can_be_discarded(app, actions, new_page):
+    actions.create_story(slug="storm")
+    editor = open_desk(desk_as(new_page, actions, "ria@newsroom.example"), "storm")
+    editor.get_by_label("Headline").fill("Power cuts")
+    type_body(editor, "About 4,000 homes are without power.")
+    editor.wait_for_function(
+        "() => (localStorage.getItem('liveblog:unsent:storm') || '').includes('4,000 homes')",
+        timeout=SERVER,
+    )
+    editor.reload()
+    expect(editor.locator("#restore-note")).to_contain_text("Restored your unsent text")
+    expect(editor.locator("#compose .ql-editor")).to_have_text(
+        "About 4,000 homes are without power."
+    )
+    expect(editor.get_by_label("Headline")).to_have_value("Power cuts")
+
+    editor.get_by_role("button", name="Discard it").click()
+    expect(editor.locator("#compose .ql-editor")).to_have_text("")
+    expect(editor.get_by_label("Headline")).to_have_value("")
+    editor.reload()
+    expect(editor.locator("#compose .ql-editor")).to_be_visible()
+    expect(editor.locator("#restore-note")).to_have_count(0)
+
+
+def test_stale_edit_shows_both_texts_and_the_next_save_overwrites(app, actions, new_page):
+    actions.create_story(slug="storm")
+    entry = actions.post_entry(body="Two roads closed.\n\nMore soon.")  # plain text, as API may
+    edit_path = f"/admin/stories/storm/entries/{entry['id']}/edit"
+    ann = desk_as(new_page, actions, "ann@newsroom.example", name="Ann")
+    ben = desk_as(new_page, actions, "ben@newsroom.example", name="Ben")
+    for page in (ann, ben):
+        page.goto(edit_path)
+        expect(page.locator("#compose .ql-editor p")).to_have_text(
+            ["Two roads closed.", "More soon."]
+        )
+    expect(ben.locator("#presence")).to_have_text("Also editing: Ann", timeout=SERVER)
+
+    ann.locator("#compose .ql-editor").press("Control+End")
+    ann.keyboard.type(" Police advise avoiding the A30.")
+    ann.locator("#compose .ql-editor").press("Control+Enter")
+    expect(ann.locator("#compose-status")).to_contain_text("Saved.", timeout=SERVER)
+
+    ben.locator("#compose .ql-editor").press("Control+End")
+    ben.keyboard.type(" Diversions are signed.")
+    ben.locator("#compose .ql-editor").press("Control+Enter")
+    conflict = ben.locator("#conflict-js")
+    expect(conflict).to_be_visible(timeout=SERVER)
+    expect(conflict.locator(".conflict-theirs")).to_contain_text("Police advise avoiding the A30.")
+    expect(conflict.locator(".conflict-yours")).to_contain_text("Diversions are signed.")
+    expect(ben.locator("#version")).to_have_value(str(entry["version"] + 1))
+    mine = "More soon. Diversions are signed."
+    expect(ben.locator("#compose .ql-editor p").last).to_have_text(mine)  # kept, not replaced
+
+    ben.locator("#compose .ql-editor").press("Control+Enter")  # a deliberate overwrite
+    expect(ben.locator("#compose-status")).to_contain_text("Saved.", timeout=SERVER)
+    expect(conflict).to_have_count(0)
+    with app.app_context():
+        saved = db.session.get(Entry, entry["id"])
+        assert "Diversions are signed." in saved.body_html
+        assert saved.version == entry["version"] + 2
+
+
+def test_pasted_x_embed_code_becomes_the_posts_address_on_its_own_line(actions, new_page):
+    actions.create_story(slug="storm")
+    editor = open_desk(desk_as(new_page, actions, "max@newsroom.example"), "storm")
+    type_body(editor, "The mayor said:")
+    code = (
+        '<blockquote class="twitter-tweet"><p lang="en">Stay at home tonight.</p>'
+        "&mdash; Mayor (@mayor) "
+        '<a href="https://twitter.com/mayor/status/1790000000000000000">May 13, 2024</a>'
+        '</blockquote> <script async src="https://platform.twitter.com/widgets.js"></script>'
+    )
+    editor.locator("#compose .ql-editor").evaluate(
+        """(editor, code) => {
+            const data = new DataTransfer();
+            data.setData("text/plain", code);
+            editor.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true,
+                                                               cancelable: true}));
+        }""",
+        code,
+    )
+    expect(editor.locator("#compose .ql-editor p")).to_contain_text(
+        ["The mayor said:", "https://twitter.com/mayor/status/1790000000000000000"]
+    )
+    expect(editor.locator("#preview-body .embed-tweet")).to_be_visible(timeout=SERVER)
+
+
+def test_pictures_need_alt_text_and_refused_files_say_why(app, actions, new_page, tmp_path):
+    actions.create_story(slug="storm")
+    editor = open_desk(desk_as(new_page, actions, "pat@newsroom.example"), "storm")
+    fake = tmp_path / "notes.png"
+    fake.write_text("not a picture at all")
+    editor.locator("#picture-file").set_input_files(fake)
+    row = editor.locator(".picture-row")
+    row.get_by_role("button", name="Insert").click()
+    expect(row.locator(".picture-status")).to_have_text(
+        "Describe the picture in its alt text first."
+    )
+    expect(row.get_by_label("Alt text")).to_be_focused()
+    row.get_by_label("Alt text").fill("A page of notes")
+    row.get_by_role("button", name="Insert").click()
+    expect(row.locator(".picture-status")).to_contain_text("not a picture", timeout=SERVER)
+    expect(row.locator(".picture-status")).to_have_class(re.compile(r"\berror\b"))
+    expect(editor.locator("#kept-pictures li")).to_have_count(0)
+
+
+def test_without_the_editor_the_plain_textarea_still_posts(app, actions, new_page):
+    actions.create_story(slug="storm")
+    editor = desk_as(new_page, actions, "lee@newsroom.example")
+    editor.route("**/vendor/quill/quill.js", lambda route: route.abort())
+    editor.goto("/admin/stories/storm")
+    expect(editor.locator("#preview-button")).to_be_visible()  # desk.js itself ran
+    body = editor.locator("textarea#body")
+    expect(body).to_be_visible()
+    expect(editor.locator(".ql-editor")).to_have_count(0)
+    body.fill("Roads have reopened.\n\nhttps://youtu.be/dQw4w9WgXcQ")
+    expect(editor.locator("#preview-body .embed-video")).to_be_visible(timeout=SERVER)
+    body.press("Control+Enter")
+    expect(editor.locator("#compose-status")).to_have_text("Published.", timeout=SERVER)
+    expect(body).to_have_value("")
+    assert count_entries(app, status=EntryStatus.PUBLISHED) == 1
+
+
+def test_desk_fits_a_laptop_and_a_phone(app, actions, new_page):
+    actions.create_story(slug="storm", title="Storm watch: the coast braces for Storm Imogen")
+    actions.post_entry(body="<p>The Met Office has issued an amber warning for wind.</p>")
+    actions.post_entry(
+        body="<p>Ferries to the islands are cancelled until Thursday.</p>",
+        headline="Ferries cancelled",
+        pinned=True,
+    )
+    actions.post_entry(body="<p>https://twitter.com/metoffice/status/1790000000000000000</p>")
+    actions.create_user("kit@newsroom.example", Role.EDITOR, name="Kit Marlow")
+    login = new_page(viewport={"width": 390, "height": 844})
+    login.goto("/admin/login")
+    shots = os.environ.get("LIVEBLOG_SCREENSHOTS") == "1"  # only when asked: PNGs vary per run
+    if shots:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        login.screenshot(path=SCREENSHOTS / "login-phone.png", animations="disabled")
+    for name, width, height in (("laptop", 1366, 900), ("phone", 390, 844)):
+        page = log_in(new_page(viewport={"width": width, "height": height}), "kit@newsroom.example")
+        open_desk(page, "storm")
+        expect(page.locator("#entries > .desk-entry")).to_have_count(3)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the desk scrolls sideways by {overflow}px at {width}px"
+        if shots:
+            page.screenshot(path=SCREENSHOTS / f"desk-{name}.png", animations="disabled")
