@@ -22,8 +22,7 @@ def upload_picture():
         alt = request.form.get("alt", "")
         if not alt.strip():
             raise Invalid("Describe the picture in its alt text.", {"alt": "is required"})
-        with upload:  # a large upload is spooled to a temporary file: close it when read
-            media = store_picture(upload.stream, upload.filename, current_user.id)
+        media = store_picture(upload.stream, upload.filename, current_user.id)
         markup = picture_markup(media, alt, request.form.get("caption"),
                                 request.form.get("credit"))
     except LiveblogError as error:
