@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from liveblog import hub as hub_module
 from liveblog.hub import Frame, Hub
 
@@ -11,7 +13,7 @@ def frame(seq: int, story_id: int = 1) -> Frame:
 
 
 def test_every_subscriber_gets_the_same_frame_object():
-    hub = Hub()
+    hub = Hub(inline=True)
     first, second = hub.subscribe(1), hub.subscribe(1)
     other_story = hub.subscribe(2)
     published = frame(1)
@@ -30,7 +32,7 @@ def test_a_late_frame_is_filled_from_the_log_and_its_copy_dropped():
         loads.append((after, before))
         return [log[seq] for seq in range(after + 1, before)]
 
-    hub = Hub(load_gap=load_gap)
+    hub = Hub(load_gap=load_gap, inline=True)
     reader = hub.subscribe(1)
     hub.publish(log[1])
     hub.publish(log[4])  # 2 and 3 were committed but their writers have not published yet
@@ -42,7 +44,7 @@ def test_a_late_frame_is_filled_from_the_log_and_its_copy_dropped():
 
 
 def test_unsubscribed_readers_get_nothing():
-    hub = Hub()
+    hub = Hub(inline=True)
     reader = hub.subscribe(1)
     hub.unsubscribe(reader)
     hub.publish(frame(1))
@@ -52,7 +54,7 @@ def test_unsubscribed_readers_get_nothing():
 def test_a_reader_that_falls_behind_is_cut_off_once(monkeypatch):
     monkeypatch.setattr(hub_module, "READER_QUEUE_SIZE", 3)
     cut = []
-    hub = Hub()
+    hub = Hub(inline=True)
     slow = hub.subscribe(1, on_overflow=lambda: cut.append(True))
     fast = hub.subscribe(1)
     for seq in range(1, 8):
@@ -60,3 +62,20 @@ def test_a_reader_that_falls_behind_is_cut_off_once(monkeypatch):
         assert [f.seq for f in fast.drain()] == [seq]
     assert slow.overflowed and cut == [True]
     assert [f.seq for f in slow.drain()] == [1, 2, 3]
+
+
+def test_delivery_happens_outside_the_publishing_thread():
+    """The request that publishes returns at once; the hub's own thread feeds the readers."""
+
+    class RecordingEvent(threading.Event):
+        def set(self):
+            self.thread = threading.current_thread()
+            super().set()
+
+    hub = Hub()
+    woken = RecordingEvent()
+    reader = hub.subscribe(1, wakeup=woken)
+    hub.publish(frame(1))
+    assert woken.wait(timeout=5)
+    assert woken.thread is not threading.current_thread()
+    assert [f.seq for f in reader.drain()] == [1]
