@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 WORKERS ?= 1
 PORT ?= 5000
 
-.PHONY: run test lint bench install migrate demo serve clean
+.PHONY: run test lint install migrate demo serve clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)

@@ -1,12 +1,23 @@
-"""Entry bodies as stored: journalist input cleaned, then lone links turned into embeds."""
+"""Entry bodies as stored: journalist input cleaned, lone links turned into embeds, pictures set."""
+
+import re
 
 from .embeds import expand_embeds
 from .sanitize import clean_html, paragraphs, plain_text
 
+# Two or more pictures in a row (figures without our embed class) make a picture set.
+_PICTURE_RUN = re.compile(r"(?:<figure>(?:(?!</?figure).)*</figure>\s*){2,}", re.DOTALL)
+
 
 def prepare_body(raw: str) -> str:
     """Return the HTML to store for an entry body written by the desk or the API."""
-    return expand_embeds(clean_html(paragraphs(raw)))
+    return group_picture_sets(expand_embeds(clean_html(paragraphs(raw))))
+
+
+def group_picture_sets(html: str) -> str:
+    """Wrap each run of consecutive pictures in a picture set, laid out as a grid."""
+    return _PICTURE_RUN.sub(lambda run: f'<div class="picture-set">{run.group(0).strip()}</div>',
+                            html)
 
 
 # Headlines and labels need no embeds, only the plain-text cleaner.

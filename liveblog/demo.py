@@ -46,7 +46,10 @@ DEMO_ENTRIES: list[tuple[int, dict]] = [
     (45, {"body": (
         "<figure><img src=\"/static/demo/harbour.png\" alt=\"Waves breaking over the harbour "
         "wall under a grey sky\" width=\"960\" height=\"540\"><figcaption>Waves over the "
-        "harbour wall at high tide. Illustration: liveblog demo</figcaption></figure>")}),
+        "harbour wall at high tide. Illustration: liveblog demo</figcaption></figure>"
+        "<figure><img src=\"/static/demo/bridge.png\" alt=\"The swing bridge with its deck "
+        "raised against an orange evening sky\" width=\"960\" height=\"540\"><figcaption>The "
+        "bridge deck raised at dusk. Illustration: liveblog demo</figcaption></figure>")}),
     (25, {"body": (
         "<p>Video sent in by the demo desk (an open movie stands in for reader footage):</p>"
         "<p>https://www.youtube.com/watch?v=aqz-KE-bpKQ</p>")}),
@@ -92,6 +95,13 @@ def _seed_story(editor: User) -> None:
         "title": "Storm Ada: harbour bridge closed as surge hits the quays",
         "summary": "Live updates as Storm Ada reaches the estuary. Times are UK time.",
         "timezone": "Europe/London",
+        "cover_url": "/static/demo/harbour.png",
+        "cover_alt": "Grey waves rolling against the harbour wall under a low sky",
+        "cover_caption": "The harbour wall at the height of the storm.",
+        "cover_credit": "Illustration: liveblog demo",
+        "featured_kicker": "TUESDAY FEATURE",
+        "featured_title": "How a Victorian sea wall holds back a modern storm",
+        "featured_url": "https://example.org/features/sea-wall",
     })
     now = utcnow()
     for minutes_ago, fields in DEMO_ENTRIES:

@@ -58,5 +58,6 @@ def test_demo_seeds_once_and_prints_a_working_token(app, runner, client):
     assert response.status_code == 201
     html = client.get(f"/stories/{DEMO_SLUG}").get_data(as_text=True)
     for part in ('class="embed embed-tweet"', 'class="embed embed-video"', "<blockquote",
+                 'class="picture-set"', "embed-tweet-text",
                  "<figure", "ORIGINAL ENTRY", "entry--key", 'class="entry-headline"'):
         assert part in html, part

@@ -289,3 +289,13 @@ def test_prepared_body_has_no_script_or_foreign_iframe(raw):
 
 def test_prepare_plain_is_plain_text():
     assert prepare_plain("<b>Key</b> &amp; update", 20) == "Key & update"
+
+
+def test_consecutive_pictures_become_a_set_and_single_ones_do_not():
+    one = '<figure><img src="/media/1/960.jpg" alt="a"><figcaption>A</figcaption></figure>'
+    two = '<figure><img src="/media/2/960.jpg" alt="b"><figcaption>B</figcaption></figure>'
+    body = prepare_body(f"<p>Intro</p>{one}\n{two}<p>Between</p>{one}")
+    assert body.count('<div class="picture-set">') == 1
+    grouped = body.split('<div class="picture-set">')[1].split("</div>")[0]
+    assert grouped.count("<figure>") == 2 and "Between" not in grouped
+    assert body.endswith(one.replace('alt="a">', 'alt="a" loading="lazy">'))
