@@ -74,7 +74,10 @@ def store_picture(stream: BinaryIO, filename: str, uploader_id: int | None) -> M
     if existing is not None and os.path.isdir(media_folder(existing.id)):
         return existing  # the same bytes again: the stored files are already what we would make
     image, content_type = _decode(data, config.get("MAX_PICTURE_PIXELS", MAX_PIXELS))
-    widths = [width for width in WIDTHS if width <= image.width] or [image.width]
+    # Our steps below the original, and the original itself up to the largest step, so a
+    # 1000-pixel photo keeps its 1000 pixels instead of dropping to 960.
+    widths = sorted({width for width in WIDTHS if width < image.width}
+                    | {min(image.width, WIDTHS[-1])})
     if _scaled_height(image.width, image.height, widths[-1]) > JPEG_MAX_SIDE:
         raise Invalid("The picture is too tall and narrow to publish.")
     # Encode everything before touching the database or the disk, so a failure leaves nothing.

@@ -444,3 +444,26 @@ def test_desk_fits_a_laptop_and_a_phone(app, actions, new_page):
         assert overflow <= 0, f"the desk scrolls sideways by {overflow}px at {width}px"
         if shots:
             page.screenshot(path=SCREENSHOTS / f"desk-{name}.png", animations="disabled")
+
+
+@pytest.mark.browser
+def test_a_cover_picture_is_uploaded_in_the_story_settings(actions, new_page, tmp_path):
+    """The cover needs its alt text first; once uploaded and saved, readers see it."""
+    actions.create_story(slug="coverage", title="Coverage")
+    page = desk_as(new_page, actions, "cover@example.org")
+    page.goto("/admin/stories/coverage/settings")
+    picture = write_png(tmp_path / "cover.png")
+    page.set_input_files("#cover-file", str(picture))
+    expect(page.locator("#cover-upload-status")).to_contain_text("alt text first")
+    page.get_by_label("Cover alt text").fill("Orange sky over the pier")
+    page.get_by_label("Cover caption").fill("The pier at dawn")
+    page.set_input_files("#cover-file", str(picture))
+    expect(page.locator("#cover_url")).to_have_value(re.compile(r"^/media/\d+/\d+\.jpg$"))
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator(".flash-success")).to_contain_text("Story settings saved")
+    reader = new_page()
+    reader.goto("/stories/coverage")
+    cover = reader.locator(".story-cover img")
+    expect(cover).to_have_attribute("alt", "Orange sky over the pier")
+    expect(reader.locator(".story-cover figcaption")).to_contain_text("The pier at dawn")
+    assert reader.evaluate("document.querySelector('.story-cover img').naturalWidth") == 640

@@ -151,12 +151,13 @@ def test_transparency_is_laid_on_white(app, fmt, mode, content_type):
     [
         ((2400, 1600), [480, 960, 1600]),
         ((1600, 900), [480, 960, 1600]),
-        ((1000, 1000), [480, 960]),
+        ((1000, 1000), [480, 960, 1000]),
+        ((640, 400), [480, 640]),
         ((480, 320), [480]),
         ((300, 200), [300]),
     ],
 )
-def test_widths_stored_are_those_no_wider_than_the_original(app, size, widths):
+def test_widths_stored_are_our_steps_below_the_original_and_the_original(app, size, widths):
     row = store(app, picture_bytes(size, "PNG"))
 
     assert row["widths"] == ",".join(map(str, widths))

@@ -6,7 +6,7 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from ..errors import Invalid, LiveblogError
-from ..media import picture_markup, store_picture
+from ..media import picture_markup, picture_url, store_picture, stored_widths
 from . import EVERYONE, bp, roles_required
 from .responses import json_error
 
@@ -27,4 +27,5 @@ def upload_picture():
                                 request.form.get("credit"))
     except LiveblogError as error:
         return json_error(error)
-    return jsonify(id=media.id, markup=markup), 201
+    largest = picture_url(media, stored_widths(media)[-1])
+    return jsonify(id=media.id, markup=markup, url=largest), 201

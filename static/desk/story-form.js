@@ -43,3 +43,51 @@
   });
   showLabel();
 })();
+
+// Uploading a cover picture fills in its address; the alt text travels with it.
+(function () {
+  "use strict";
+
+  var box = document.getElementById("cover-upload");
+  var file = document.getElementById("cover-file");
+  var status = document.getElementById("cover-upload-status");
+  var alt = document.getElementById("cover_alt");
+  var address = document.getElementById("cover_url");
+  var token = document.querySelector('meta[name="csrf-token"]');
+  if (!box || !file || !alt || !address || !token) return;
+  box.hidden = false;
+
+  file.addEventListener("change", function () {
+    if (!file.files.length) return;
+    if (!alt.value.trim()) {
+      status.textContent = "Write the alt text first: describe the picture for people who cannot see it.";
+      alt.focus();
+      file.value = "";
+      return;
+    }
+    var form = new FormData();
+    form.append("picture", file.files[0]);
+    form.append("alt", alt.value.trim());
+    form.append("csrf_token", token.content);
+    status.textContent = "Uploading…";
+    fetch(box.dataset.uploadUrl, {
+      method: "POST",
+      body: form,
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        return response.json().then(function (data) {
+          return { ok: response.ok, data: data };
+        });
+      })
+      .then(function (answer) {
+        if (!answer.ok) throw new Error((answer.data.error && answer.data.error.message) || "");
+        address.value = answer.data.url;
+        status.textContent = "Uploaded. Save the settings to use it.";
+      })
+      .catch(function (error) {
+        status.textContent = error.message || "The upload failed; try again.";
+      });
+  });
+})();
