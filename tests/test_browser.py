@@ -374,3 +374,45 @@ def test_the_page_falls_back_to_polling_when_websockets_are_blocked(browser, liv
     expect(page.locator(f"#entry-{entry['id']}")).to_be_visible(timeout=3000)
     expect(page.locator("#entries > .entry")).to_have_count(2)
     context.close()
+
+
+@pytest.mark.browser
+def test_the_seeded_story_shows_every_part_of_a_newsroom_live_page(app, page, live_server):
+    """Cover, LATEST, featured link, labels, headlines, quotes, tweet, video, pictures, fixes."""
+    from sqlalchemy import select
+
+    from liveblog import publishing
+    from liveblog.demo import DEMO_SLUG, seed_demo
+    from liveblog.extensions import db
+    from liveblog.models import Entry
+
+    with app.app_context():
+        seed_demo(lambda line: None)
+        quote = db.session.scalar(select(Entry).where(Entry.body_html.contains("<blockquote")))
+        publishing.update_entry(quote.story_id, quote.id,
+                                {"correction": "An earlier version misnamed the harbour master."})
+    page.goto(f"{live_server}/stories/{DEMO_SLUG}")
+    expect(page.locator(".story-cover img")).to_have_attribute("alt", re.compile("waves", re.I))
+    expect(page.locator(".story-cover figcaption")).to_contain_text("Illustration")
+    expect(page.locator("#story-title")).to_contain_text("Storm Ada")
+    expect(page.locator("#story-summary")).to_be_visible()
+    expect(page.locator("#story-status")).to_have_text("LIVE")
+    expect(page.locator("#story-updated")).to_be_visible()
+    expect(page.locator("#latest-list li")).to_have_count(2)
+    expect(page.locator(".featured-link")).to_contain_text("TUESDAY FEATURE")
+    labels = page.locator("#entries > .entry .entry-label").all_inner_texts()
+    assert labels[-1] == "ORIGINAL ENTRY"
+    assert all(re.fullmatch(r"UPDATE \d{4} GMT", label) for label in labels[:-1])
+    published = page.locator("#entries > .entry").evaluate_all(
+        "entries => entries.map(e => e.dataset.published)")
+    assert published == sorted(published, reverse=True)  # newest first
+    expect(page.locator(".entry-headline").first).to_be_visible()
+    expect(page.locator(".entry-body blockquote cite").first).to_contain_text("harbour master")
+    tweet = page.locator(".embed-tweet")
+    expect(tweet.locator(".embed-tweet-name")).to_have_text("Liveblog Demo")
+    expect(tweet.locator(".embed-tweet-date")).to_have_attribute("datetime", re.compile("^2026"))
+    expect(tweet.locator("a.embed-tweet-link")).to_have_attribute("href", re.compile("^https://x.com/"))
+    expect(page.locator(".embed-video .embed-activate")).to_be_visible()
+    expect(page.locator(".picture-set figure")).to_have_count(2)
+    expect(page.locator(".picture-set figcaption").first).to_be_visible()
+    expect(page.locator(".entry-correction")).to_contain_text("misnamed the harbour master")
