@@ -20,7 +20,7 @@ migrate: install
 	$(FLASK) db upgrade
 
 demo: migrate
-	$(FLASK) demo
+	PORT=$(PORT) $(FLASK) demo
 
 # One gevent worker holds thousands of WebSockets (see docs/benchmarks.md).
 serve:

@@ -80,11 +80,13 @@ def seed_demo(echo: Callable[[str], None]) -> None:
         token = handle.read().strip()
     if db.session.scalar(select(Story).filter_by(slug=DEMO_SLUG)) is None:
         _seed_story(editor)
-    echo(f"Demo story:  http://127.0.0.1:5000/stories/{DEMO_SLUG}")
+    base = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+    echo(f"Demo story:  {base}/stories/{DEMO_SLUG}")
+    echo(f"The desk:    {base}/admin/")
     echo(f"Demo editor: {DEMO_EMAIL} / demo-password")
     echo(f"API token:   {token}")
     echo("Post an entry:")
-    echo(f"  curl -X POST http://127.0.0.1:5000/api/stories/{DEMO_SLUG}/entries \\")
+    echo(f"  curl -X POST {base}/api/stories/{DEMO_SLUG}/entries \\")
     echo(f"       -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\")
     echo("       -d '{\"body\": \"<p>Hello from curl</p>\"}'")
 
