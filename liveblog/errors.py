@@ -45,20 +45,28 @@ def error_response(status: int, message: str, **extra):
     return jsonify(error=payload), status
 
 
-def _wants_json() -> bool:
-    # The API always speaks JSON; the desk's script asks for it in its Accept header.
-    if request.path.startswith("/api/") or request.path == "/oembed":
-        return True
+def asks_for_json() -> bool:
+    """True when the client prefers JSON to HTML (the desk's script says so in Accept)."""
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > 0
 
 
-def _handle_liveblog_error(error: LiveblogError):
+def _wants_json() -> bool:
+    # The API always speaks JSON; elsewhere the Accept header decides.
+    return request.path.startswith("/api/") or request.path == "/oembed" or asks_for_json()
+
+
+def json_error(error: LiveblogError):
+    """A refusal as JSON: its message, the fields at fault, and for a conflict the current entry."""
     extra = {"fields": error.fields} if error.fields else {}
     if isinstance(error, VersionConflict):
         extra["current"] = error.current
+    return error_response(error.status, error.message, **extra)
+
+
+def _handle_liveblog_error(error: LiveblogError):
     if _wants_json():
-        return error_response(error.status, error.message, **extra)
+        return json_error(error)
     return render_template("error.html", status=error.status, message=error.message), error.status
 
 

@@ -10,7 +10,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import publishing
-from ..errors import Invalid, LiveblogError, VersionConflict
+from ..errors import Invalid, LiveblogError, VersionConflict, json_error
+from ..errors import asks_for_json as wants_json
 from ..extensions import db
 from ..models import Entry, EntryRevision, EntryStatus, utcnow
 from ..rendering import entry_json, render_entry
@@ -18,7 +19,6 @@ from ..validation import entry_fields
 from . import EDITORS, EVERYONE, bp, roles_required
 from .forms import EditEntryForm, EntryForm
 from .idempotency import new_idempotency_key
-from .responses import json_error, wants_json
 from .stories import render_story_desk, story_or_404
 
 ACTIONS = {

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 
-from ..errors import Invalid, LiveblogError
+from ..errors import Invalid, LiveblogError, json_error
 from ..media import picture_markup, picture_url, store_picture, stored_widths
 from . import EVERYONE, bp, roles_required
-from .responses import json_error
 
 
 @bp.post("/uploads")
