@@ -13,7 +13,9 @@ max_requests = 0
 
 
 def post_worker_init(worker):
-    """Start this worker's scheduler for timed entries."""
+    """Start this worker's scheduler for timed entries and its webhook deliverer."""
     from liveblog.scheduler import Scheduler
+    from liveblog.webhooks import Deliverer
 
     Scheduler(worker.wsgi).start()
+    Deliverer(worker.wsgi).start()

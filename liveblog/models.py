@@ -310,3 +310,52 @@ class EditingPresence(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTC_TIME)
 
     user: Mapped[User] = relationship()
+
+
+class WebhookEndpoint(db.Model):
+    """A receiver of the event log: every matching event is POSTed to it, signed, in order."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(200))
+    # None: every story.
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"))
+    # Comma-separated event types; empty: every type.
+    event_types: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    # The id of the last event delivered (or skipped); delivery goes on from the next one.
+    cursor_event_id: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[int] = mapped_column(default=0)
+    first_failure_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    # One process at a time delivers to an endpoint; the lease lapses if that process dies.
+    lease_until: Mapped[datetime | None] = mapped_column(UTC_TIME)
+
+    story: Mapped[Story | None] = relationship()
+
+    def wants(self, event: Event) -> bool:
+        """Whether this endpoint subscribes to the event's story and type."""
+        types = {t for t in self.event_types.split(",") if t}
+        story_ok = self.story_id is None or self.story_id == event.story_id
+        return story_ok and (not types or event.type in types)
+
+
+class WebhookAttempt(db.Model):
+    """One try at delivering one event to one endpoint, shown in the desk."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_endpoint", "endpoint_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    attempted_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    delivered: Mapped[bool] = mapped_column(default=False)
+
+    event: Mapped[Event] = relationship()

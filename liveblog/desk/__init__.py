@@ -22,7 +22,15 @@ def init_app(app: Flask) -> None:
     app.before_request(_allow_picture_uploads)
     csrf.init_app(app)
     limiter.init_app(app)
-    from . import account, entries, presence, stories, uploads, users  # noqa: F401  (views)
+    from . import (  # noqa: F401  (they register their views)
+        account,
+        entries,
+        presence,
+        stories,
+        uploads,
+        users,
+        webhooks,
+    )
 
     app.register_blueprint(bp)
 

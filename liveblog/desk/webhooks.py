@@ -1,0 +1,68 @@
+"""Admins register webhook endpoints and watch their deliveries."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from ..errors import LiveblogError
+from ..extensions import db
+from ..models import EventType, Role, Story, WebhookAttempt, WebhookEndpoint
+from ..webhooks import register_endpoint, resend_from
+from . import bp, roles_required
+
+ATTEMPTS_SHOWN = 10
+
+
+@bp.route("/webhooks", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def webhooks():
+    """List endpoints with their last attempts, and register a new one."""
+    if request.method == "POST":
+        story_slug = request.form.get("story", "")
+        story = db.session.scalar(select(Story).filter_by(slug=story_slug)) if story_slug else None
+        try:
+            endpoint = register_endpoint(request.form.get("url", ""),
+                                         story.id if story else None,
+                                         request.form.getlist("event_types"))
+        except LiveblogError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Endpoint added. Its signing secret, shown once: {endpoint.secret}", "success")
+            return redirect(url_for("desk.webhooks"))
+    endpoints = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)).all()
+    attempts = {
+        endpoint.id: db.session.scalars(
+            select(WebhookAttempt).filter_by(endpoint_id=endpoint.id)
+            .order_by(WebhookAttempt.id.desc()).limit(ATTEMPTS_SHOWN)
+        ).all()
+        for endpoint in endpoints
+    }
+    stories = db.session.scalars(select(Story).order_by(Story.title)).all()
+    return render_template("desk/webhooks.html", endpoints=endpoints, attempts=attempts,
+                           stories=stories, event_types=[t.value for t in EventType])
+
+
+@bp.post("/webhooks/<int:endpoint_id>/resend/<int:event_id>")
+@roles_required(Role.ADMIN)
+def resend(endpoint_id: int, event_id: int):
+    """Send an event again, and the ones after it, in order."""
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        abort(404, description="No such webhook endpoint.")
+    resend_from(endpoint, event_id)
+    flash("The event will be sent again, followed by the ones after it.", "success")
+    return redirect(url_for("desk.webhooks"))
+
+
+@bp.post("/webhooks/<int:endpoint_id>/active")
+@roles_required(Role.ADMIN)
+def toggle_webhook(endpoint_id: int):
+    """Pause or resume an endpoint."""
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        abort(404, description="No such webhook endpoint.")
+    endpoint.active = request.form.get("active") == "1"
+    db.session.commit()
+    flash("Endpoint resumed." if endpoint.active else "Endpoint paused.", "success")
+    return redirect(url_for("desk.webhooks"))
