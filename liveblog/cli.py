@@ -93,6 +93,36 @@ def create_story(slug: str, title: str, summary: str, timezone: str, status: str
     click.echo(f"Created story /stories/{story.slug}")
 
 
+@stories.command("export")
+@click.argument("slug")
+@click.option("--output", "-o", type=click.File("wb"), default="-",
+              help="Where to write (default: standard output).")
+def export_story(slug: str, output) -> None:
+    """Write a story's archive: JSON, or a zip when it has pictures."""
+    from .archive import export_story as export
+    from .archive import write_archive
+
+    try:
+        data, media = export(slug)
+    except LiveblogError as error:
+        raise click.ClickException(error.message) from None
+    write_archive(data, media, output)
+
+
+@stories.command("import")
+@click.argument("archive", type=click.File("rb"))
+@click.option("--rename", is_flag=True, help="Import under a new slug if the slug is taken.")
+def import_story(archive, rename: bool) -> None:
+    """Create a story from an archive written by `stories export`."""
+    from .archive import import_archive
+
+    try:
+        story = import_archive(archive.read(), rename=rename)
+    except LiveblogError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Imported /stories/{story.slug}")
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:

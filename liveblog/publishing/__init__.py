@@ -2,6 +2,7 @@
 
 from .changes import request_hash
 from .entries import create_entry, delete_entry, update_entry
+from .imports import import_story
 from .stories import create_story, update_story
 from .workflow import publish_due_entries, publish_entry, reject_entry, reorder_key_entries
 
@@ -9,6 +10,7 @@ __all__ = [
     "create_entry",
     "create_story",
     "delete_entry",
+    "import_story",
     "publish_due_entries",
     "publish_entry",
     "reject_entry",

@@ -1,0 +1,53 @@
+"""Writing a whole story from an archive, through the same story lock and event log."""
+
+from __future__ import annotations
+
+from ..extensions import db
+from ..models import Entry, EntryRevision, EntryStatus, EventType, Story, User
+from ..validation import entry_fields
+from .changes import story_change
+from .stories import create_story
+
+
+def import_story(story_data: dict, entries: list[dict], authors: dict[str, User],
+                 times: dict | None = None) -> Story:
+    """Create a story and its entries as they were, and the events that show them to readers.
+
+    Entries keep their times, labels, key order and corrections, so the page reads exactly as it
+    did; each published one gets an entry.created event, oldest first, so the new log replays
+    to the same page.
+    """
+    story = create_story(story_data)
+    with story_change(story.id) as change:
+        story = db.session.get(Story, story.id)
+        for record in sorted(entries, key=lambda r: (r["published_at"], r["position"])):
+            fields = entry_fields({"body": record["body"], "headline": record.get("headline") or "",
+                                   "label": record.get("label") or ""})
+            entry = Entry(
+                story_id=story.id, author=authors.get(record.get("author_email") or ""),
+                status=record["status"], pinned=record.get("pinned", False),
+                key_order=record.get("key_order", 0), is_original=record.get("original", False),
+                published_at=record["published_at"], updated_at=record["updated_at"],
+                created_at=record["created_at"], scheduled_for=record.get("scheduled_for"),
+                correction_note=record.get("correction_note"),
+                corrected_at=record.get("corrected_at"), version=record.get("version", 1),
+                **fields,
+            )
+            entry.story = story
+            db.session.add(entry)
+            db.session.flush()
+            for revision in record.get("revisions", []):
+                db.session.add(EntryRevision(
+                    entry_id=entry.id, version=revision["version"],
+                    editor_id=getattr(authors.get(revision.get("editor_email") or ""), "id", None),
+                    created_at=revision["created_at"], headline=revision.get("headline"),
+                    label_override=revision.get("label_override"),
+                    body_html=revision["body_html"],
+                    correction_note=revision.get("correction_note"),
+                ))
+            if entry.status == EntryStatus.PUBLISHED:
+                change.emit_entry(EventType.ENTRY_CREATED, entry)
+        db.session.flush()
+        for name, value in (times or {}).items():  # created, updated, ended as they were
+            setattr(story, name, value)
+    return story

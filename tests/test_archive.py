@@ -1,0 +1,121 @@
+"""Story archives: export, import into a fresh database, and the same page and API."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from liveblog import create_app, media, publishing
+from liveblog.extensions import db
+from liveblog.models import Story, User
+
+
+def normalised(html: str) -> str:
+    """A page with the ids that differ between instances taken out: entry, media, seq, times."""
+    html = re.sub(r"entry-\d+|entries/\d+|data-entry-id=\"\d+\"", "ENTRY", html)
+    html = re.sub(r"/media/\d+/", "/media/N/", html)
+    html = re.sub(r'data-seq="\d+"|"seq":\d+', "SEQ", html)
+    html = re.sub(r"\?v=[0-9a-f]+", "", html)  # static fingerprints
+    html = re.sub(r'<meta name="csrf-token"[^>]*>', "", html)
+    return re.sub(r'datetime="[^"]*"', "", re.sub(r"Last updated.*?</time>", "", html, flags=re.S))
+
+
+@pytest.fixture
+def fresh_app(tmp_path, monkeypatch):
+    """A second instance with its own database and media folder."""
+    monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "other-instance"))
+    other = create_app({"TESTING": True,
+                        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/other.sqlite3"})
+    with other.app_context():
+        db.create_all()
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def archived_story(app, actions, client):
+    """A story with a picture, a correction, a key entry, a draft, and an edited entry."""
+    actions.create_story(title="Flood watch", timezone="Europe/London",
+                         summary="Rivers rising", cover_url="https://example.org/c.jpg",
+                         cover_alt="River", featured_kicker="FEATURE",
+                         featured_title="Read more", featured_url="https://example.org/more")
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (30, 90, 160)).save(buffer, "PNG")
+    with app.app_context():
+        picture = media.store_picture(io.BytesIO(buffer.getvalue()), "p.png", None)
+        figure = str(media.picture_markup(picture, "The river", "At noon", "Ann Lee"))
+        story_id = db.session.scalar(select(Story.id))
+        editor = db.session.scalar(select(User))
+    first = actions.post_entry(body="<p>Rain since dawn</p>")
+    actions.post_entry(body=f"<p>Photos</p>{figure}", headline="The river at noon", pinned=True)
+    fixed = actions.post_entry(body="<p>Ten homes flooded</p>")
+    client.patch(f"/api/stories/storm/entries/{fixed['id']}",
+                 json={"body": "<p>Twelve homes flooded</p>", "correction": "It was twelve."},
+                 headers=actions.headers())
+    with app.app_context():
+        from liveblog.models import EntryStatus
+        publishing.create_entry(story_id, editor, {"body": "<p>Not yet</p>"},
+                                status=EntryStatus.DRAFT)
+    assert first["label"] == "ORIGINAL ENTRY"
+    return "storm"
+
+
+def test_export_then_import_reproduces_the_page_and_the_api(app, client, fresh_app,
+                                                            archived_story):
+    runner = app.test_cli_runner()
+    exported = runner.invoke(args=["stories", "export", archived_story])
+    assert exported.exit_code == 0, exported.output
+    raw = exported.stdout_bytes
+    assert raw[:2] == b"PK"  # pictures make it a zip
+    assert {"story.json"} < set(zipfile.ZipFile(io.BytesIO(raw)).namelist())
+    archive_path = app.instance_path + "/story.zip"
+    with open(archive_path, "wb") as handle:
+        handle.write(raw)
+    imported = fresh_app.test_cli_runner().invoke(args=["stories", "import", archive_path])
+    assert imported.exit_code == 0, imported.output
+    other = fresh_app.test_client()
+    original_page = client.get(f"/stories/{archived_story}").get_data(as_text=True)
+    copied_page = other.get(f"/stories/{archived_story}").get_data(as_text=True)
+    assert normalised(copied_page) == normalised(original_page)
+    original = client.get(f"/api/stories/{archived_story}/entries").get_json()["entries"]
+    copied = other.get(f"/api/stories/{archived_story}/entries").get_json()["entries"]
+    keys = ("label", "headline", "pinned", "published_at", "correction", "author")
+    assert [{k: e[k] for k in keys} for e in copied] == [{k: e[k] for k in keys} for e in original]
+    picture = re.search(r'src="(/media/\d+/\d+\.jpg)"', copied_page).group(1)
+    served = other.get(picture)
+    assert served.status_code == 200 and served.data[:2] == b"\xff\xd8"  # a JPEG
+    served.close()
+    # The new instance's event log replays to the same page: one event per published entry.
+    events = other.get(f"/api/stories/{archived_story}/events").get_json()["events"]
+    assert [e["type"] for e in events] == ["entry.created"] * 3
+    with fresh_app.app_context():
+        from liveblog.models import Entry, EntryRevision
+        draft = db.session.scalar(select(Entry).filter_by(status="draft"))
+        assert draft is not None and "Not yet" in draft.body_html
+        assert db.session.scalar(select(EntryRevision).filter_by(version=2)) is not None
+
+
+def test_a_slug_clash_is_refused_or_renamed(app, client, archived_story):
+    runner = app.test_cli_runner()
+    raw = runner.invoke(args=["stories", "export", archived_story]).stdout_bytes
+    path = app.instance_path + "/again.zip"
+    with open(path, "wb") as handle:
+        handle.write(raw)
+    refused = runner.invoke(args=["stories", "import", path])
+    assert refused.exit_code != 0 and "exists" in refused.output
+    renamed = runner.invoke(args=["stories", "import", path, "--rename"])
+    assert renamed.exit_code == 0 and "/stories/storm-2" in renamed.output
+    assert client.get("/stories/storm-2").status_code == 200
+
+
+def test_not_an_archive_is_refused(app, tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"hello": 1}')
+    result = app.test_cli_runner().invoke(args=["stories", "import", str(path)])
+    assert result.exit_code != 0 and "not a liveblog story archive" in result.output
