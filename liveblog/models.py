@@ -127,6 +127,8 @@ class Story(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     # The newest event's sequence number; incremented under a row lock by the publishing service.
     last_seq: Mapped[int] = mapped_column(default=0)
+    # An ended story can be archived: a static page for readers, with no live connection.
+    archived: Mapped[bool] = mapped_column(default=False)
     cover_url: Mapped[str | None] = mapped_column(String(500))
     cover_alt: Mapped[str | None] = mapped_column(String(300))
     cover_caption: Mapped[str | None] = mapped_column(String(500))
@@ -148,6 +150,7 @@ class Story(db.Model):
             "updated_at": iso(self.updated_at),
             "ended_at": iso(self.ended_at),
             "last_seq": self.last_seq,
+            "archived": self.archived,
             "cover": {
                 "url": self.cover_url,
                 "alt": self.cover_alt,

@@ -97,7 +97,8 @@ def story_fields(data: dict, partial: bool = False) -> dict:
     if not isinstance(data, dict):
         raise Invalid("The request body must be a JSON object.")
     errors: dict[str, str] = {}
-    allowed = {"title", "summary", "status", "timezone", "label_format", *STORY_EXTRAS}
+    allowed = {"title", "summary", "status", "timezone", "label_format", "archived",
+               *STORY_EXTRAS}
     _unknown(data, allowed if partial else allowed | {"slug"}, errors)
     fields: dict = {}
     if not partial:
@@ -128,6 +129,11 @@ def story_fields(data: dict, partial: bool = False) -> dict:
         if not is_valid_label_format(label_format):
             errors["label_format"] = "must be a short strftime format using %H %M %Z and friends"
         fields["label_format"] = label_format
+    if "archived" in data:
+        if isinstance(data["archived"], bool):
+            fields["archived"] = data["archived"]
+        else:
+            errors["archived"] = "must be true or false"
     _story_extras(data, fields, errors)
     if errors:
         raise Invalid("Some fields are not valid.", errors)

@@ -119,3 +119,60 @@ def test_not_an_archive_is_refused(app, tmp_path):
     path.write_text('{"hello": 1}')
     result = app.test_cli_runner().invoke(args=["stories", "import", str(path)])
     assert result.exit_code != 0 and "not a liveblog story archive" in result.output
+
+
+def test_an_archived_story_is_a_static_page_with_no_live_connection(app, client, actions,
+                                                                    live_server):
+    from desk_support import log_in, post_form
+    from test_live import close_code, raw_websocket
+
+    from liveblog.models import Role
+
+    actions.create_story()
+    actions.post_entry(body="<p>The last word</p>")
+    refused = client.patch("/api/stories/storm", json={"archived": True},
+                           headers=actions.headers())
+    assert refused.status_code == 422  # only an ended story can be archived
+    actions.create_user("chief@example.org", Role.EDITOR)
+    desk = app.test_client()
+    log_in(desk, "chief@example.org")
+    post_form(desk, "/admin/stories/storm/status", {"status": "ended", "archived": "1"})
+    page = client.get("/stories/storm").get_data(as_text=True)
+    assert "The last word" in page and "no longer updates" in page
+    assert "js/live.js" not in page
+    with raw_websocket(live_server, "/api/stories/storm/live") as raw:
+        assert close_code(raw.recv(4096)) == 4410
+    reopened = client.patch("/api/stories/storm", json={"status": "live"},
+                            headers=actions.headers())
+    assert reopened.get_json()["archived"] is False
+    assert "js/live.js" in client.get("/stories/storm").get_data(as_text=True)
+
+
+def test_export_and_import_from_the_desk(app, client, actions, fresh_app):
+    from desk_support import csrf_token, log_in
+
+    from liveblog.models import Role
+
+    actions.create_story(title="Desk moves")
+    actions.post_entry(body="<p>Moved by hand</p>")
+    actions.create_user("mover@example.org", Role.EDITOR)
+    desk = app.test_client()
+    log_in(desk, "mover@example.org")
+    download = desk.get("/admin/stories/storm/export")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    archive = download.data
+    with fresh_app.app_context():
+        db.session.add(User(email="other@example.org", display_name="O", role="editor",
+                            password_hash="x"))
+        db.session.commit()
+    other = fresh_app.test_client()
+    with fresh_app.app_context():
+        db.session.scalar(select(User)).set_password("correct horse battery")
+        db.session.commit()
+    log_in(other, "other@example.org")
+    response = other.post("/admin/stories/import", data={
+        "csrf_token": csrf_token(other, "/admin/"),
+        "archive": (io.BytesIO(archive), "storm.json"),
+    }, content_type="multipart/form-data")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/storm")
+    assert "Moved by hand" in other.get("/stories/storm").get_data(as_text=True)

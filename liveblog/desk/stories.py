@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import re
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import publishing
+from ..archive import export_story as export_archive
+from ..archive import import_archive, write_archive
 from ..errors import LiveblogError
 from ..extensions import db
 from ..labels import (
@@ -73,6 +86,35 @@ def new_story():
                            zones=_zones()), 422 if form.errors else 200
 
 
+@bp.post("/stories/import")
+@roles_required(*EDITORS)
+def import_story():
+    """Create a story from an archive file (JSON, or a zip with pictures)."""
+    upload = request.files.get("archive")
+    if upload is None or not upload.filename:
+        flash("Choose an archive file to import.", "error")
+        return redirect(url_for("desk.stories"))
+    try:
+        story = import_archive(upload.read(), rename=request.form.get("rename") == "1")
+    except LiveblogError as error:
+        flash(error.message, "error")
+        return redirect(url_for("desk.stories"))
+    flash(f"Imported “{story.title}”.", "success")
+    return redirect(url_for("desk.story", slug=story.slug))
+
+
+@bp.get("/stories/<slug>/export")
+@roles_required(*EDITORS)
+def export_story(slug: str):
+    """Download a story's archive."""
+    data, media = export_archive(story_or_404(slug).slug)
+    buffer = io.BytesIO()
+    write_archive(data, media, buffer)
+    name = f"{slug}.{'zip' if media else 'json'}"
+    return send_file(io.BytesIO(buffer.getvalue()), as_attachment=True, download_name=name,
+                     mimetype="application/zip" if media else "application/json")
+
+
 @bp.route("/stories/<slug>/settings", methods=["GET", "POST"])
 @roles_required(*EDITORS)
 def story_settings(slug: str):
@@ -99,8 +141,11 @@ def story_status(slug: str):
     """Go live, end or reopen a story; open readers are told at once."""
     story = story_or_404(slug)
     status = request.form.get("status", "")
+    change = {"status": status}
+    if status == "ended":
+        change["archived"] = request.form.get("archived") == "1"
     try:
-        publishing.update_story(story.id, {"status": status})
+        publishing.update_story(story.id, change)
     except LiveblogError as error:
         flash(error.message, "error")
     else:

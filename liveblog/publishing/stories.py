@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict
+from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..models import EventType, Story, StoryStatus, utcnow
 from ..validation import story_fields
@@ -35,5 +35,9 @@ def update_story(story_id: int, data: dict) -> Story:
             story.ended_at = utcnow() if fields["status"] == StoryStatus.ENDED else None
         for name, value in fields.items():
             setattr(story, name, value)
+        if story.archived and story.status != StoryStatus.ENDED:
+            if fields.get("archived"):
+                raise Invalid("Only an ended story can be archived.", {"archived": "not ended"})
+            story.archived = False  # reopening a story brings it back to life
         change.emit(change.next_seq(), EventType.STORY_UPDATED, {"story": story.to_dict()})
     return story

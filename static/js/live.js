@@ -197,6 +197,7 @@
     if (status) status.textContent = data.status === "ended" ? "ENDED" : "LIVE";
     if (title) title.textContent = data.title;
     if (data.status === "ended") announce("This story has ended.");
+    if (data.archived) archived = true; // nothing more will come: stop the socket for good
   }
 
   function apply(frame) {
@@ -230,6 +231,7 @@
   // ---- The WebSocket, and polling where it cannot connect ------------------------------------
 
   var socket = null;
+  var archived = false;
   var attempts = 0;
   var everOpened = false;
   var watchdog = null;
@@ -271,10 +273,12 @@
         return;
       }
       if (!receive(frame)) socket.close(4000, "gap");
+      else if (archived) socket.close(1000, "archived");
     });
-    socket.addEventListener("close", function () {
+    socket.addEventListener("close", function (event) {
       clearTimeout(watchdog);
       socket = null;
+      if (archived || event.code === 4410) return; // an archived story never updates again
       attempts += 1;
       // A network that never lets a socket open (a strict proxy) gets polling instead.
       if (!opened && !everOpened && attempts >= 3) {
