@@ -30,21 +30,25 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import (
         api,
+        assets,
+        caching,
         cli,
+        compression,
         database,
         desk,
         errors,
         feeds,
-        framing,
         live,
         media,
         metadata,
         oembed,
         reader,
+        security,
         templating,
     )
     from .extensions import csrf
 
+    compression.init_app(app)  # first, so that its after_request runs after everyone else's
     database.init_app(app)
     live.init_app(app)
     errors.init_app(app)
@@ -55,7 +59,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(oembed.bp)
     metadata.init_app(app)
-    framing.init_app(app)
+    security.init_app(app)
+    caching.init_app(app)
+    assets.init_app(app)
     desk.init_app(app)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     cli.init_app(app)

@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
 
-from . import publishing
+from . import caching, publishing
 from .auth import current_api_user, token_required
 from .errors import LiveblogError, NotFound
 from .extensions import db
@@ -55,6 +55,8 @@ def _if_match_version() -> int | None:
     if header is None:
         return None
     value = header.strip().removeprefix("W/").strip('"')
+    # Compression appends its coding to a strong ETag ("3:gzip"); the version is before it.
+    value = value.partition(":")[0]
     if not value.isdigit() or int(value) > MAX_INT:
         raise BadRequest("If-Match must be the entry's version number.")
     return int(value)
@@ -110,7 +112,9 @@ def create_story():
 @bp.get("/stories/<slug>")
 def get_story(slug: str):
     """One story."""
-    return jsonify(_story(slug).to_dict())
+    story = _story(slug)
+    caching.revalidate(story, "story")
+    return jsonify(story.to_dict())
 
 
 @bp.patch("/stories/<slug>")
@@ -129,6 +133,7 @@ def list_entries(slug: str):
     before = _int_arg("before", None)
     if before is not None and not _entry_exists(story, before):
         raise BadRequest("'before' must be the id of an entry in this story.")
+    caching.revalidate(story, "entries")
     entries = published_entries(story.id, limit + 1, before)
     more = len(entries) > limit
     entries = entries[:limit]
@@ -154,8 +159,10 @@ def create_entry(slug: str):
 
 @bp.get("/stories/<slug>/entries/<int:entry_id>")
 def get_entry(slug: str, entry_id: int):
-    """One published entry."""
-    return _entry_response(_entry(_story(slug), entry_id))
+    """One published entry; its validator is its version, as for If-Match."""
+    entry = _entry(_story(slug), entry_id)
+    caching.validate(f'"{entry.version}"', entry.updated_at)
+    return _entry_response(entry)
 
 
 @bp.patch("/stories/<slug>/entries/<int:entry_id>")
@@ -184,6 +191,10 @@ def list_events(slug: str):
     after = _int_arg("after", 0)
     limit = _int_arg("limit", 500, low=1, high=1000)
     rows = events_after(story.id, after, limit)
+    # A full page that stops short of the newest event can never change: its events are fixed
+    # and no new one can join it. (Its last_seq may age; readers take it as "at least".)
+    closed = len(rows) == limit and rows[-1].seq < story.last_seq
+    caching.revalidate(story, "events", caching.IMMUTABLE if closed else caching.OPEN_RANGE)
     # Stored payloads are already JSON; splice them instead of parsing and re-serialising.
     events = ",".join(row.payload for row in rows)
     body = f'{{"events":[{events}],"last_seq":{story.last_seq}}}'

@@ -8,7 +8,9 @@ import secrets
 
 def from_environment(instance_path: str) -> dict:
     """Build the configuration mapping from environment variables."""
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path}/liveblog.sqlite3"
+    database_url = normalise_database_url(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path}/liveblog.sqlite3"
+    )
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -24,14 +26,31 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Load YouTube, Vimeo and X on page load instead of on the reader's click.
         "EMBEDS_AUTOLOAD": os.environ.get("EMBEDS_AUTOLOAD", "") == "1",
+        # Let webhooks reach private, loopback and link-local addresses (tests, intranets).
+        "WEBHOOKS_ALLOW_PRIVATE": os.environ.get("WEBHOOKS_ALLOW_PRIVATE", "") == "1",
         "LIVE_HEARTBEAT_SECONDS": float(os.environ.get("LIVE_HEARTBEAT_SECONDS", 25)),
     }
 
 
+def normalise_database_url(url: str) -> str:
+    """Point a bare postgres:// or postgresql:// URL at psycopg 3, the driver we install."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
 def engine_options(database_url: str) -> dict:
-    """Engine options: SQLite waits for the write lock instead of failing at once."""
+    """Engine options: SQLite waits for the write lock; PostgreSQL sessions work in UTC."""
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    if database_url.startswith("postgresql"):
+        # iso() formats aware times as they come back; in the server's zone they would be wrong.
+        # A dropped connection (server restart, idle timeout) is replaced, not handed out.
+        return {
+            "pool_pre_ping": True,
+            "connect_args": {"options": "-c timezone=UTC", "connect_timeout": 10},
+        }
     return {"pool_pre_ping": True}
 
 

@@ -68,7 +68,8 @@ class Hub:
     """Subscribers per story, and ordered delivery of published frames to them.
 
     Delivery runs in the hub's own thread (a greenlet under gevent), so the request that
-    published an entry returns at once, however many readers there are.
+    published an entry returns at once, however many readers there are. With a relay (Redis),
+    published frames go to every process through it and come back here through `accept`.
     """
 
     def __init__(self, load_gap: GapLoader | None = None, inline: bool = False):
@@ -80,6 +81,8 @@ class Hub:
         self._last_seq: dict[int, int] = {}
         self._inbox: queue.SimpleQueue[Frame] = queue.SimpleQueue()
         self._dispatcher: threading.Thread | None = None
+        # Set by relay.init_app; duck-typed (publish, start) so this module stays a leaf.
+        self.relay = None
 
     def subscribe(
         self,
@@ -91,6 +94,8 @@ class Hub:
         subscription = Subscription(story_id, on_overflow, wakeup)
         with self._lock:
             self._subscribers.setdefault(story_id, set()).add(subscription)
+        if self.relay is not None:
+            self.relay.start()  # a process with readers must hear other processes' frames
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -107,8 +112,24 @@ class Hub:
         with self._lock:
             return len(self._subscribers.get(story_id, ()))
 
+    def read_stories(self) -> list[int]:
+        """The stories this process has readers for."""
+        with self._lock:
+            return list(self._subscribers)
+
+    def last_seq(self, story_id: int) -> int | None:
+        """The seq last delivered for a story, or None if the hub is not tracking it."""
+        return self._last_seq.get(story_id)
+
     def publish(self, frame: Frame) -> None:
-        """Hand over a committed frame for delivery; returns without waiting for readers."""
+        """Hand over a committed frame; returns without waiting for readers."""
+        if self.relay is not None:
+            self.relay.publish(frame)
+        else:
+            self.accept(frame)
+
+    def accept(self, frame: Frame) -> None:
+        """Queue a committed frame for ordered delivery to this process's readers."""
         if self.inline:
             self.dispatch(frame)
             return
@@ -131,6 +152,11 @@ class Hub:
     def dispatch(self, frame: Frame) -> None:
         """Deliver a committed frame, first filling any gap from the database so order holds."""
         with self._story_lock(frame.story_id):
+            if not self.reader_count(frame.story_id):
+                # Nobody here to keep in order: new readers replay from the log and fill holes
+                # themselves, so forgetting the story costs no gap loads of frames nobody reads.
+                self._last_seq.pop(frame.story_id, None)
+                return
             last = self._last_seq.get(frame.story_id)
             if last is not None and frame.seq <= last:
                 return  # already delivered while filling an earlier gap

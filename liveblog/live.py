@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, current_app, request
 from simple_websocket import ConnectionClosed
 from sqlalchemy import select
 
+from . import relay
 from .extensions import db, sock
 from .hub import Frame, Hub
 from .models import Story, StoryStatus
@@ -20,11 +21,13 @@ bp = Blueprint("live", __name__)
 
 REPLAY_BATCH = 500
 CLOSE_UNKNOWN_STORY = 4404
+CLOSE_ARCHIVED = 4410
 
 
 def init_app(app: Flask) -> None:
-    """Create this process's hub and register the WebSocket route."""
-    app.extensions["liveblog.hub"] = Hub(load_gap=_gap_loader(app))
+    """Create this process's hub, link it to other processes if asked, register the route."""
+    hub = app.extensions["liveblog.hub"] = Hub(load_gap=_gap_loader(app))
+    relay.init_app(app, hub)
     sock.init_app(app)
     app.register_blueprint(bp)
     app.before_request(_refuse_compression)
@@ -114,6 +117,9 @@ def stream(ws, slug: str):
     story = db.session.scalar(select(Story).filter_by(slug=slug))
     if story is None or story.status == StoryStatus.DRAFT:
         ws.close(CLOSE_UNKNOWN_STORY, "No such story")
+        return
+    if story.archived:
+        ws.close(CLOSE_ARCHIVED, "The story is archived; it no longer updates")
         return
     story_id, last_seq = story.id, story.last_seq
     after = request.args.get("after", "")

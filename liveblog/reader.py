@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import case, select
 
+from . import caching
 from .extensions import db
 from .models import Entry, EntryStatus, Story, StoryStatus
 from .queries import pinned_entries, published_entries, published_entries_through
@@ -39,6 +40,7 @@ def index():
 def story_page(slug: str):
     """The live page: the latest entries, server-rendered, then kept live by static/js/live.js."""
     story = _public_story(slug)
+    caching.revalidate(story, "page")
     # Read seq before the entries: an event landing in between is replayed, never missed.
     seq = story.last_seq
     before = request.args.get("before", type=int)

@@ -1,10 +1,15 @@
-"""Shared fixtures: an app on a fresh SQLite file, API actions, and a real server for WebSockets."""
+"""Shared fixtures: an app on a fresh database, API actions, and a real server for WebSockets.
+
+The database is a SQLite file under tmp_path, or with LIVEBLOG_TEST_DATABASE=postgresql a new
+database on a PostgreSQL server that each xdist worker starts for itself (see pg_support.py).
+"""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
+from pg_support import TEST_DATABASE, PostgresServer, find_bindir
 from werkzeug.serving import make_server
 
 from liveblog import create_app
@@ -12,17 +17,78 @@ from liveblog.auth import issue_token
 from liveblog.extensions import db
 from liveblog.models import Role, User
 
+DATABASES = ("sqlite", "postgresql")
+# Every test database on the server is a copy of this one, which already has the schema.
+TEMPLATE = "liveblog_template"
+
+
+def pytest_configure(config):
+    """Refuse an unknown test database, or PostgreSQL without its server binaries, up front."""
+    if TEST_DATABASE not in DATABASES:
+        raise pytest.UsageError(f"LIVEBLOG_TEST_DATABASE must be one of {', '.join(DATABASES)}")
+    if TEST_DATABASE == "postgresql":
+        try:
+            find_bindir()
+        except RuntimeError as missing:
+            raise pytest.UsageError(str(missing)) from None
+
+
+def pytest_report_header(config):
+    """Say which database the suite runs on."""
+    return f"liveblog test database: {TEST_DATABASE}"
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """This worker's PostgreSQL server with the template database, or None when on SQLite."""
+    if TEST_DATABASE != "postgresql":
+        yield None
+        return
+    server = PostgresServer()
+    try:
+        server.start()
+        server.create_database(name=TEMPLATE)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("LIVEBLOG_INSTANCE", str(tmp_path_factory.mktemp("template")))
+            uri = server.url(TEMPLATE)
+            with create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri}).app_context():
+                db.create_all()
+                db.engine.dispose()  # CREATE DATABASE ... TEMPLATE needs it without connections
+        yield server
+    finally:
+        server.stop()
+
+
+def _new_database(postgres: PostgresServer | None, path, template: str):
+    # A generator for the fixtures below: yield a URL, then drop the database after the test.
+    if postgres is None:
+        yield f"sqlite:///{path}"
+        return
+    name = postgres.create_database(template)
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    """An application on its own SQLite database under tmp_path (never in-memory with threads)."""
+def database_url(postgres, tmp_path):
+    """A new database with the models' schema on PostgreSQL; on SQLite the app creates it."""
+    yield from _new_database(postgres, tmp_path / "test.sqlite3", TEMPLATE)
+
+
+@pytest.fixture
+def empty_database_url(postgres, tmp_path):
+    """A new database without any table, for tests that run the migrations themselves."""
+    yield from _new_database(postgres, tmp_path / "empty.sqlite3", "template0")
+
+
+@pytest.fixture
+def app(database_url, postgres, tmp_path, monkeypatch):
+    """An application on its own database (SQLite: a file, never in-memory with threads)."""
     monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "instance"))
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/test.sqlite3",
-    })
-    with app.app_context():
-        db.create_all()
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    if postgres is None:
+        with app.app_context():
+            db.create_all()
     yield app
     with app.app_context():
         db.engine.dispose()

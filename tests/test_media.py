@@ -110,7 +110,7 @@ def test_metadata_is_gone_and_the_picture_is_upright(app, actions, with_profile)
 
     row = store(app, data, "IMG_0001.JPG", user_id)
 
-    assert (row["width"], row["height"], row["widths"]) == (600, 1000, "480")
+    assert (row["width"], row["height"], row["widths"]) == (600, 1000, "480,600")
     assert (row["uploader_id"], row["content_type"]) == (user_id, "image/jpeg")
     stored = stored_file(app, row["id"], 480)
     assert (stored.format, stored.mode, stored.size) == ("JPEG", "RGB", (480, 800))
@@ -139,7 +139,7 @@ def test_transparency_is_laid_on_white(app, fmt, mode, content_type):
 
     row = store(app, buffer.getvalue(), "sticker.jpg")
 
-    assert (row["content_type"], row["widths"]) == (content_type, "480")
+    assert (row["content_type"], row["widths"]) == (content_type, "480,600")
     stored = stored_file(app, row["id"], 480)
     assert stored.mode == "RGB"
     assert close_to(stored.getpixel((5, 5)), WHITE)
@@ -200,7 +200,7 @@ def test_an_upload_over_the_byte_limit_is_refused(app):
     assert_nothing_stored(app)
 
     app.config["MAX_PICTURE_BYTES"] = len(data)
-    assert store(app, data)["widths"] == "480"
+    assert store(app, data)["widths"] == "480,800"
 
 
 def test_the_default_byte_limit_is_15_mb(app):

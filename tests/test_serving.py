@@ -38,21 +38,26 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> N
 
 
 @pytest.fixture
-def gunicorn_demo(tmp_path):
+def demo_env(tmp_path, empty_database_url):
+    """The environment of `make run`: a fresh instance folder and an empty database."""
+    return {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
+            "DATABASE_URL": empty_database_url}
+
+
+@pytest.fixture
+def gunicorn_demo(demo_env):
     """Run the `make run` steps against a fresh instance folder; yield (base URL, token)."""
-    env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance")}
-    env.pop("DATABASE_URL", None)
     flask = [os.path.join(BIN, "flask"), "--app", "app"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=demo_env, check=True,
                    capture_output=True, timeout=60)
-    seeded = subprocess.run([*flask, "demo"], cwd=ROOT, env=env, check=True,
+    seeded = subprocess.run([*flask, "demo"], cwd=ROOT, env=demo_env, check=True,
                             capture_output=True, text=True, timeout=60)
     token = next(line.split()[-1] for line in seeded.stdout.splitlines() if "API token" in line)
     port = free_port()
     server = subprocess.Popen(
         [os.path.join(BIN, "gunicorn"), "-c", "python:liveblog.gunicorn_conf",
          "--bind", f"127.0.0.1:{port}", "app:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=demo_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -88,9 +93,8 @@ def test_demo_story_updates_live_under_gunicorn_gevent(gunicorn_demo):
 
 
 @pytest.mark.slow
-def test_the_server_publishes_a_scheduled_entry_at_its_time(gunicorn_demo, tmp_path):
+def test_the_server_publishes_a_scheduled_entry_at_its_time(gunicorn_demo, demo_env):
     base, token = gunicorn_demo
-    env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance")}
     script = (
         "from datetime import timedelta\n"
         "from sqlalchemy import select\n"
@@ -108,7 +112,7 @@ def test_the_server_publishes_a_scheduled_entry_at_its_time(gunicorn_demo, tmp_p
         seq = int(page.read().decode().split('data-seq="', 1)[1].split('"', 1)[0])
     live = base.replace("http://", "ws://") + f"/api/stories/{DEMO_SLUG}/live?after={seq}"
     with connect(live) as ws:
-        subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
+        subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=demo_env, check=True,
                        timeout=60)
         frame = json.loads(ws.recv(timeout=10))
     assert frame["type"] == "entry.created" and "On the hour" in frame["html"]

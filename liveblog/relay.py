@@ -1,0 +1,205 @@
+"""Redis fan-out: every process hears every committed frame; without Redis, it reads the log.
+
+Publishing sends one PUBLISH per event; each process's one subscriber thread (a greenlet under
+gevent) hands what it hears to its hub, which keeps per-story order and fills gaps from the event
+log. The log stays the source of truth: after (re)subscribing, and every `poll_interval` while
+Redis is unreachable, the relay reads from it whatever the hub has not yet delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import queue
+import threading
+import time
+
+import redis
+from flask import Flask
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+from sqlalchemy import select
+
+from .extensions import db
+from .hub import Frame, Hub
+from .models import Story
+from .queries import events_after
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "liveblog:events"
+
+
+def init_app(app: Flask, hub: Hub) -> None:
+    """Link the hub to the other processes through Redis when REDIS_URL is set."""
+    app.config.setdefault("REDIS_URL", os.environ.get("REDIS_URL") or None)
+    url = app.config["REDIS_URL"]
+    if url:
+        hub.relay = Relay(app, hub, url)
+        app.extensions["liveblog.relay"] = hub.relay
+
+
+class Relay:
+    """Carries committed frames between processes through one Redis channel."""
+
+    def __init__(self, app: Flask, hub: Hub, url: str, channel: str = CHANNEL,
+                 poll_interval: float = 1.0, retry_interval: float = 1.0):
+        self.app = app
+        self.hub = hub
+        self.channel = channel
+        self.poll_interval = poll_interval  # how often to read the log while Redis is down
+        self.retry_interval = retry_interval  # how often to try Redis again
+        # No retries inside redis-py: a failure must reach us at once, so publishing never
+        # stalls and the subscriber catches up from the log after every reconnection.
+        self.client = redis.Redis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=5.0, retry=Retry(NoBackoff(), 0))
+        self.subscribed = threading.Event()  # set while frames arrive through Redis
+        self.caught_up = threading.Event()  # set after each read of the log, for tests to await
+        self.fallbacks = 0  # outages that sent this process to polling the log
+        self.publish_failures = 0
+        self.received = 0  # frames heard through Redis
+        self.polls = 0  # passes over the log while Redis was down
+        self._outbox: queue.SimpleQueue[Frame | None] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._sender: threading.Thread | None = None
+        self._publish_failing = False
+        self._outage = False
+
+    @property
+    def polling(self) -> bool:
+        """Whether readers here are being fed from the log because Redis is unreachable."""
+        return self._listener is not None and not self.subscribed.is_set()
+
+    def start(self) -> None:
+        """Start the subscriber thread once; called when the first reader subscribes."""
+        if self._listener is None:
+            with self._lock:
+                if self._listener is None:
+                    self._listener = threading.Thread(
+                        target=self._listen_forever, name="liveblog-relay", daemon=True)
+                    self._listener.start()
+
+    def publish(self, frame: Frame) -> None:
+        """Queue a committed frame for Redis; never blocks the request that committed it."""
+        if self._sender is None:
+            with self._lock:
+                if self._sender is None:
+                    self._sender = threading.Thread(
+                        target=self._send_forever, name="liveblog-relay-send", daemon=True)
+                    self._sender.start()
+        self._outbox.put(frame)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop both threads and close the connections (tests, shutdown)."""
+        self._stop.set()
+        self._outbox.put(None)
+        for thread in (self._listener, self._sender):
+            if thread is not None:
+                thread.join(timeout)
+        self.client.close()
+
+    def catch_up(self) -> int:
+        """Hand the hub the newest event of each story read here that it has not delivered.
+
+        The newest event is enough: the hub fills any gap before it from the log.
+        """
+        stories = self.hub.read_stories()
+        frames = self._newest_undelivered(stories) if stories else []
+        for frame in frames:
+            self.hub.accept(frame)
+        self.caught_up.set()
+        return len(frames)
+
+    def _newest_undelivered(self, stories: list[int]) -> list[Frame]:
+        frames = []
+        with self.app.app_context():
+            try:
+                query = select(Story.id, Story.last_seq).where(Story.id.in_(stories))
+                for story_id, last_seq in db.session.execute(query).all():
+                    delivered = self.hub.last_seq(story_id)
+                    # For a story the hub is not tracking yet, the newest event is enough too:
+                    # its readers replayed the log on arrival and fill any hole before it.
+                    if last_seq > (last_seq - 1 if delivered is None else delivered):
+                        rows = events_after(story_id, last_seq - 1, 1)
+                        frames.extend(Frame(story_id, row.seq, row.payload) for row in rows)
+            finally:
+                db.session.remove()
+        return frames
+
+    def _send_forever(self) -> None:
+        while (frame := self._outbox.get()) is not None:
+            message = json.dumps({"story_id": frame.story_id, "seq": frame.seq,
+                                  "text": frame.text}, separators=(",", ":"))
+            try:
+                self.client.publish(self.channel, message)
+                self._publish_failing = False
+            except RedisError as error:
+                self.publish_failures += 1
+                if not self._publish_failing:
+                    log.warning("Redis PUBLISH failed (%s); other processes will read the "
+                                "event log", error)
+                self._publish_failing = True
+                self.hub.accept(frame)  # this process's readers need not wait for a poll
+
+    def _listen_forever(self) -> None:
+        last_poll = -math.inf
+        while not self._stop.is_set():
+            try:
+                self._listen()
+            except RedisError as error:
+                self._fall_back(error)
+            except Exception:  # a bad message or a database error must not end fan-out
+                log.exception("Redis relay failed; resubscribing")
+            self.subscribed.clear()
+            if self._stop.is_set():
+                return
+            if time.monotonic() - last_poll >= self.poll_interval:
+                last_poll = time.monotonic()
+                self._poll()
+            self._stop.wait(min(self.retry_interval, self.poll_interval))
+
+    def _listen(self) -> None:
+        pubsub = self.client.pubsub()
+        try:
+            pubsub.subscribe(self.channel)
+            # Catch up only once Redis confirms the subscription: an event committed after the
+            # read below is then certain to come through the channel.
+            confirmation = pubsub.get_message(timeout=self.retry_interval + 1.0)
+            if confirmation is None or confirmation["type"] != "subscribe":
+                raise redis.ConnectionError("no confirmation of SUBSCRIBE")
+            if self._outage:
+                log.warning("Redis is back; relaying live events through it again")
+                self._outage = False
+            self.subscribed.set()
+            self.catch_up()
+            while not self._stop.is_set():
+                message = pubsub.get_message(timeout=1.0)
+                if message is not None and message["type"] == "message":
+                    self._receive(message["data"])
+        finally:
+            pubsub.close()
+
+    def _receive(self, data: bytes) -> None:
+        message = json.loads(data)
+        self.received += 1
+        self.hub.accept(Frame(message["story_id"], message["seq"], message["text"]))
+
+    def _fall_back(self, error: Exception) -> None:
+        if not self._outage:
+            # Once per outage; retries while Redis stays down are not news.
+            self._outage = True
+            self.fallbacks += 1
+            log.warning("Redis unreachable (%s); reading new events from the database every "
+                        "%.1f s until it is back", error, self.poll_interval)
+
+    def _poll(self) -> None:
+        try:
+            self.catch_up()
+            self.polls += 1
+        except Exception:  # the database may be briefly locked or down too; try again next time
+            log.exception("reading new events from the database failed")

@@ -1,0 +1,70 @@
+"""Headers every response carries: the content security policy, framing rules, CORS for reads."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+# Only the embed page may sit in another site's frame.
+FRAMEABLE = {"oembed.embed_page"}
+POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        # No inline script anywhere: JSON-LD blocks are data, which CSP does not run.
+        "script-src 'self' https://platform.twitter.com",
+        # Quill and our scripts set styles through the CSSOM, which CSP allows without
+        # 'unsafe-inline'; no template writes a style attribute.
+        "style-src 'self'",
+        "img-src 'self' https: data:",
+        "frame-src https://www.youtube-nocookie.com https://player.vimeo.com"
+        " https://platform.twitter.com https://syndication.twitter.com",
+        # live.js opens a WebSocket to its own host; older Safari does not count ws: as 'self'.
+        "connect-src 'self' ws: wss:",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ]
+)
+READS = ("GET", "HEAD")
+# Conditional requests are not "simple", so a cross-origin fetch that sends them is preflighted.
+READ_HEADERS = "If-None-Match, If-Modified-Since"
+
+
+def set_security_headers(response: Response) -> Response:
+    """The CSP, framing, MIME sniffing and referrer headers."""
+    if request.endpoint in FRAMEABLE:
+        ancestors = "*"
+    else:
+        # X-Frame-Options for browsers that predate CSP's frame-ancestors (clickjacking).
+        response.headers["X-Frame-Options"] = "DENY"
+        ancestors = "'none'"
+    response.headers["Content-Security-Policy"] = f"{POLICY}; frame-ancestors {ancestors}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response
+
+
+def _is_read_api() -> bool:
+    return request.path.startswith("/api/") or request.path == "/oembed"
+
+
+def allow_cross_origin_reads(response: Response) -> Response:
+    """Let any site read the public API and oEmbed (no credentials); writes stay same-origin."""
+    if not _is_read_api():
+        return response
+    if request.method in READS:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "ETag"
+    elif request.method == "OPTIONS" and (
+        request.headers.get("Access-Control-Request-Method") in READS
+    ):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD"
+        response.headers["Access-Control-Allow-Headers"] = READ_HEADERS
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Set the security and CORS headers on every response."""
+    app.after_request(set_security_headers)
+    app.after_request(allow_cross_origin_reads)

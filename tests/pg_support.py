@@ -1,0 +1,115 @@
+"""A throwaway PostgreSQL server for the suite: Debian's binaries, a temp dir, a free port."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from itertools import count
+
+import psycopg
+from psycopg import sql
+
+# Which database the suite runs on: sqlite (the default) or postgresql.
+TEST_DATABASE = os.environ.get("LIVEBLOG_TEST_DATABASE", "sqlite")
+# Debian puts each major version's server binaries here; the newest one wins.
+BINARIES = "/usr/lib/postgresql/*/bin"
+# A zone far from UTC, so a connection that forgets to ask for UTC shows in the tests.
+SERVER_TIMEZONE = "America/St_Johns"
+
+
+def find_bindir() -> str:
+    """The directory holding initdb and pg_ctl: $LIVEBLOG_PG_BINDIR or Debian's newest."""
+    if os.environ.get("LIVEBLOG_PG_BINDIR"):
+        return os.environ["LIVEBLOG_PG_BINDIR"]
+    found = sorted(glob.glob(BINARIES), key=lambda path: int(path.split("/")[-2]))
+    if not found:
+        raise RuntimeError("No PostgreSQL server binaries: apt-get install postgresql")
+    return found[-1]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PostgresServer:
+    """One PostgreSQL cluster in a temp dir, reached over TCP on 127.0.0.1 without a password."""
+
+    def __init__(self, bindir: str | None = None):
+        self.bindir = bindir or find_bindir()
+        self.root = tempfile.mkdtemp(prefix="liveblog-pg-")
+        self.data = os.path.join(self.root, "data")
+        self.port = 0
+        self._names = count(1)
+        # PostgreSQL refuses to run as root; as root, the cluster belongs to the postgres user.
+        self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as_user:
+            account = pwd.getpwnam("postgres")
+            os.chown(self.root, account.pw_uid, account.pw_gid)
+
+    def _run(self, *args: str) -> None:
+        command = [*self._as_user, os.path.join(self.bindir, args[0]), *args[1:]]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
+
+    def start(self) -> PostgresServer:
+        """Create the cluster and start the server; durability is traded for speed."""
+        self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "--no-sync",
+                  "-E", "UTF8", "--no-locale", "--no-instructions")
+        options = " ".join([
+            "-c listen_addresses=127.0.0.1",
+            f"-c unix_socket_directories={self.root}",
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "-c max_connections=300 -c shared_buffers=32MB",
+            f"-c timezone={SERVER_TIMEZONE}",
+        ])
+        for _attempt in range(5):  # another process may take the probed port before we bind it
+            self.port = free_port()
+            try:
+                self._run("pg_ctl", "start", "-w", "-t", "60", "-D", self.data,
+                          "-l", os.path.join(self.root, "server.log"),
+                          "-o", f"-p {self.port} {options}")
+                return self
+            except RuntimeError:
+                if self._running():
+                    raise
+        raise RuntimeError(f"PostgreSQL did not start; see {self.root}/server.log")
+
+    def _running(self) -> bool:
+        return os.path.exists(os.path.join(self.data, "postmaster.pid"))
+
+    def stop(self) -> None:
+        """Stop the server at once and remove its files."""
+        if self._running():
+            self._run("pg_ctl", "stop", "-D", self.data, "-m", "immediate", "-w")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str) -> str:
+        """The SQLAlchemy URL of a database on this server."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def execute(self, statement: sql.Composable) -> None:
+        """Run one statement outside a transaction (CREATE and DROP DATABASE need that)."""
+        dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(statement)
+
+    def create_database(self, template: str = "template0", name: str | None = None) -> str:
+        """Create a database copied from the template and return its name."""
+        name = name or f"test_{next(self._names)}"
+        self.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template)))
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database, ending any connection a test left open to it."""
+        self.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))

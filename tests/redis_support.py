@@ -1,0 +1,185 @@
+"""Fixtures for relay tests: a real redis-server, and two app processes sharing one database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+
+import pytest
+from werkzeug.serving import make_server
+
+from liveblog import create_app
+from liveblog.auth import issue_token
+from liveblog.extensions import db
+from liveblog.models import Role, User
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+REDIS_SERVER = "/usr/bin/redis-server"
+READY = "Ready to accept connections"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisServer:
+    """A throwaway redis-server on one port, with no persistence; can be stopped and restarted."""
+
+    def __init__(self, directory: str, port: int | None = None):
+        self.directory = directory
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The URL clients connect with."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server and wait (bounded) for its "ready" log line."""
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", self.directory],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        ready, lines = threading.Event(), []
+
+        def watch(stream) -> None:
+            # Keep draining the log so the server never blocks on a full pipe.
+            for line in stream:
+                lines.append(line)
+                if READY in line:
+                    ready.set()
+            ready.set()  # the server exited: stop waiting
+
+        self._watcher = threading.Thread(target=watch, args=(self.process.stdout,), daemon=True)
+        self._watcher.start()
+        if not ready.wait(timeout) or self.process.poll() is not None:
+            self.stop()
+            raise RuntimeError(f"redis-server did not start on {self.port}:\n{''.join(lines)}")
+
+    def stop(self) -> None:
+        """Terminate the server and wait for it to exit."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self._watcher.join(timeout=10)
+        self.process.stdout.close()
+        self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real redis-server on a free port, stopped at the end of the test."""
+    if not os.access(REDIS_SERVER, os.X_OK):
+        pytest.skip(f"{REDIS_SERVER} is missing (Debian package redis-server)")
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = RedisServer(str(directory))
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Process:
+    """One simulated server process: an app with its own hub and relay, on its own server."""
+
+    app: object
+    url: str
+
+    @property
+    def relay(self):
+        """This process's Redis relay."""
+        return self.app.extensions["liveblog.relay"]
+
+    def post_entry(self, token: str, slug: str, body: str) -> dict:
+        """Publish an entry through this process's API."""
+        response = self.app.test_client().post(
+            f"/api/stories/{slug}/entries", json={"body": body},
+            headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+
+@pytest.fixture
+def two_processes(tmp_path, monkeypatch, redis_server):
+    """Apps A and B on the same SQLite file and Redis; yields ([A, B], editor token)."""
+    monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "instance"))
+    config = {"TESTING": True, "REDIS_URL": redis_server.url,
+              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/shared.sqlite3"}
+    apps = [create_app(dict(config)) for _ in range(2)]
+    with apps[0].app_context():
+        db.create_all()
+        user = User(email="editor@example.org", display_name="Ed Itor", role=Role.EDITOR.value)
+        user.set_password("correct horse battery")
+        db.session.add(user)
+        db.session.commit()
+        token = issue_token(user)
+    servers, threads, processes = [], [], []
+    for app in apps:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threads.append(threading.Thread(target=server.serve_forever, daemon=True))
+        threads[-1].start()
+        servers.append(server)
+        processes.append(Process(app, f"http://127.0.0.1:{server.server_port}"))
+    yield processes, token
+    for server, thread, process in zip(servers, threads, processes, strict=True):
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+        process.relay.stop()
+        with process.app.app_context():
+            db.engine.dispose()
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait (bounded) until a starting server answers HTTP."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited"
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)  # polling a starting server; nothing to wait on instead
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture
+def gunicorn_workers(tmp_path, redis_server):
+    """Two gunicorn gevent workers on a migrated, seeded SQLite file and Redis; (URL, token)."""
+    env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
+           "REDIS_URL": redis_server.url}
+    env.pop("DATABASE_URL", None)
+    flask = [os.path.join(BIN, "flask"), "--app", "app"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=60)
+    seeded = subprocess.run([*flask, "demo"], cwd=ROOT, env=env, check=True,
+                            capture_output=True, text=True, timeout=60)
+    token = next(line.split()[-1] for line in seeded.stdout.splitlines() if "API token" in line)
+    port = free_port()
+    server = subprocess.Popen(
+        [os.path.join(BIN, "gunicorn"), "-c", "python:liveblog.gunicorn_conf", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}", "app:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/api/stories", server)
+        yield base, token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

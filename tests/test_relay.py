@@ -1,0 +1,181 @@
+"""Redis fan-out between processes: once and in order, through an outage, under gunicorn."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from contextlib import ExitStack
+
+import pytest
+from websockets.sync.client import connect
+
+from liveblog.demo import DEMO_SLUG
+
+# The fixtures: redis_server, two_processes, gunicorn_workers.
+pytest_plugins = ["redis_support"]
+
+WAIT = 5.0  # upper bound for anything that should arrive in well under a second
+SLUG = "storm"
+
+
+def ws_url(base: str, slug: str = SLUG, after: int = 0) -> str:
+    return base.replace("http://", "ws://") + f"/api/stories/{slug}/live?after={after}"
+
+
+def receive_seqs(ws, count: int, timeout: float = WAIT) -> list[int]:
+    """The seqs of the next `count` frames (heartbeats skipped), failing if they don't come."""
+    seqs = []
+    deadline = time.monotonic() + timeout
+    while len(seqs) < count:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"only {len(seqs)} of {count} frames arrived: {seqs}"
+        frame = json.loads(ws.recv(timeout=remaining))
+        if frame["type"] != "heartbeat":
+            seqs.append(frame["seq"])
+    return seqs
+
+
+def assert_silent(ws, seconds: float = 0.3) -> None:
+    """Nothing more arrives: no duplicate after the expected frames."""
+    with pytest.raises(TimeoutError):
+        while True:
+            frame = json.loads(ws.recv(timeout=seconds))
+            assert frame["type"] == "heartbeat", f"unexpected frame {frame}"
+
+
+def create_story(process, token: str) -> None:
+    response = process.app.test_client().post(
+        "/api/stories", json={"slug": SLUG, "title": "Storm watch"},
+        headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.get_json()
+
+
+def open_readers(stack: ExitStack, processes, per_process: int) -> list:
+    """Readers from seq 0 on each process, returned once each process's relay is subscribed."""
+    readers = [stack.enter_context(connect(ws_url(process.url)))
+               for process in processes for _ in range(per_process)]
+    for process in processes:
+        assert process.relay.subscribed.wait(WAIT), "the relay did not subscribe to Redis"
+    return readers
+
+
+def test_an_entry_posted_through_one_process_reaches_a_reader_on_the_other_once(two_processes):
+    (a, b), token = two_processes
+    create_story(a, token)
+    with connect(ws_url(b.url)) as reader:
+        assert b.relay.subscribed.wait(WAIT)
+        received_before = b.relay.received
+        a.post_entry(token, SLUG, "<p>From A</p>")
+        assert receive_seqs(reader, 1) == [1]
+        assert_silent(reader)
+    assert b.relay.received > received_before  # through Redis, not through the database
+    assert a.relay.fallbacks == b.relay.fallbacks == 0 and not b.relay.polling
+
+
+def test_interleaved_entries_from_both_processes_reach_every_reader_in_order(two_processes):
+    processes, token = two_processes
+    create_story(processes[0], token)
+    per_writer = 15
+    with ExitStack() as stack:
+        readers = open_readers(stack, processes, per_process=3)
+
+        def write(process) -> None:
+            for n in range(per_writer):
+                process.post_entry(token, SLUG, f"<p>{n}</p>")
+
+        writers = [threading.Thread(target=write, args=(process,)) for process in processes]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join(timeout=60)
+        total = per_writer * len(writers)
+        for reader in readers:
+            assert receive_seqs(reader, total) == list(range(1, total + 1))
+        for reader in readers:
+            assert_silent(reader, 0.1)
+    assert all(process.relay.fallbacks == 0 for process in processes)
+
+
+def test_without_redis_readers_are_fed_from_the_database_until_it_returns(
+        two_processes, redis_server):
+    (a, b), token = two_processes
+    create_story(a, token)
+    with ExitStack() as stack:
+        on_a, on_b = open_readers(stack, [a, b], per_process=1)
+        a.post_entry(token, SLUG, "<p>Before</p>")
+        assert receive_seqs(on_a, 1) == receive_seqs(on_b, 1) == [1]
+
+        redis_server.stop()
+        a.post_entry(token, SLUG, "<p>During 1</p>")  # publishing neither fails nor waits
+        b.post_entry(token, SLUG, "<p>During 2</p>")
+        assert receive_seqs(on_a, 2) == receive_seqs(on_b, 2) == [2, 3]
+        assert a.relay.fallbacks == b.relay.fallbacks == 1
+        assert a.relay.polling and b.relay.polling
+
+        redis_server.start()
+        assert a.relay.subscribed.wait(WAIT) and b.relay.subscribed.wait(WAIT)
+        polls = a.relay.polls, b.relay.polls
+        received = a.relay.received, b.relay.received
+        a.post_entry(token, SLUG, "<p>After 1</p>")
+        b.post_entry(token, SLUG, "<p>After 2</p>")
+        assert receive_seqs(on_a, 2) == receive_seqs(on_b, 2) == [4, 5]
+        assert_silent(on_a, 0.1)
+        assert_silent(on_b, 0.1)
+    assert not a.relay.polling and not b.relay.polling
+    assert (a.relay.polls, b.relay.polls) == polls  # the database is no longer polled
+    assert a.relay.received >= received[0] + 2 and b.relay.received >= received[1] + 2
+    assert a.relay.fallbacks == b.relay.fallbacks == 1
+    # Counted by now: each relay sends in order, and the later frames went through Redis.
+    assert a.relay.publish_failures == b.relay.publish_failures == 1
+
+
+def test_after_reconnecting_a_process_catches_up_from_the_database(two_processes, redis_server):
+    (a, b), token = two_processes
+    create_story(a, token)
+    with connect(ws_url(b.url)) as reader:
+        assert b.relay.subscribed.wait(WAIT) and b.relay.caught_up.wait(WAIT)
+        b.relay.poll_interval = 3600  # so only the catch-up on reconnection can deliver
+        b.relay.caught_up.clear()
+        redis_server.stop()
+        assert b.relay.caught_up.wait(WAIT)  # the one poll at the start of the outage is done
+        a.post_entry(token, SLUG, "<p>Missed by Redis</p>")
+        assert_silent(reader, 0.5)
+        redis_server.start()
+        assert b.relay.subscribed.wait(WAIT)
+        assert receive_seqs(reader, 1) == [1]
+    assert b.relay.polls == 1
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_deliver_every_entry_to_every_reader(gunicorn_workers):
+    base, token = gunicorn_workers
+    with urllib.request.urlopen(f"{base}/stories/{DEMO_SLUG}", timeout=5) as page:
+        start = int(page.read().decode().split('data-seq="', 1)[1].split('"', 1)[0])
+    posts = 20
+
+    def post(n: int) -> None:
+        request = urllib.request.Request(  # a new connection each time: any worker may take it
+            f"{base}/api/stories/{DEMO_SLUG}/entries",
+            data=json.dumps({"body": f"<p>Post {n}</p>"}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+
+    with ExitStack() as stack:
+        readers = [stack.enter_context(connect(ws_url(base, DEMO_SLUG, after=start)))
+                   for _ in range(10)]
+        writers = [threading.Thread(target=lambda k=k: [post(k * 100 + n) for n in range(10)])
+                   for k in range(posts // 10)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join(timeout=60)
+        for reader in readers:
+            assert receive_seqs(reader, posts, timeout=15) == list(
+                range(start + 1, start + posts + 1))
+        for reader in readers:
+            assert_silent(reader, 0.1)
