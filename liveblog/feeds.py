@@ -15,7 +15,7 @@ from . import caching
 from .extensions import db
 from .models import Entry, Story, StoryStatus, as_utc, iso
 from .queries import published_entries
-from .reader import _public_story
+from .reader import public_story
 from .rendering import render_entry
 
 bp = Blueprint("feeds", __name__)
@@ -60,7 +60,7 @@ def entry_html(entry: Entry) -> str:
 @bp.get("/stories/<slug>/feed.atom")
 def atom_feed(slug: str):
     """The story's latest entries as Atom 1.0, newest first."""
-    story = _public_story(slug)
+    story = public_story(slug)
     # Feed readers poll: the story's validators end most polls in a 304 before any work.
     caching.revalidate(story, "atom")
     page_url = url_for("reader.story_page", slug=slug, _external=True)
@@ -107,7 +107,7 @@ def _json_item(entry: Entry) -> dict:
 @bp.get("/stories/<slug>/feed.json")
 def json_feed(slug: str):
     """The story's latest entries as JSON Feed 1.1, newest first."""
-    story = _public_story(slug)
+    story = public_story(slug)
     caching.revalidate(story, "json-feed")
     feed = {
         "version": "https://jsonfeed.org/version/1.1",

@@ -9,10 +9,11 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from . import caching
 from .extensions import db
 from .models import Story, StoryStatus
 from .queries import published_entries
-from .reader import _public_story
+from .reader import public_story
 
 bp = Blueprint("oembed", __name__)
 
@@ -30,7 +31,8 @@ IFRAME = Markup(
 @bp.get("/stories/<slug>/embed")
 def embed_page(slug: str):
     """The story's latest entries on a bare page for an iframe, kept live by static/js/live.js."""
-    story = _public_story(slug)
+    story = public_story(slug)
+    caching.revalidate(story, "embed")
     # Read seq before the entries, as the story page does, so no event falls in between.
     seq = story.last_seq
     entries = published_entries(story.id, EMBED_SIZE)

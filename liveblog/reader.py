@@ -17,7 +17,8 @@ PAGE_SIZE = 20
 MAX_DEEP_LINK = 500
 
 
-def _public_story(slug: str) -> Story:
+def public_story(slug: str) -> Story:
+    """A live or ended story by slug; drafts and unknown slugs are 404."""
     story = db.session.scalar(select(Story).filter_by(slug=slug))
     if story is None or story.status == StoryStatus.DRAFT:
         abort(404, description=f"No story called {slug!r}.")
@@ -39,7 +40,7 @@ def index():
 @bp.get("/stories/<slug>")
 def story_page(slug: str):
     """The live page: the latest entries, server-rendered, then kept live by static/js/live.js."""
-    story = _public_story(slug)
+    story = public_story(slug)
     caching.revalidate(story, "page")
     # Read seq before the entries: an event landing in between is replayed, never missed.
     seq = story.last_seq
@@ -69,7 +70,7 @@ def story_page(slug: str):
 @bp.get("/stories/<slug>/entries/<int:entry_id>")
 def entry_permalink(slug: str, entry_id: int):
     """An entry's own address: the story page opened at that entry."""
-    story = _public_story(slug)
+    story = public_story(slug)
     entry = db.session.get(Entry, entry_id)
     if entry is None or entry.story_id != story.id or entry.status != EntryStatus.PUBLISHED:
         abort(404, description="No such entry in this story.")

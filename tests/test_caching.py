@@ -152,3 +152,15 @@ def test_an_answer_that_sets_a_cookie_is_never_shared(app):
 
     response = app.test_client().get("/hello")
     assert "Set-Cookie" in response.headers and response.headers["Cache-Control"] == PRIVATE
+
+
+def test_the_embed_page_answers_304_until_the_story_changes(client, actions):
+    actions.create_story()
+    actions.post_entry()
+    first = client.get("/stories/storm/embed")
+    assert first.status_code == 200 and first.headers["ETag"]
+    again = client.get("/stories/storm/embed", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    actions.post_entry(body="<p>News</p>")
+    changed = client.get("/stories/storm/embed", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and "News" in changed.get_data(as_text=True)
