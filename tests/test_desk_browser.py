@@ -8,26 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from browser_support import browser_tests
 from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from liveblog.extensions import db
 from liveblog.models import Entry, EntryStatus, Role
 from liveblog.scheduler import Scheduler
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium keeps dialling out, and the network here is closed.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LIVE = 1000  # ms: a published change must reach an open reader page within a second
 SERVER = 5000  # ms: a round trip through the desk, with room for a slow machine
 SCHEDULE = 10_000  # ms: a scheduled entry a few seconds ahead, published by the scheduler
@@ -35,19 +24,7 @@ PASSWORD = "correct horse battery"
 OFFLINE = "You are offline. Your text is kept and will be sent when the connection returns."
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's Chromium not at {CHROMIUM}"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for the module."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+pytestmark = browser_tests
 
 
 @pytest.fixture

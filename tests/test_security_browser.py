@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from browser_support import browser_tests
+from playwright.sync_api import expect
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium keeps dialling out, and the network here is closed.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Every violation is also a DOM event; record them where the test can read them.
 RECORD_VIOLATIONS = """
 window.__violations = [];
@@ -29,19 +17,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 VIDEO = "<p>https://www.youtube.com/watch?v=aqz-KE-bpKQ</p>"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's Chromium not at {CHROMIUM}"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for the module."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+pytestmark = browser_tests
 
 
 @pytest.fixture
