@@ -17,6 +17,9 @@ from liveblog.auth import issue_token
 from liveblog.extensions import db
 from liveblog.models import Role, User
 
+# The browser fixture lives with the Chromium launch recipe.
+pytest_plugins = ["browser_support"]
+
 DATABASES = ("sqlite", "postgresql")
 # Every test database on the server is a copy of this one, which already has the schema.
 TEMPLATE = "liveblog_template"
