@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         media,
         metadata,
         oembed,
+        openapi,
         reader,
         security,
         templating,
@@ -54,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(reader.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(feeds.bp)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
 
-from . import caching, publishing
+from . import caching, publishing, schemas
 from .auth import current_api_user, token_required
 from .errors import LiveblogError, NotFound
 from .extensions import db
@@ -20,6 +21,9 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 WRITERS = (Role.ADMIN, Role.EDITOR)
 MAX_PAGE = 100
 MAX_INT = 2**53  # larger numbers overflow database integers; nothing real is that big
+# ASCII digits only: str.isdigit() takes "²", which int() refuses, and 5,000 digits make int()
+# raise; 16 digits hold every number up to MAX_INT.
+WHOLE_NUMBER = re.compile(r"[0-9]{1,16}")
 
 
 class BadRequest(LiveblogError):
@@ -44,7 +48,7 @@ def _int_arg(name: str, default: int | None, low: int = 0, high: int = MAX_INT) 
     value = request.args.get(name)
     if value is None or value == "":
         return default
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not WHOLE_NUMBER.fullmatch(value) or not low <= int(value) <= high:
         raise BadRequest(f"'{name}' must be a whole number from {low} to {high}.")
     return int(value)
 
@@ -57,7 +61,7 @@ def _if_match_version() -> int | None:
     value = header.strip().removeprefix("W/").strip('"')
     # Compression appends its coding to a strong ETag ("3:gzip"); the version is before it.
     value = value.partition(":")[0]
-    if not value.isdigit() or int(value) > MAX_INT:
+    if not WHOLE_NUMBER.fullmatch(value) or int(value) > MAX_INT:
         raise BadRequest("If-Match must be the entry's version number.")
     return int(value)
 
@@ -70,8 +74,15 @@ def _story(slug: str) -> Story:
     return story
 
 
+def _entry_id(entry_id: int) -> int:
+    """The id from the URL; one too big for the database names no entry."""
+    if entry_id > MAX_INT:
+        raise NotFound("No such entry in this story.")
+    return entry_id
+
+
 def _entry(story: Story, entry_id: int) -> Entry:
-    entry = db.session.get(Entry, entry_id) if entry_id <= MAX_INT else None
+    entry = db.session.get(Entry, _entry_id(entry_id))
     if entry is None or entry.story_id != story.id or entry.status != EntryStatus.PUBLISHED:
         raise NotFound("No such entry in this story.")
     return entry
@@ -102,7 +113,7 @@ def list_stories():
 @token_required(*WRITERS)
 def create_story():
     """Create a story."""
-    story = publishing.create_story(_json_body())
+    story = publishing.create_story(schemas.load(schemas.StoryCreate(), _json_body()))
     response = jsonify(story.to_dict())
     response.status_code = 201
     response.headers["Location"] = url_for(".get_story", slug=story.slug)
@@ -121,7 +132,8 @@ def get_story(slug: str):
 @token_required(*WRITERS)
 def update_story(slug: str):
     """Change a story's title, summary, status, timezone or label format."""
-    story = publishing.update_story(_story(slug).id, _json_body())
+    body = schemas.load(schemas.StoryUpdate(), _json_body())
+    story = publishing.update_story(_story(slug).id, body)
     return jsonify(story.to_dict())
 
 
@@ -151,7 +163,8 @@ def create_entry(slug: str):
     if key is not None and not 1 <= len(key) <= 200:
         raise BadRequest("Idempotency-Key must be 1 to 200 characters.")
     story = _story(slug)
-    entry, created = publishing.create_entry(story.id, current_api_user(), _json_body(), key)
+    body = schemas.load(schemas.EntryCreate(), _json_body())
+    entry, created = publishing.create_entry(story.id, current_api_user(), body, key)
     response = _entry_response(entry, 201 if created else 200)
     response.headers["Location"] = url_for(".get_entry", slug=slug, entry_id=entry.id)
     return response
@@ -170,8 +183,9 @@ def get_entry(slug: str, entry_id: int):
 def update_entry(slug: str, entry_id: int):
     """Edit or pin an entry; If-Match with a stale version gets 412 and the current entry."""
     story = _story(slug)
+    body = schemas.load(schemas.EntryUpdate(), _json_body())
     entry = publishing.update_entry(
-        story.id, entry_id, _json_body(), _if_match_version(), editor=current_api_user()
+        story.id, _entry_id(entry_id), body, _if_match_version(), editor=current_api_user()
     )
     return _entry_response(entry)
 
@@ -180,7 +194,7 @@ def update_entry(slug: str, entry_id: int):
 @token_required(*WRITERS)
 def delete_entry(slug: str, entry_id: int):
     """Delete an entry; readers see it disappear."""
-    publishing.delete_entry(_story(slug).id, entry_id, _if_match_version())
+    publishing.delete_entry(_story(slug).id, _entry_id(entry_id), _if_match_version())
     return "", 204
 
 

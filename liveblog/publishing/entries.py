@@ -64,6 +64,8 @@ def create_entry(
         entry = Entry(story=story, author=author, status=status, created_at=now,
                       updated_at=now, published_at=published_at or scheduled_for or now,
                       scheduled_for=scheduled_for, **fields)
+        if entry.correction_note:
+            entry.corrected_at = now
         db.session.add(entry)
         db.session.flush()
         if idempotency_key is not None:
