@@ -17,6 +17,8 @@ PUBLIC = "public, max-age=5, stale-while-revalidate=30"
 # Events up to the newest one: the next post changes the answer, so keep it only briefly.
 OPEN_RANGE = "public, max-age=2, stale-while-revalidate=2"
 IMMUTABLE = "public, max-age=31536000, immutable"
+# An archived story no longer changes unless someone reopens it: an hour, and a day if stale.
+ARCHIVED = "public, max-age=3600, stale-while-revalidate=86400"
 PRIVATE = "private, no-store"
 NO_STORE = "no-store"
 READS = ("GET", "HEAD")

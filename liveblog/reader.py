@@ -41,7 +41,7 @@ def index():
 def story_page(slug: str):
     """The live page: the latest entries, server-rendered, then kept live by static/js/live.js."""
     story = public_story(slug)
-    caching.revalidate(story, "page")
+    caching.revalidate(story, "page", caching.ARCHIVED if story.archived else caching.PUBLIC)
     # Read seq before the entries: an event landing in between is replayed, never missed.
     seq = story.last_seq
     before = request.args.get("before", type=int)

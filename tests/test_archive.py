@@ -137,8 +137,10 @@ def test_an_archived_story_is_a_static_page_with_no_live_connection(app, client,
     desk = app.test_client()
     log_in(desk, "chief@example.org")
     post_form(desk, "/admin/stories/storm/status", {"status": "ended", "archived": "1"})
-    page = client.get("/stories/storm").get_data(as_text=True)
+    response = client.get("/stories/storm")
+    page = response.get_data(as_text=True)
     assert "The last word" in page and "no longer updates" in page
+    assert "max-age=3600" in response.headers["Cache-Control"]
     assert "js/live.js" not in page
     with raw_websocket(live_server, "/api/stories/storm/live") as raw:
         assert close_code(raw.recv(4096)) == 4410

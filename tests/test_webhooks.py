@@ -91,7 +91,7 @@ def post(app, story_id: int, count: int, start: int = 0) -> None:
 def register(app, url: str, **kwargs) -> WebhookEndpoint:
     with app.app_context():
         endpoint = register_endpoint(url, kwargs.get("story_id"), kwargs.get("types", []),
-                                     secret="s3cret")
+                                     secret="s3cret-s3cret-s3cret")
         return endpoint.id
 
 
@@ -104,9 +104,9 @@ def test_events_arrive_signed_in_order_with_their_seq(app, hooks, receiver):
     assert all(e["type"] == "entry.created" and e["story"] == "storm" for e in events)
     assert events[0]["data"]["entry"]["body_html"] == "<p>Entry 0</p>"
     for headers, body in receiver.requests:
-        assert verify("s3cret", body, headers[HEADER])
+        assert verify("s3cret-s3cret-s3cret", body, headers[HEADER])
         assert not verify("wrong secret", body, headers[HEADER])
-        assert not verify("s3cret", body + b" ", headers[HEADER])
+        assert not verify("s3cret-s3cret-s3cret", body + b" ", headers[HEADER])
 
 
 def test_only_chosen_stories_and_types_are_sent(app, hooks, receiver, actions, client):
@@ -183,13 +183,20 @@ def test_the_desk_page_lists_attempts_and_resends(app, hooks, receiver, actions)
 
     from liveblog.models import Role
 
-    endpoint_id = register(app, receiver.url)
-    post(app, hooks, 2)
-    Deliverer(app).run_once(wait=True)
-    receiver.wait_for(2)
     actions.create_user("admin@example.org", Role.ADMIN)
     admin = app.test_client()
     log_in(admin, "admin@example.org")
+    post_form(admin, "/admin/webhooks", {"url": receiver.url, "secret": "chosen-by-the-admin",
+                                         "event_types": ["entry.created"]})
+    with app.app_context():
+        endpoint = db.session.scalar(select(WebhookEndpoint))
+        endpoint_id = endpoint.id
+        assert (endpoint.secret, endpoint.event_types) == ("chosen-by-the-admin", "entry.created")
+    post(app, hooks, 2)
+    Deliverer(app).run_once(wait=True)
+    receiver.wait_for(2)
+    headers, body = receiver.requests[0]
+    assert verify("chosen-by-the-admin", body, headers[HEADER])
     page = admin.get("/admin/webhooks").get_data(as_text=True)
     assert receiver.url in page and page.count("delivered (204)") == 2
     with app.app_context():

@@ -24,7 +24,8 @@ def webhooks():
         try:
             endpoint = register_endpoint(request.form.get("url", ""),
                                          story.id if story else None,
-                                         request.form.getlist("event_types"))
+                                         request.form.getlist("event_types"),
+                                         request.form.get("secret", "").strip() or None)
         except LiveblogError as error:
             flash(error.message, "error")
         else:

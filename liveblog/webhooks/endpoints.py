@@ -20,6 +20,8 @@ def register_endpoint(url: str, story_id: int | None, event_types: list[str],
     """Add an endpoint; it receives events from now on (not the story's past)."""
     url = (url or "").strip()
     check_target(url, current_app.config.get("WEBHOOKS_ALLOW_PRIVATE", False))
+    if secret is not None and len(secret) < 16:
+        raise Invalid("A signing secret needs at least 16 characters.", {"secret": "too short"})
     unknown = set(event_types) - KNOWN_TYPES
     if unknown:
         raise Invalid(f"Unknown event types: {', '.join(sorted(unknown))}.",
