@@ -38,6 +38,7 @@ class Subscription:
     # offering one frame to thousands of readers.
     frames: deque = field(default_factory=deque)
     overflowed: bool = False
+    closing: bool = False  # the process is shutting down: say goodbye so the reader moves on
 
     def offer(self, frame: Frame) -> None:
         """Queue a frame without blocking; a reader that is too far behind is cut off."""
@@ -106,6 +107,16 @@ class Hub:
                 readers.discard(subscription)
                 if not readers:
                     del self._subscribers[subscription.story_id]
+
+    def close_all(self) -> int:
+        """Ask every reader to leave (the process is stopping); return how many there were."""
+        with self._lock:
+            everyone = [s for readers in self._subscribers.values() for s in readers]
+        for subscription in everyone:
+            subscription.closing = True
+            if subscription.wakeup is not None:
+                subscription.wakeup.set()
+        return len(everyone)
 
     def reader_count(self, story_id: int) -> int:
         """How many readers of the story this process holds."""

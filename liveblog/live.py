@@ -22,6 +22,7 @@ bp = Blueprint("live", __name__)
 REPLAY_BATCH = 500
 CLOSE_UNKNOWN_STORY = 4404
 CLOSE_ARCHIVED = 4410
+CLOSE_RESTARTING = 1012  # "service restart": clients reconnect at once, elsewhere
 
 
 def init_app(app: Flask) -> None:
@@ -137,7 +138,7 @@ def stream(ws, slug: str):
             reader.send_json({"type": "story.reset", "seq": last_seq})
         _replay(reader, story_id)
         db.session.remove()  # hold no database connection while idle
-        while ws.connected and not subscription.overflowed:
+        while ws.connected and not subscription.overflowed and not subscription.closing:
             woken = ws.event.wait(timeout=heartbeat)
             ws.event.clear()
             messages = _drain_incoming(ws)
@@ -153,6 +154,8 @@ def stream(ws, slug: str):
                 ws.thread.join(timeout=0.05)
             if time.monotonic() - reader.last_sent_at >= heartbeat:
                 reader.send_json({"type": "heartbeat", "seq": reader.last_seq})
+        if subscription.closing and ws.connected:
+            ws.close(CLOSE_RESTARTING, "Server restarting; reconnect with after=<seq>")
     except (ConnectionClosed, OSError):
         pass
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 import urllib.request
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from liveblog.demo import DEMO_SLUG
@@ -45,8 +47,15 @@ def demo_env(tmp_path, empty_database_url):
 
 
 @pytest.fixture
-def gunicorn_demo(demo_env):
+def gunicorn_demo(gunicorn_demo_server):
     """Run the `make run` steps against a fresh instance folder; yield (base URL, token)."""
+    base, token, _ = gunicorn_demo_server
+    return base, token
+
+
+@pytest.fixture
+def gunicorn_demo_server(demo_env):
+    """The `make run` steps on a fresh instance; yield (base URL, token, the master process)."""
     flask = [os.path.join(BIN, "flask"), "--app", "app"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=demo_env, check=True,
                    capture_output=True, timeout=60)
@@ -62,10 +71,11 @@ def gunicorn_demo(demo_env):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/api/stories", server)
-        yield base, token
+        yield base, token, server
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 @pytest.mark.slow
@@ -116,3 +126,19 @@ def test_the_server_publishes_a_scheduled_entry_at_its_time(gunicorn_demo, demo_
                        timeout=60)
         frame = json.loads(ws.recv(timeout=10))
     assert frame["type"] == "entry.created" and "On the hour" in frame["html"]
+
+
+@pytest.mark.slow
+def test_stopping_the_server_closes_readers_with_1012_at_once(gunicorn_demo_server):
+    """Graceful shutdown tells readers to reconnect elsewhere instead of holding them."""
+    base, _, server = gunicorn_demo_server
+    live = base.replace("http://", "ws://") + f"/api/stories/{DEMO_SLUG}/live"
+    with connect(live) as ws:
+        server.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=8)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    assert time.monotonic() - started < 5  # not the whole graceful timeout
+    assert server.wait(timeout=15) == 0

@@ -279,6 +279,7 @@
       clearTimeout(watchdog);
       socket = null;
       if (archived || event.code === 4410) return; // an archived story never updates again
+      if (event.code === 1012) attempts = 0; // a server restarting: come back at once, elsewhere
       attempts += 1;
       // A network that never lets a socket open (a strict proxy) gets polling instead.
       if (!opened && !everOpened && attempts >= 3) {
