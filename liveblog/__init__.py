@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         desk,
         errors,
         feeds,
+        health,
         live,
         media,
         metadata,
@@ -49,22 +50,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     from .extensions import csrf
 
-    compression.init_app(app)  # first, so that its after_request runs after everyone else's
-    database.init_app(app)
-    live.init_app(app)
-    errors.init_app(app)
-    templating.init_app(app)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(reader.bp)
-    app.register_blueprint(media.bp)
-    app.register_blueprint(feeds.bp)
-    app.register_blueprint(oembed.bp)
-    metadata.init_app(app)
-    security.init_app(app)
-    caching.init_app(app)
-    assets.init_app(app)
-    desk.init_app(app)
+    # Compression first, so its after_request hook runs after everyone else's, over the final
+    # body; the blueprints before the hooks that look at their answers.
+    for module in (compression, database, live, errors, templating):
+        module.init_app(app)
+    for module in (api, openapi, reader, media, feeds, oembed, health):
+        app.register_blueprint(module.bp)
+    for module in (metadata, security, caching, assets, desk, cli):
+        module.init_app(app)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
-    cli.init_app(app)
     return app
