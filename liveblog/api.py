@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from . import caching, publishing, schemas
 from .auth import current_api_user, token_required
+from .database import MAX_INTEGER
 from .errors import LiveblogError, NotFound
 from .extensions import db
 from .models import Entry, EntryStatus, Role, Story, StoryStatus
@@ -20,7 +21,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 WRITERS = (Role.ADMIN, Role.EDITOR)
 MAX_PAGE = 100
-MAX_INT = 2**53  # larger numbers overflow database integers; nothing real is that big
+MAX_INT = MAX_INTEGER  # larger numbers overflow PostgreSQL's INTEGER; nothing real is that big
 # ASCII digits only: str.isdigit() takes "²", which int() refuses, and 5,000 digits make int()
 # raise; 16 digits hold every number up to MAX_INT.
 WHOLE_NUMBER = re.compile(r"[0-9]{1,16}")

@@ -80,6 +80,7 @@ class Hub:
         self._subscribers: dict[int, set[Subscription]] = {}
         self._story_locks: dict[int, threading.Lock] = {}
         self._last_seq: dict[int, int] = {}
+        self._closing = False
         self._inbox: queue.SimpleQueue[Frame] = queue.SimpleQueue()
         self._dispatcher: threading.Thread | None = None
         # Set by relay.init_app; duck-typed (publish, start) so this module stays a leaf.
@@ -93,6 +94,8 @@ class Hub:
     ) -> Subscription:
         """Start collecting a story's frames for one reader."""
         subscription = Subscription(story_id, on_overflow, wakeup)
+        # A reader whose handshake finished while the process began to stop is sent away too.
+        subscription.closing = self._closing
         with self._lock:
             self._subscribers.setdefault(story_id, set()).add(subscription)
         if self.relay is not None:
@@ -111,6 +114,7 @@ class Hub:
     def close_all(self) -> int:
         """Ask every reader to leave (the process is stopping); return how many there were."""
         with self._lock:
+            self._closing = True
             everyone = [s for readers in self._subscribers.values() for s in readers]
         for subscription in everyone:
             subscription.closing = True

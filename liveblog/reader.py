@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import case, select
 
 from . import caching
+from .database import MAX_INTEGER
 from .extensions import db
 from .models import Entry, EntryStatus, Story, StoryStatus
 from .queries import pinned_entries, published_entries, published_entries_through
@@ -37,6 +38,14 @@ def index():
     return render_template("index.html", stories=list(stories))
 
 
+def _entry_id(value: str) -> int:
+    """An entry id from the query string; one no row can have counts as not given."""
+    number = int(value)
+    if not 0 < number <= MAX_INTEGER:
+        raise ValueError(value)
+    return number
+
+
 @bp.get("/stories/<slug>")
 def story_page(slug: str):
     """The live page: the latest entries, server-rendered, then kept live by static/js/live.js."""
@@ -44,8 +53,8 @@ def story_page(slug: str):
     caching.revalidate(story, "page", caching.ARCHIVED if story.archived else caching.PUBLIC)
     # Read seq before the entries: an event landing in between is replayed, never missed.
     seq = story.last_seq
-    before = request.args.get("before", type=int)
-    through = request.args.get("through", type=int)
+    before = request.args.get("before", type=_entry_id)
+    through = request.args.get("through", type=_entry_id)
     if through is not None and before is None:
         # A link to an old entry: the page from the newest entry down to that one.
         entries = published_entries_through(story.id, through, MAX_DEEP_LINK)

@@ -47,6 +47,7 @@ class PostgresServer:
         self.root = tempfile.mkdtemp(prefix="liveblog-pg-")
         self.data = os.path.join(self.root, "data")
         self.port = 0
+        self.version = 0
         self._names = count(1)
         # PostgreSQL refuses to run as root; as root, the cluster belongs to the postgres user.
         self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -77,11 +78,14 @@ class PostgresServer:
                 self._run("pg_ctl", "start", "-w", "-t", "60", "-D", self.data,
                           "-l", os.path.join(self.root, "server.log"),
                           "-o", f"-p {self.port} {options}")
-                return self
+                break
             except RuntimeError:
                 if self._running():
                     raise
-        raise RuntimeError(f"PostgreSQL did not start; see {self.root}/server.log")
+        else:
+            raise RuntimeError(f"PostgreSQL did not start; see {self.root}/server.log")
+        self.version = int(self.execute("SHOW server_version_num"))
+        return self
 
     def _running(self) -> bool:
         return os.path.exists(os.path.join(self.data, "postmaster.pid"))
@@ -96,17 +100,24 @@ class PostgresServer:
         """The SQLAlchemy URL of a database on this server."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def execute(self, statement: sql.Composable) -> None:
+    def execute(self, statement: str | sql.Composable) -> str | None:
         """Run one statement outside a transaction (CREATE and DROP DATABASE need that)."""
         dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
         with psycopg.connect(dsn, autocommit=True) as connection:
-            connection.execute(statement)
+            cursor = connection.execute(statement)
+            row = cursor.fetchone() if cursor.description else None
+        return row[0] if row else None
 
     def create_database(self, template: str = "template0", name: str | None = None) -> str:
         """Create a database copied from the template and return its name."""
         name = name or f"test_{next(self._names)}"
-        self.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(template)))
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template))
+        if self.version >= 150000:
+            # Copying the files is three times faster than PostgreSQL 15's default of logging
+            # every page to the WAL, and the checkpoint it costs is cheap without fsync.
+            statement += sql.SQL(" STRATEGY FILE_COPY")
+        self.execute(statement)
         return name
 
     def drop_database(self, name: str) -> None:

@@ -79,3 +79,13 @@ def test_delivery_happens_outside_the_publishing_thread():
     assert woken.wait(timeout=5)
     assert woken.thread is not threading.current_thread()
     assert [f.seq for f in reader.drain()] == [1]
+
+
+def test_close_all_sends_readers_away_including_ones_that_arrive_late():
+    hub = Hub(inline=True)
+    woken = threading.Event()
+    early = hub.subscribe(1, wakeup=woken)
+    assert hub.close_all() == 1
+    assert early.closing and woken.is_set()
+    late = hub.subscribe(2)
+    assert late.closing

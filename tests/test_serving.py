@@ -132,8 +132,9 @@ def test_the_server_publishes_a_scheduled_entry_at_its_time(gunicorn_demo, demo_
 def test_stopping_the_server_closes_readers_with_1012_at_once(gunicorn_demo_server):
     """Graceful shutdown tells readers to reconnect elsewhere instead of holding them."""
     base, _, server = gunicorn_demo_server
-    live = base.replace("http://", "ws://") + f"/api/stories/{DEMO_SLUG}/live"
+    live = base.replace("http://", "ws://") + f"/api/stories/{DEMO_SLUG}/live?after=0"
     with connect(live) as ws:
+        json.loads(ws.recv(timeout=5))  # a replayed frame: the reader is subscribed by now
         server.send_signal(signal.SIGTERM)
         started = time.monotonic()
         with pytest.raises(ConnectionClosed) as closed:
