@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from dataclasses import dataclass
 
 import pytest
+from servers import free_port, wait_until_up
 from werkzeug.serving import make_server
 
 from liveblog import create_app
@@ -23,13 +21,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 REDIS_SERVER = "/usr/bin/redis-server"
 READY = "Ready to accept connections"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RedisServer:
@@ -143,19 +134,6 @@ def two_processes(tmp_path, monkeypatch, redis_server):
         process.relay.stop()
         with process.app.app_context():
             db.engine.dispose()
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    """Wait (bounded) until a starting server answers HTTP."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited"
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)  # polling a starting server; nothing to wait on instead
-    raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
 @pytest.fixture

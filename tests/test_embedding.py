@@ -7,6 +7,7 @@ import threading
 from html.parser import HTMLParser
 
 import pytest
+from browser_support import CHROMIUM
 from werkzeug.serving import make_server
 
 from liveblog.extensions import db
@@ -14,18 +15,6 @@ from liveblog.models import Story
 
 BASE = "http://localhost"
 STORY_URL = f"{BASE}/stories/storm"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium keeps dialling out, and the network here is closed.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 class Elements(HTMLParser):
@@ -243,15 +232,11 @@ def host_page(live_server):
 
 
 @pytest.fixture
-def browser_page():
-    """A page in a fresh headless Chromium."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        yield context.new_page()
-        context.close()
-        browser.close()
+def browser_page(browser):
+    """A page in a fresh context of the shared headless Chromium."""
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
 
 
 FRAME_HEIGHT = "() => parseInt(document.querySelector('iframe').style.height, 10) || 0"

@@ -81,8 +81,7 @@ def create_entry(slug: str):
     story = story_or_404(slug)
     form = EntryForm()
     try:
-        if not form.validate():
-            raise Invalid("Some fields are not valid.", _flat_errors(form))
+        _check_form(form)
         status = _status_for(form.action.data or "publish")
         scheduled_for = _local_time(form.scheduled_for.data or "", story.timezone) \
             if status == EntryStatus.SCHEDULED else None
@@ -114,6 +113,12 @@ def _created_message(entry: Entry) -> str:
 
 def _flat_errors(form) -> dict[str, str]:
     return {name: "; ".join(messages) for name, messages in form.errors.items()}
+
+
+def _check_form(form) -> None:
+    """Refuse a form whose token or fields WTForms finds wrong, in the service's terms."""
+    if not form.validate():
+        raise Invalid("Some fields are not valid.", _flat_errors(form))
 
 
 def _story_page_with(form, error: LiveblogError):
@@ -247,8 +252,7 @@ def preview(slug: str):
     story = story_or_404(slug)
     form = EntryForm()
     try:
-        if not form.validate():
-            raise Invalid("Some fields are not valid.", _flat_errors(form))
+        _check_form(form)
         fields = entry_fields(_entry_data(form, True))
     except LiveblogError as error:
         return json_error(error)
