@@ -10,10 +10,12 @@ import threading
 
 import pytest
 from pg_support import TEST_DATABASE, PostgresServer, find_bindir
+from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
 from liveblog import create_app
 from liveblog.auth import issue_token
+from liveblog.config import engine_options
 from liveblog.extensions import db
 from liveblog.models import Role, User
 
@@ -88,7 +90,14 @@ def empty_database_url(postgres, tmp_path):
 def app(database_url, postgres, tmp_path, monkeypatch):
     """An application on its own database (SQLite: a file, never in-memory with threads)."""
     monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "instance"))
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url}
+    if postgres is not None:
+        # No pool: a connection a server thread still holds when the test ends is closed when
+        # that thread lets go of it, instead of being garbage-collected open later (psycopg
+        # warns then, and the warning lands in whichever test runs next).
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options(database_url),
+                                                 "poolclass": NullPool}
+    app = create_app(settings)
     if postgres is None:
         with app.app_context():
             db.create_all()
