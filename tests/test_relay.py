@@ -9,6 +9,7 @@ import urllib.request
 from contextlib import ExitStack
 
 import pytest
+from test_live import assert_silent
 from websockets.sync.client import connect
 
 from liveblog.demo import DEMO_SLUG
@@ -35,14 +36,6 @@ def receive_seqs(ws, count: int, timeout: float = WAIT) -> list[int]:
         if frame["type"] != "heartbeat":
             seqs.append(frame["seq"])
     return seqs
-
-
-def assert_silent(ws, seconds: float = 0.3) -> None:
-    """Nothing more arrives: no duplicate after the expected frames."""
-    with pytest.raises(TimeoutError):
-        while True:
-            frame = json.loads(ws.recv(timeout=seconds))
-            assert frame["type"] == "heartbeat", f"unexpected frame {frame}"
 
 
 def create_story(process, token: str) -> None:
