@@ -280,13 +280,15 @@ def test_third_party_embeds_load_only_on_click_including_live_ones(page, live_se
     live_tweet = page.locator(".embed-tweet")
     expect(live_tweet.locator(".embed-activate-tweet")).to_have_count(1, timeout=2000)
     assert not [url for url in requested if "127.0.0.1" not in url]
-    frame.locator(".embed-activate").click()
-    player = frame.locator("iframe")
-    expect(player).to_have_attribute("src", "https://www.youtube-nocookie.com/embed/aqz-KE-bpKQ")
+    # The post first: a player iframe appearing above it moves the page under the next click.
     live_tweet.locator(".embed-activate-tweet").click()
+    expect(live_tweet).to_have_attribute("data-active", "true")
     # A locator, not wait_for_function: the page's CSP forbids the eval that one would need.
     widgets = page.locator('script[src="https://platform.twitter.com/widgets.js"]')
     expect(widgets).to_have_count(1, timeout=2000)
+    frame.locator(".embed-activate").click()
+    player = frame.locator("iframe")
+    expect(player).to_have_attribute("src", "https://www.youtube-nocookie.com/embed/aqz-KE-bpKQ")
 
 
 @pytest.mark.browser
