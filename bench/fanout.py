@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import http.client
 import json
 import os
+import re
 import resource
 import sys
 import threading
@@ -31,6 +33,11 @@ from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+
+try:
+    import uvloop
+except ImportError:  # the benchmark still runs, with a slower client
+    uvloop = None
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -63,6 +70,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--entries", type=int, default=20, help="entries to post (M)")
     parser.add_argument("--rate", type=float, default=5.0, help="entries posted per second")
     parser.add_argument("--connect-rate", type=float, default=500.0, help="readers opened per s")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "websockets"),
+        default="raw",
+        help="raw: a minimal RFC 6455 reader on uvloop (cheap, so the client's own queueing "
+        "barely shows in the latencies); websockets: the websockets library",
+    )
     parser.add_argument(
         "--open-timeout", type=float, default=30.0, help="seconds allowed per WebSocket handshake"
     )
@@ -395,7 +409,147 @@ def drop(run: Run, reader: Reader, reason: str) -> None:
     run.frames -= len(reader.received)
 
 
-async def open_readers(run: Run, uri: str, rate: float, open_timeout: float) -> list:
+# A frame's type and top-level seq: the server writes them first, in this order.
+FRAME_HEAD = re.compile(rb'^\{"type": ?"([^"]+)", ?"seq": ?(\d+)')
+
+
+def record_frame(run: Run, reader: Reader, kind: str, seq: int | None, now: float) -> None:
+    """Account one received text frame: entries by seq, heartbeats ignored, the rest counted."""
+    if kind == "heartbeat":
+        return
+    if kind != "entry.created" or seq is None:
+        reader.other_frames += 1
+        return
+    if seq in reader.received:
+        reader.duplicates += 1
+        return
+    if seq < reader.last_seq:
+        reader.out_of_order += 1
+    reader.last_seq = max(reader.last_seq, seq)
+    reader.received[seq] = now
+    run.frames += 1
+
+
+class RawReaderProtocol(asyncio.Protocol):
+    """A minimal WebSocket reader (RFC 6455): handshake, then unmasked server frames.
+
+    It does only what a reader of the live endpoint needs (text, ping, close; no extensions)
+    and reads each frame's type and seq from its first bytes instead of parsing the JSON, so
+    one frame costs the client a few microseconds and the server's timing shows through.
+    """
+
+    def __init__(self, run: Run, reader: Reader, request: bytes, upgraded: asyncio.Future):
+        self.run, self.reader, self.request, self.upgraded = run, reader, request, upgraded
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.close_code: int | None = None
+
+    def connection_made(self, transport) -> None:
+        """Send the upgrade request."""
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        """Parse the handshake answer, then every complete frame in the buffer."""
+        now = time.monotonic()
+        buffer = self.buffer
+        buffer += data
+        if not self.upgraded.done():
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(buffer[: buffer.find(b"\r\n")])
+            del buffer[: end + 4]
+            if b" 101 " not in status:
+                self.upgraded.set_exception(ConnectionError(status.decode(errors="replace")))
+                self.transport.close()
+                return
+            self.upgraded.set_result(None)
+        while len(buffer) >= 2:
+            opcode, length, start = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
+            if length == 126:
+                if len(buffer) < 4:
+                    return
+                length, start = int.from_bytes(buffer[2:4]), 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    return
+                length, start = int.from_bytes(buffer[2:10]), 10
+            if len(buffer) < start + length:
+                return
+            payload = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            if opcode == 0x1:
+                head = FRAME_HEAD.match(payload)
+                if head is None:
+                    self.reader.other_frames += 1
+                else:
+                    record_frame(self.run, self.reader, head[1].decode(), int(head[2]), now)
+            elif opcode == 0x9:
+                self.transport.write(masked_frame(0xA, payload))
+            elif opcode == 0x8:
+                self.close_code = int.from_bytes(payload[:2]) if len(payload) >= 2 else 1005
+                self.transport.close()
+                return
+
+    def connection_lost(self, exc) -> None:
+        """A close before the run ended is a drop."""
+        if not self.upgraded.done():
+            self.upgraded.set_exception(exc or ConnectionError("closed during handshake"))
+        elif self.reader.connected and not self.run.stop.is_set() and not self.reader.dropped:
+            drop(self.run, self.reader, f"closed {self.close_code or 'abnormally'}")
+
+    def close(self) -> None:
+        """Say goodbye (a masked close frame) and close the connection."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(masked_frame(0x8, (1000).to_bytes(2)))
+            self.transport.close()
+
+
+def masked_frame(opcode: int, payload: bytes) -> bytes:
+    """A short client-to-server frame; clients must mask, and a zero mask is a valid mask."""
+    return bytes((0x80 | opcode, 0x80 | len(payload))) + bytes(4) + payload
+
+
+def upgrade_request(host: str, path: str) -> bytes:
+    """The HTTP request that opens a WebSocket, offering no extensions."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+
+async def read_story_raw(run: Run, reader: Reader, uri: str, open_timeout: float) -> None:
+    """Open one reader with the raw protocol; frames are recorded as they arrive."""
+    reader.last_seq = run.after
+    parts = urlsplit(uri)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    loop = asyncio.get_running_loop()
+    upgraded = loop.create_future()
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(open_timeout):
+            _, protocol = await loop.create_connection(
+                lambda: RawReaderProtocol(
+                    run, reader, upgrade_request(parts.netloc, path), upgraded
+                ),
+                parts.hostname,
+                parts.port or 80,
+            )
+            await upgraded
+    except Exception as error:  # every failure is counted and reported by kind
+        reader.failed = f"{type(error).__name__}: {error}"[:160]
+        run.failed += 1
+        return
+    reader.handshake = time.monotonic() - started
+    reader.connected = True
+    run.connected += 1
+    run.live += 1
+    run.sockets.append(protocol)
+
+
+async def open_readers(run: Run, uri: str, rate: float, open_timeout: float, client: str) -> list:
     """Start one reader task every 1/rate seconds on an absolute schedule."""
     tasks = []
     start = time.monotonic()
@@ -403,7 +557,8 @@ async def open_readers(run: Run, uri: str, rate: float, open_timeout: float) -> 
         pause = start + reader.index / rate - time.monotonic()
         if pause > 0:
             await asyncio.sleep(pause)
-        tasks.append(asyncio.create_task(read_story(run, reader, uri, open_timeout)))
+        read = read_story_raw if client == "raw" else read_story
+        tasks.append(asyncio.create_task(read(run, reader, uri, open_timeout)))
     return tasks
 
 
@@ -413,6 +568,29 @@ async def watch_loop_lag(samples: list[float], stop: asyncio.Event) -> None:
         before = time.monotonic()
         await asyncio.sleep(0.05)
         samples.append(time.monotonic() - before - 0.05)
+
+
+OPEN_READERS = re.compile(r"^liveblog_open_readers\{[^}]*\} ([0-9.e+]+)$", re.MULTILINE)
+
+
+def server_open_readers(api: Api) -> int | None:
+    """Readers the server holds over all stories and processes, from /metrics (None: no metrics).
+
+    A reader counts once the server has subscribed it, which is after its handshake completed
+    on the client: publishing before then would time the server's connect backlog, not fan-out.
+    """
+    try:
+        api.close()  # /metrics is plain text, not JSON: use a one-off connection
+        conn = http.client.HTTPConnection(api.host, api.port, timeout=api.timeout)
+        conn.request("GET", api.prefix + "/metrics")
+        response = conn.getresponse()
+        text = response.read().decode()
+        conn.close()
+    except (OSError, http.client.HTTPException):
+        return None
+    if response.status != 200:
+        return None
+    return int(sum(float(value) for value in OPEN_READERS.findall(text)))
 
 
 async def wait_until(predicate, deadline: float, step: float = 0.1) -> bool:
@@ -445,12 +623,24 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
     lag_task = asyncio.create_task(watch_loop_lag(lag, run.stop))
     cpu = {"start": client_cpu_seconds()}
     machine = {"start": machine_cpu_seconds(), "load_start": os.getloadavg()[0]}
+    baseline = await asyncio.to_thread(server_open_readers, api)
     probe.mark("start")
 
-    # Phase 1: connect every reader (or see it fail).
-    opener = asyncio.create_task(open_readers(run, uri, args.connect_rate, args.open_timeout))
+    # Phase 1: connect every reader (or see it fail), then wait until the server holds them.
+    opener = asyncio.create_task(
+        open_readers(run, uri, args.connect_rate, args.open_timeout, args.client)
+    )
     all_in = await wait_until(lambda: run.connected + run.failed == args.readers, deadline)
     connect_seconds = time.monotonic() - t_start
+    subscribed = None
+    if baseline is not None and all_in:
+        target = baseline + run.connected
+        while time.monotonic() < deadline:
+            subscribed = await asyncio.to_thread(server_open_readers, api)
+            if subscribed is None or subscribed >= target:
+                break
+            await asyncio.sleep(0.2)
+    subscribe_seconds = time.monotonic() - t_start
     cpu["connected"] = client_cpu_seconds()
     probe.mark("connected")
 
@@ -485,7 +675,12 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
     # Tear down: stop readers, close sockets politely but within a bound.
     run.stop.set()
     opener.cancel()
-    closers = [asyncio.create_task(ws.close()) for ws in run.sockets]
+    closers = []
+    for connection in run.sockets:
+        if isinstance(connection, RawReaderProtocol):
+            connection.close()
+        else:
+            closers.append(asyncio.create_task(connection.close()))
     if closers:
         await asyncio.wait(closers, timeout=15)
     for task in closers:
@@ -506,6 +701,9 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
             "after": after,
             "fd_limit": fd_limit,
             "connect_seconds": round(connect_seconds, 2),
+            # Until /metrics showed every reader subscribed (= connect_seconds without metrics).
+            "subscribe_seconds": round(subscribe_seconds, 2),
+            "server_open_readers": subscribed,
             "publish_seconds": round(publish_seconds, 2),
             # From the first POST until every live reader held every entry (or the deadline).
             "deliver_seconds": round(deliver_seconds, 2),
@@ -581,6 +779,7 @@ def summarise(args, run: Run, posts, seqs, cpu, probe: ServerProbe, lag, info) -
             "open_timeout": args.open_timeout,
             "idle": args.idle,
             "timeout": args.timeout,
+            "client": args.client,
         },
         "run": info,
         "connected": len(connected),
@@ -657,7 +856,8 @@ def print_report(result: dict) -> None:
     print(
         f"  connected {result['connected']} in {run['connect_seconds']} s "
         f"(handshake p50/p99/max {result['handshake_ms']['p50']}/"
-        f"{result['handshake_ms']['p99']}/{result['handshake_ms']['max']} ms)"
+        f"{result['handshake_ms']['p99']}/{result['handshake_ms']['max']} ms); "
+        f"server held {run['server_open_readers']} after {run['subscribe_seconds']} s"
     )
     print(f"  connect failures {result['connect_failures']} {result['connect_failure_kinds']}")
     if result["first_failure"]:
@@ -716,7 +916,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark from the command line."""
     args = parse_args(argv)
     try:
-        result = asyncio.run(asyncio.wait_for(run_benchmark(args), args.timeout + 30))
+        runner = uvloop.run if uvloop is not None and args.client == "raw" else asyncio.run
+        result = runner(asyncio.wait_for(run_benchmark(args), args.timeout + 30))
     except TimeoutError:
         print("benchmark exceeded its hard timeout", file=sys.stderr)
         return 2

@@ -39,9 +39,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         errors,
         feeds,
         health,
+        limits,
         live,
+        logging_setup,
         media,
         metadata,
+        metrics,
         oembed,
         openapi,
         reader,
@@ -52,9 +55,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Compression first, so its after_request hook runs after everyone else's, over the final
     # body; the blueprints before the hooks that look at their answers.
-    for module in (compression, database, live, errors, templating):
+    # Logging before all: its clock starts first, and its line records the final status.
+    logging_setup.init_app(app)
+    for module in (compression, database, live, limits, errors, templating):
         module.init_app(app)
-    for module in (api, openapi, reader, media, feeds, oembed, health):
+    for module in (api, openapi, reader, media, feeds, oembed, health, metrics):
         app.register_blueprint(module.bp)
     for module in (metadata, security, caching, assets, desk, cli):
         module.init_app(app)

@@ -21,7 +21,25 @@ def from_environment(instance_path: str) -> dict:
         # A desk left open through a long night must still post: the token lives with the session.
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # Off: Flask-Limiter would put its window's Retry-After on every limited answer, a 201
+        # or a 503 included; limits.py gives a 429 its own Retry-After instead.
+        "RATELIMIT_HEADERS_ENABLED": False,
+        # RATELIMIT_ENABLED=0 turns every rate limit off (benchmarks open 10,000 sockets from
+        # one address). The figures are explained in docs/deploy.md, "Limits".
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") != "0",
+        # Per token (per address without one): a fast journalist posts a few times a minute;
+        # 120 leaves room for corrections and a feed script, and stops a runaway loop.
+        "API_WRITE_LIMIT": os.environ.get("API_WRITE_LIMIT", "120 per minute"),
+        # Per address: an office or a mobile carrier's NAT is one address, and a restart sends
+        # all of its readers back at once; a flood from one machine is still stopped in seconds.
+        "LIVE_CONNECT_LIMIT": os.environ.get("LIVE_CONNECT_LIMIT", "1200 per minute"),
+        # Measured (docs/benchmarks.md): a reader costs ~48 KB and ~50 µs of CPU per entry, so
+        # one gevent worker holds 10,000 in ~560 MB. 15,000 is ~800 MB and 0.75 s of one core
+        # per entry: still every frame at an entry a second. Past it a process falls further
+        # behind with each reader; refusing sends the rest to another process (or to polling).
+        "MAX_READERS_PER_PROCESS": int(os.environ.get("MAX_READERS_PER_PROCESS", 15000)),
+        # How many reverse proxies in front set X-Forwarded-For; 0 trusts no such header.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Load YouTube, Vimeo and X on page load instead of on the reader's click.
@@ -29,6 +47,12 @@ def from_environment(instance_path: str) -> dict:
         # Let webhooks reach private, loopback and link-local addresses (tests, intranets).
         "WEBHOOKS_ALLOW_PRIVATE": os.environ.get("WEBHOOKS_ALLOW_PRIVATE", "") == "1",
         "LIVE_HEARTBEAT_SECONDS": float(os.environ.get("LIVE_HEARTBEAT_SECONDS", 25)),
+        # /metrics answers loopback and private networks, and anyone sending this bearer token.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
+        # json (one object per line) or text; unset leaves logging as Python and Flask set it.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT") or None,
+        # How often each process tells Redis how many readers it holds, for the desk's count.
+        "AUDIENCE_REPORT_SECONDS": float(os.environ.get("AUDIENCE_REPORT_SECONDS", 5)),
     }
 
 

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+# How long a client waits before retrying a write the database could not take.
+DATABASE_RETRY_AFTER = 5
+DATABASE_DOWN = (
+    "The database is not answering, so nothing was saved. Your text is kept; "
+    "try again in a few seconds."
+)
 
 
 class LiveblogError(Exception):
@@ -70,13 +80,49 @@ def _handle_liveblog_error(error: LiveblogError):
     return render_template("error.html", status=error.status, message=error.message), error.status
 
 
-def _handle_http_error(error: HTTPException):
+def http_error(error: HTTPException):
+    """An HTTP error as JSON under /api (or for a script that asks), else as a page."""
     if _wants_json():
         return error_response(error.code or 500, error.description or error.name)
     return render_template("error.html", status=error.code, message=error.description), error.code
 
 
+def database_unavailable(error: DBAPIError) -> bool:
+    """True for a lost or refused database connection, as opposed to a bad statement."""
+    return isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
+
+
+def _handle_database_error(error: DBAPIError):
+    if not database_unavailable(error):
+        raise error  # a real bug: the ordinary 500 and its traceback
+    current_app.logger.warning("database unavailable: %s", error.orig)
+    try:
+        # The transaction died with the connection; a rollback returns the session to the pool
+        # clean, so the next request starts afresh instead of failing on a dead transaction.
+        db.session.rollback()
+    except DBAPIError:
+        db.session.invalidate()
+    if _wants_json():
+        response, status = error_response(503, DATABASE_DOWN)
+    else:
+        response, status = _error_page(503, DATABASE_DOWN), 503
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response, status
+
+
+def _error_page(status: int, message: str):
+    # Rendered without context processors: Flask-Login's would load the user from the database
+    # that just failed. Plain text if even that fails: the answer must not depend on it.
+    try:
+        page = current_app.jinja_env.get_template("error.html")
+        return current_app.make_response(page.render(status=status, message=message))
+    except Exception:
+        current_app.logger.exception("rendering the %s page failed", status)
+        return current_app.make_response((message, {"Content-Type": "text/plain"}))
+
+
 def init_app(app: Flask) -> None:
     """Answer every error as JSON under /api and as a page elsewhere."""
     app.register_error_handler(LiveblogError, _handle_liveblog_error)
-    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(DBAPIError, _handle_database_error)

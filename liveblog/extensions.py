@@ -19,5 +19,13 @@ migrate = Migrate()
 sock = Sock()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# Limits apply only where a view asks for one; storage is set from RATELIMIT_STORAGE_URI.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Limits apply only where a view or blueprint asks for one (see limits.py); storage is set from
+# RATELIMIT_STORAGE_URI. If that storage (Redis) stops answering, counting moves to this
+# process's memory until it returns, and any other storage error lets the request through:
+# a limiter must never be the reason a request fails.
+limiter = Limiter(
+    key_func=get_remote_address,
+    default_limits=[],
+    swallow_errors=True,
+    in_memory_fallback_enabled=True,
+)

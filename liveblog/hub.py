@@ -9,6 +9,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from . import metrics
+
 log = logging.getLogger(__name__)
 
 # How many frames a reader may fall behind before it is dropped and left to resume by seq.
@@ -24,6 +26,8 @@ class Frame:
     text: str
     # Encoded lazily by the transport and cached, so each frame is encoded once, not per reader.
     wire: bytes | None = None
+    # time.time() of the commit, for the delivery latency metric; 0 for frames read from the log.
+    committed_at: float = 0.0
 
 
 @dataclass(eq=False)
@@ -34,6 +38,10 @@ class Subscription:
     on_overflow: Callable[[], None] | None = None
     # Set after each queued frame, so one wait can cover new frames and socket activity alike.
     wakeup: threading.Event | None = None
+    # Writes a frame straight to the reader's socket if that can be done without waiting, and
+    # says whether the reader now has all of it. Waking a reader costs more than the write
+    # itself, so a caught-up reader with room in its socket is served without waking it.
+    write_now: Callable[[Frame], bool] | None = None
     # A deque, not a queue.Queue: append and popleft need no lock, which halves the cost of
     # offering one frame to thousands of readers.
     frames: deque = field(default_factory=deque)
@@ -43,6 +51,8 @@ class Subscription:
     def offer(self, frame: Frame) -> None:
         """Queue a frame without blocking; a reader that is too far behind is cut off."""
         if self.overflowed:
+            return
+        if not self.frames and self.write_now is not None and self.write_now(frame):
             return
         if len(self.frames) >= READER_QUEUE_SIZE:
             self.overflowed = True
@@ -85,31 +95,40 @@ class Hub:
         self._dispatcher: threading.Thread | None = None
         # Set by relay.init_app; duck-typed (publish, start) so this module stays a leaf.
         self.relay = None
+        self.audience = None  # set by audience.init_app; duck-typed (start)
 
     def subscribe(
         self,
         story_id: int,
         on_overflow: Callable[[], None] | None = None,
         wakeup: threading.Event | None = None,
+        write_now: Callable[[Frame], bool] | None = None,
     ) -> Subscription:
         """Start collecting a story's frames for one reader."""
-        subscription = Subscription(story_id, on_overflow, wakeup)
+        subscription = Subscription(story_id, on_overflow, wakeup, write_now)
         # A reader whose handshake finished while the process began to stop is sent away too.
         subscription.closing = self._closing
+        subscription.on_overflow = _counting_drops(story_id, subscription.on_overflow)
         with self._lock:
             self._subscribers.setdefault(story_id, set()).add(subscription)
+        metrics.reader_opened(story_id)
         if self.relay is not None:
             self.relay.start()  # a process with readers must hear other processes' frames
+        if self.audience is not None:
+            self.audience.start()  # and must tell the desks of other processes it has them
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Stop delivering to a reader that has gone."""
         with self._lock:
             readers = self._subscribers.get(subscription.story_id)
-            if readers is not None:
+            present = readers is not None and subscription in readers
+            if present:
                 readers.discard(subscription)
                 if not readers:
                     del self._subscribers[subscription.story_id]
+        if present:  # a second unsubscribe of the same reader must not count it twice
+            metrics.reader_closed(subscription.story_id)
 
     def close_all(self) -> int:
         """Ask every reader to leave (the process is stopping); return how many there were."""
@@ -126,6 +145,11 @@ class Hub:
         """How many readers of the story this process holds."""
         with self._lock:
             return len(self._subscribers.get(story_id, ()))
+
+    def total_readers(self) -> int:
+        """How many readers this process holds, over every story."""
+        with self._lock:
+            return sum(len(readers) for readers in self._subscribers.values())
 
     def read_stories(self) -> list[int]:
         """The stories this process has readers for."""
@@ -182,6 +206,8 @@ class Hub:
             for item in [*backlog, frame]:
                 self._deliver(item)
             self._last_seq[frame.story_id] = frame.seq
+        # Once per frame, not per reader: this is the latency of the whole fan-out here.
+        metrics.frame_delivered(frame.committed_at)
 
     def _deliver(self, frame: Frame) -> None:
         with self._lock:
@@ -192,3 +218,16 @@ class Hub:
     def _story_lock(self, story_id: int) -> threading.Lock:
         with self._lock:
             return self._story_locks.setdefault(story_id, threading.Lock())
+
+
+def _counting_drops(story_id: int, cut_off: Callable[[], None] | None) -> Callable[[], None]:
+    # Wraps the transport's cut-off, so a drop is counted and logged once per reader, on the
+    # overflow itself, and the per-frame path of every other reader stays untouched.
+    def overflowed() -> None:
+        metrics.slow_reader_dropped()
+        log.info("a reader of story %s fell %d frames behind; cut off", story_id,
+                 READER_QUEUE_SIZE)
+        if cut_off is not None:
+            cut_off()
+
+    return overflowed

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import _socket
 import json
 import socket
+import ssl
 import struct
+import threading
 import time
 
 from flask import Blueprint, Flask, current_app, request
 from simple_websocket import ConnectionClosed
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
-from . import relay
+from . import audience, relay
 from .extensions import db, sock
 from .hub import Frame, Hub
 from .models import Story, StoryStatus
@@ -23,12 +27,14 @@ REPLAY_BATCH = 500
 CLOSE_UNKNOWN_STORY = 4404
 CLOSE_ARCHIVED = 4410
 CLOSE_RESTARTING = 1012  # "service restart": clients reconnect at once, elsewhere
+CLOSE_TRY_LATER = 1013  # "try again later": the database is not answering
 
 
 def init_app(app: Flask) -> None:
     """Create this process's hub, link it to other processes if asked, register the route."""
     hub = app.extensions["liveblog.hub"] = Hub(load_gap=_gap_loader(app))
     relay.init_app(app, hub)
+    audience.init_app(app, hub)
     sock.init_app(app)
     app.register_blueprint(bp)
     app.before_request(_refuse_compression)
@@ -64,27 +70,67 @@ def encode_text_frame(text: str) -> bytes:
 
 
 class Reader:
-    """One WebSocket reader: sends frames in seq order, each exactly once."""
+    """One WebSocket reader: sends frames in seq order, each exactly once.
+
+    Two parties write to the socket: the reader's own loop (replay, heartbeats, frames it was
+    woken for) and the hub's dispatcher (`write_now`, for a reader that is caught up). `lock`
+    decides which one writes at a time, so frames never interleave on the wire.
+    """
 
     def __init__(self, ws, last_seq: int):
         self.ws = ws
         self.last_seq = last_seq
         self.last_sent_at = time.monotonic()
+        self.lock = threading.Lock()
+        self.unsent = b""  # the rest of a frame the hub could only partly write
+        self._raw = _raw_socket(ws.sock)
 
     def send(self, frame: Frame) -> None:
         """Write a frame unless the reader already has it."""
+        self.flush()
         if frame.seq <= self.last_seq:
             return
-        if frame.wire is None:
-            frame.wire = encode_text_frame(frame.text)
-        self.ws.sock.sendall(frame.wire)
+        self.ws.sock.sendall(wire_of(frame))
         self.last_seq = frame.seq
         self.last_sent_at = time.monotonic()
 
     def send_json(self, message: dict) -> None:
         """Send a control message such as a heartbeat."""
+        self.flush()
         self.ws.sock.sendall(encode_text_frame(json.dumps(message)))
         self.last_sent_at = time.monotonic()
+
+    def flush(self) -> None:
+        """Finish writing a frame the hub started, before anything else goes out."""
+        if self.unsent:
+            unsent, self.unsent = self.unsent, b""
+            self.ws.sock.sendall(unsent)
+
+    def write_now(self, frame: Frame) -> bool:
+        """From the hub: write the next frame if the socket takes it at once; True if it did.
+
+        False leaves the frame to the reader's loop: the loop is busy writing, the reader is
+        behind (a replay or gap fill comes first), or the socket is full. A partial write is
+        kept in `unsent` and also answers False, so the loop is woken to finish it.
+        """
+        if self._raw is None or not self.lock.acquire(blocking=False):
+            return False
+        try:
+            if self.unsent or frame.seq != self.last_seq + 1:
+                return False
+            data = wire_of(frame)
+            try:
+                sent = self._raw.send(data, socket.MSG_DONTWAIT)
+            except OSError:  # full (EAGAIN) or gone: the loop will queue or notice the close
+                return False
+            self.last_seq = frame.seq
+            self.last_sent_at = time.monotonic()
+            if sent < len(data):
+                self.unsent = data[sent:]
+                return False
+            return True
+        finally:
+            self.lock.release()
 
     def cut_off(self) -> None:
         """Drop a reader that fell too far behind; it reconnects and resumes by seq."""
@@ -92,6 +138,22 @@ class Reader:
             self.ws.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def wire_of(frame: Frame) -> bytes:
+    """The frame as bytes on the wire, encoded once and shared by every reader."""
+    if frame.wire is None:
+        frame.wire = encode_text_frame(frame.text)
+    return frame.wire
+
+
+def _raw_socket(sock) -> socket.socket | None:
+    # Under gevent the cooperative socket wraps the OS socket in `_sock`; a plain socket is its
+    # own. A TLS socket must never be written around, so it gets no fast path.
+    if isinstance(sock, ssl.SSLSocket):
+        return None
+    raw = getattr(sock, "_sock", sock)
+    return raw if isinstance(raw, _socket.socket) else None
 
 
 def _replay(reader: Reader, story_id: int, before: int | None = None) -> None:
@@ -115,7 +177,14 @@ def _drain_incoming(ws) -> int:
 @sock.route("/api/stories/<slug>/live", bp=bp, endpoint="stream")
 def stream(ws, slug: str):
     """Replay events after ?after=<seq>, then stream live ones with no gap and no duplicate."""
-    story = db.session.scalar(select(Story).filter_by(slug=slug))
+    try:
+        story = db.session.scalar(select(Story).filter_by(slug=slug))
+    except DBAPIError:
+        # The handshake is done, so an HTTP 503 can no longer be sent; a close the client
+        # understands makes it back off and resume by seq, instead of a garbled stream.
+        db.session.remove()
+        ws.close(CLOSE_TRY_LATER, "The database is not answering; reconnect shortly")
+        return
     if story is None or story.status == StoryStatus.DRAFT:
         ws.close(CLOSE_UNKNOWN_STORY, "No such story")
         return
@@ -131,33 +200,42 @@ def stream(ws, slug: str):
     # Subscribe before replaying: an event committed during the replay is then either in the
     # replay or in the queue (or both, and Reader.send drops the second copy). The socket's own
     # event doubles as the wake-up, so a new frame, a message or a close all end the wait.
-    subscription = hub.subscribe(story_id, on_overflow=reader.cut_off, wakeup=ws.event)
+    subscription = hub.subscribe(
+        story_id, on_overflow=reader.cut_off, wakeup=ws.event, write_now=reader.write_now)
     try:
-        if after > last_seq:
-            # The reader knows a seq this story never reached (a restored database?): resync.
-            reader.send_json({"type": "story.reset", "seq": last_seq})
-        _replay(reader, story_id)
+        with reader.lock:
+            if after > last_seq:
+                # The reader knows a seq this story never reached (a restored database?).
+                reader.send_json({"type": "story.reset", "seq": last_seq})
+            _replay(reader, story_id)
         db.session.remove()  # hold no database connection while idle
         while ws.connected and not subscription.overflowed and not subscription.closing:
             woken = ws.event.wait(timeout=heartbeat)
             ws.event.clear()
             messages = _drain_incoming(ws)
-            frames = subscription.drain()
-            for frame in frames:
-                if frame.seq > reader.last_seq + 1:
-                    _replay(reader, story_id, before=frame.seq)
-                    db.session.remove()
-                reader.send(frame)
+            with reader.lock:
+                reader.flush()
+                frames = subscription.drain()
+                for frame in frames:
+                    if frame.seq > reader.last_seq + 1:
+                        _replay(reader, story_id, before=frame.seq)
+                        db.session.remove()
+                    reader.send(frame)
+                if time.monotonic() - reader.last_sent_at >= heartbeat:
+                    reader.send_json({"type": "heartbeat", "seq": reader.last_seq})
             if woken and not frames and not messages:
                 # simple-websocket sets the event just before it marks a closing socket as
                 # closed; let its thread finish so the loop sees `connected` turn false.
                 ws.thread.join(timeout=0.05)
-            if time.monotonic() - reader.last_sent_at >= heartbeat:
-                reader.send_json({"type": "heartbeat", "seq": reader.last_seq})
         if subscription.closing and ws.connected:
             ws.close(CLOSE_RESTARTING, "Server restarting; reconnect with after=<seq>")
     except (ConnectionClosed, OSError):
         pass
+    except DBAPIError:
+        # A replay or gap fill found the database down: the reader resumes by seq once it is back.
+        db.session.remove()
+        if ws.connected:
+            ws.close(CLOSE_TRY_LATER, "The database is not answering; reconnect shortly")
     finally:
         hub.unsubscribe(subscription)
         db.session.remove()

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 from sqlalchemy import select
 
+from . import metrics
 from .extensions import db
 from .hub import Frame, Hub
 from .models import Story
@@ -134,12 +135,14 @@ class Relay:
     def _send_forever(self) -> None:
         while (frame := self._outbox.get()) is not None:
             message = json.dumps({"story_id": frame.story_id, "seq": frame.seq,
-                                  "text": frame.text}, separators=(",", ":"))
+                                  "text": frame.text, "committed_at": frame.committed_at},
+                                 separators=(",", ":"))
             try:
                 self.client.publish(self.channel, message)
                 self._publish_failing = False
             except RedisError as error:
                 self.publish_failures += 1
+                metrics.REDIS_PUBLISH_FAILURES.inc()
                 if not self._publish_failing:
                     log.warning("Redis PUBLISH failed (%s); other processes will read the "
                                 "event log", error)
@@ -187,13 +190,17 @@ class Relay:
     def _receive(self, data: bytes) -> None:
         message = json.loads(data)
         self.received += 1
-        self.hub.accept(Frame(message["story_id"], message["seq"], message["text"]))
+        metrics.REDIS_FRAMES_RECEIVED.inc()
+        # A message from a process still on the older format carries no commit time: 0.
+        self.hub.accept(Frame(message["story_id"], message["seq"], message["text"],
+                              committed_at=message.get("committed_at", 0.0)))
 
     def _fall_back(self, error: Exception) -> None:
         if not self._outage:
             # Once per outage; retries while Redis stays down are not news.
             self._outage = True
             self.fallbacks += 1
+            metrics.REDIS_FALLBACKS.inc()
             log.warning("Redis unreachable (%s); reading new events from the database every "
                         "%.1f s until it is back", error, self.poll_interval)
 
@@ -201,5 +208,6 @@ class Relay:
         try:
             self.catch_up()
             self.polls += 1
+            metrics.REDIS_POLLS.inc()
         except Exception:  # the database may be briefly locked or down too; try again next time
             log.exception("reading new events from the database failed")

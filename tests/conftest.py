@@ -25,6 +25,10 @@ pytest_plugins = ["browser_support"]
 DATABASES = ("sqlite", "postgresql")
 # Every test database on the server is a copy of this one, which already has the schema.
 TEMPLATE = "liveblog_template"
+# Tests post and connect far faster than a newsroom; test_limits.py sets real figures. Limits
+# stay on, so the login throttle is still tested.
+GENEROUS_LIMITS = {"API_WRITE_LIMIT": "100000 per minute",
+                   "LIVE_CONNECT_LIMIT": "100000 per minute"}
 
 
 def pytest_configure(config):
@@ -90,7 +94,7 @@ def empty_database_url(postgres, tmp_path):
 def app(database_url, postgres, tmp_path, monkeypatch):
     """An application on its own database (SQLite: a file, never in-memory with threads)."""
     monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "instance"))
-    settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url}
+    settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **GENEROUS_LIMITS}
     if postgres is not None:
         # No pool: a connection a server thread still holds when the test ends is closed when
         # that thread lets go of it, instead of being garbage-collected open later (psycopg

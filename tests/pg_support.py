@@ -47,6 +47,7 @@ class PostgresServer:
         self.root = tempfile.mkdtemp(prefix="liveblog-pg-")
         self.data = os.path.join(self.root, "data")
         self.port = 0
+        self._options = ""
         self.version = 0
         self._names = count(1)
         # PostgreSQL refuses to run as root; as root, the cluster belongs to the postgres user.
@@ -72,12 +73,11 @@ class PostgresServer:
             "-c max_connections=300 -c shared_buffers=32MB",
             f"-c timezone={SERVER_TIMEZONE}",
         ])
+        self._options = options
         for _attempt in range(5):  # another process may take the probed port before we bind it
             self.port = free_port()
             try:
-                self._run("pg_ctl", "start", "-w", "-t", "60", "-D", self.data,
-                          "-l", os.path.join(self.root, "server.log"),
-                          "-o", f"-p {self.port} {options}")
+                self._start_server()
                 break
             except RuntimeError:
                 if self._running():
@@ -87,8 +87,26 @@ class PostgresServer:
         self.version = int(self.execute("SHOW server_version_num"))
         return self
 
+    def _start_server(self) -> None:
+        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", self.data,
+                  "-l", os.path.join(self.root, "server.log"),
+                  "-o", f"-p {self.port} {self._options}")
+
     def _running(self) -> bool:
         return os.path.exists(os.path.join(self.data, "postmaster.pid"))
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is up (it may have been paused by a fault test)."""
+        return self._running()
+
+    def pause(self) -> None:
+        """Stop the server as an outage would, keeping its data: connections are cut at once."""
+        self._run("pg_ctl", "stop", "-D", self.data, "-m", "fast", "-w", "-t", "60")
+
+    def resume(self) -> None:
+        """Start a paused server again on the same port, with the same data."""
+        self._start_server()
 
     def stop(self) -> None:
         """Stop the server at once and remove its files."""

@@ -237,3 +237,21 @@ def test_a_stalled_reader_is_cut_off_without_delaying_others(live_server, action
     with connect(ws_url(live_server, after=received[-1] if received else 0)) as ws:
         rest = receive_frames(ws, total - len(received), timeout=30)
     assert [f["seq"] for f in rest] == list(range(len(received) + 1, total + 1))
+
+
+def test_a_database_failure_during_replay_closes_with_try_again_later(
+    live_server, actions, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from liveblog import live
+
+    actions.create_story()
+    actions.post_entry()
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(live, "events_after", database_down)
+    with raw_websocket(live_server, "/api/stories/storm/live?after=0") as raw:
+        assert close_code(raw.recv(4096)) == 1013  # back off, then resume by seq

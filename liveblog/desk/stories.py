@@ -7,7 +7,6 @@ import re
 
 from flask import (
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -19,7 +18,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import publishing
+from .. import audience, publishing
 from ..archive import export_story as export_archive
 from ..archive import import_archive, write_archive
 from ..errors import LiveblogError
@@ -163,12 +162,11 @@ def story(slug: str):
 
 def render_story_desk(story: Story, form: EntryForm | None = None) -> str:
     """Render the story desk; a form given back keeps the journalist's text and its errors."""
-    hub = current_app.extensions["liveblog.hub"]
     return render_template(
         "desk/story.html", story=story, groups=desk_entries(story.id),
         key_entries=pinned_entries(story.id), key_ids_swapped=_swapped,
         form=form or EntryForm(idempotency_key=new_idempotency_key()),
-        readers=hub.reader_count(story.id), may_publish=current_user.can_publish,
+        readers=audience.reader_count(story.id), may_publish=current_user.can_publish,
         label_now=format_label(utcnow(), story.timezone, story.label_format),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import update
 
+from .. import metrics
 from ..errors import NotFound, VersionConflict
 from ..extensions import db
 from ..hub import Frame
@@ -33,6 +35,7 @@ class Change:
 
     story_id: int
     frames: list[Frame] = field(default_factory=list)
+    event_types: list[str] = field(default_factory=list)  # for the events-published counter
 
     def next_seq(self) -> int:
         """Take the story's next seq for an event of this change."""
@@ -45,6 +48,7 @@ class Change:
         db.session.add(Event(story_id=self.story_id, seq=seq, type=event_type.value,
                              entry_id=entry_id, payload=text))
         self.frames.append(Frame(self.story_id, seq, text))
+        self.event_types.append(event_type.value)
 
     def emit_entry(self, event_type: EventType, entry: Entry) -> None:
         """Give the entry a new seq and append the event that shows it to readers."""
@@ -92,13 +96,16 @@ def story_change(story_id: int) -> Iterator[Change]:
     except BaseException:
         db.session.rollback()
         raise
+    metrics.events_published(change.event_types)
     publish_frames(change.frames)
 
 
 def publish_frames(frames: Iterable[Frame]) -> None:
     """Hand committed frames to this process's hub."""
     hub = current_app.extensions["liveblog.hub"]
+    committed_at = time.time()
     for frame in frames:
+        frame.committed_at = committed_at
         try:
             hub.publish(frame)
         except Exception:  # the change is committed; readers catch up from the event log

@@ -1,0 +1,137 @@
+"""Open readers per story across every process, for the desk.
+
+With Redis, each process with readers writes its per-story counts to a hash of its own every few
+seconds, with a TTL of three periods, so the hash of a process that died vanishes by itself; the
+desk adds up every live process's hash. Without Redis but with per-process metric files (several
+gunicorn workers on one machine), it adds up the workers' open-readers gauge. Otherwise this
+process's hub holds every reader there is.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import threading
+import uuid
+
+import redis
+from flask import Flask, current_app
+from prometheus_client import multiprocess
+from redis.exceptions import RedisError
+
+from . import metrics
+from .hub import Hub
+
+log = logging.getLogger(__name__)
+
+PROCESSES = "liveblog:audience"  # a set of the keys below, one per process that reported
+KEY = "liveblog:audience:{}"  # a hash: story id -> open readers in that process
+
+
+def init_app(app: Flask, hub: Hub) -> None:
+    """Have the hub report its readers to Redis when REDIS_URL is set."""
+    url = app.config.get("REDIS_URL")
+    if url:
+        hub.audience = Reporter(hub, url, app.config["AUDIENCE_REPORT_SECONDS"])
+        app.extensions["liveblog.audience"] = hub.audience
+
+
+def reader_count(story_id: int) -> int:
+    """Open readers of a story in every process this one can see."""
+    hub: Hub = current_app.extensions["liveblog.hub"]
+    reporter: Reporter | None = current_app.extensions.get("liveblog.audience")
+    if reporter is not None:
+        try:
+            return hub.reader_count(story_id) + reporter.others(story_id)
+        except RedisError:
+            log.warning("Redis unreachable; the desk shows this process's readers only")
+    elif metrics.multiprocess_dir():
+        return gauge_sum(metrics.multiprocess_dir(), story_id)
+    return hub.reader_count(story_id)
+
+
+def gauge_sum(path: str, story_id: int) -> int:
+    """The open-readers gauge of one story, added up over the live processes' metric files."""
+    files = glob.glob(os.path.join(path, "gauge_livesum_*.db"))
+    for metric in multiprocess.MultiProcessCollector.merge(files, accumulate=False):
+        if metric.name == metrics.OPEN_READERS_NAME:
+            return int(sum(s.value for s in metric.samples if s.labels["story"] == str(story_id)))
+    return 0
+
+
+class Reporter:
+    """Writes this process's open readers per story to Redis while it has, or had, readers."""
+
+    def __init__(self, hub: Hub, url: str, interval: float):
+        self.hub = hub
+        self.interval = interval
+        self.key = KEY.format(uuid.uuid4().hex)  # pids repeat across machines; this does not
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
+        self.reported = threading.Event()  # set after each write, for tests to await
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._failing = False
+
+    def start(self) -> None:
+        """Start reporting once; called when the first reader subscribes."""
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._report_forever, name="liveblog-audience", daemon=True)
+                    self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop reporting and withdraw this process's counts (tests, shutdown)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        try:
+            self.client.srem(PROCESSES, self.key)
+            self.client.delete(self.key)
+        except RedisError:
+            pass  # the TTL withdraws them anyway
+        self.client.close()
+
+    def report(self) -> None:
+        """Write this process's current counts, replacing the last ones."""
+        counts = {story: self.hub.reader_count(story) for story in self.hub.read_stories()}
+        pipe = self.client.pipeline()
+        pipe.delete(self.key)
+        if counts:
+            pipe.hset(self.key, mapping=counts)
+            pipe.pexpire(self.key, round(3000 * self.interval))
+            pipe.sadd(PROCESSES, self.key)
+        else:
+            pipe.srem(PROCESSES, self.key)
+        pipe.execute()
+
+    def others(self, story_id: int) -> int:
+        """Open readers of a story in the other processes, as last reported."""
+        keys = [key.decode() for key in self.client.smembers(PROCESSES)]
+        keys = [key for key in keys if key != self.key]  # this process counts itself live
+        if not keys:
+            return 0
+        pipe = self.client.pipeline()
+        for key in keys:
+            pipe.exists(key)
+            pipe.hget(key, str(story_id))
+        answers = pipe.execute()
+        gone = [key for key, alive in zip(keys, answers[::2], strict=True) if not alive]
+        if gone:
+            self.client.srem(PROCESSES, *gone)  # expired: a process that stopped reporting
+        return sum(int(count) for count in answers[1::2] if count is not None)
+
+    def _report_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.report()
+                self._failing = False
+                self.reported.set()
+            except RedisError as error:
+                if not self._failing:  # once per outage; the relay logs the outage too
+                    log.warning("could not report open readers to Redis (%s)", error)
+                self._failing = True
+            self._stop.wait(self.interval)

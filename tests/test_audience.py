@@ -1,0 +1,103 @@
+"""The desk's open-reader count: this process's hub, or every process's through Redis."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from desk_support import log_in
+from sqlalchemy import select
+from test_live import ws_url
+from websockets.sync.client import connect
+
+from liveblog import audience
+from liveblog.extensions import db
+from liveblog.models import Story
+
+# The fixtures: redis_server, two_processes.
+pytest_plugins = ["redis_support"]
+
+WAIT = 5.0  # upper bound for anything that should happen in well under a second
+COUNT = re.compile(r'<span id="reader-count">(\d+)</span> open readers?')
+
+
+def desk_count(client, slug: str = "storm") -> int:
+    """The open-reader count the story desk shows."""
+    html = client.get(f"/admin/stories/{slug}").get_data(as_text=True)
+    match = COUNT.search(html)
+    assert match, "no reader count on the desk"
+    return int(match.group(1))
+
+
+@pytest.fixture
+def processes(two_processes):
+    """Two app processes on one Redis, with a story; their reporters stop at the end."""
+    (a, b), token = two_processes
+    response = a.app.test_client().post(
+        "/api/stories", json={"slug": "storm", "title": "Storm"},
+        headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201
+    with a.app.app_context():
+        story_id = db.session.scalar(select(Story.id).filter_by(slug="storm"))
+    yield a, b, story_id
+    for process in (a, b):
+        process.app.extensions["liveblog.audience"].stop()
+
+
+def wait_for_readers(hub, story_id: int, count: int) -> None:
+    """Wait (bounded) until the hub holds `count` readers of the story."""
+    deadline = time.monotonic() + WAIT
+    while hub.reader_count(story_id) != count:
+        assert time.monotonic() < deadline, f"the hub never held {count} readers"
+        time.sleep(0.02)  # the server thread subscribes after the handshake: nothing to await
+
+
+def test_the_desk_shows_the_readers_of_this_process(app, live_server, actions, client):
+    actions.create_story()
+    log_in(client, "editor@example.org")
+    assert desk_count(client) == 0
+    with connect(ws_url(live_server)), connect(ws_url(live_server)):
+        with app.app_context():
+            story_id = db.session.scalar(select(Story.id).filter_by(slug="storm"))
+        wait_for_readers(app.extensions["liveblog.hub"], story_id, 2)
+        assert desk_count(client) == 2
+    wait_for_readers(app.extensions["liveblog.hub"], story_id, 0)
+    assert desk_count(client) == 0
+
+
+def test_the_desk_adds_up_the_readers_of_every_process_through_redis(processes):
+    a, b, story_id = processes
+    reporter = b.app.extensions["liveblog.audience"]
+    reporter.interval = 0.2  # before its thread starts with the first reader: a quick test
+    desk = a.app.test_client()
+    log_in(desk, "editor@example.org")
+    with connect(ws_url(a.url)), connect(ws_url(b.url)) as on_b, connect(ws_url(b.url)):
+        wait_for_readers(b.app.extensions["liveblog.hub"], story_id, 2)
+        wait_for_readers(a.app.extensions["liveblog.hub"], story_id, 1)
+        # A report under way may have counted before the second reader came; the one after
+        # it starts once that one is written, so it counts both.
+        for _ in range(2):
+            reporter.reported.clear()
+            assert reporter.reported.wait(WAIT)
+        assert desk_count(desk) == 3  # A's own, live, plus B's two as B last reported
+        on_b.close()
+        wait_for_readers(b.app.extensions["liveblog.hub"], story_id, 1)
+        reporter.report()
+        assert desk_count(desk) == 2
+        # A report lives three periods unless renewed, so a dead process drops out.
+        assert 0 < reporter.client.pttl(reporter.key) <= 3000 * reporter.interval
+        reporter.client.delete(reporter.key)  # as if the TTL had run out
+        with a.app.app_context():
+            assert audience.reader_count(story_id) == 1
+        assert reporter.key.encode() not in reporter.client.smembers(audience.PROCESSES)
+
+
+def test_with_redis_down_the_desk_counts_this_process_only(processes, redis_server):
+    a, _, story_id = processes
+    desk = a.app.test_client()
+    log_in(desk, "editor@example.org")
+    with connect(ws_url(a.url)):
+        wait_for_readers(a.app.extensions["liveblog.hub"], story_id, 1)
+        redis_server.stop()
+        assert desk_count(desk) == 1

@@ -1,0 +1,152 @@
+"""The hub's fast path: frames written straight to a caught-up reader's socket, never mixed up."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from liveblog.hub import Frame, Hub
+from liveblog.live import Reader, encode_text_frame
+
+
+class FakeWebSocket:
+    """The two things Reader uses of a simple-websocket connection: its socket and event."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.event = threading.Event()
+
+
+@pytest.fixture
+def pair():
+    server, client = socket.socketpair()
+    # Small buffers so a big frame cannot be written in one go.
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.settimeout(5)
+    yield server, client
+    server.close()
+    client.close()
+
+
+def frame(seq: int, text: str | None = None) -> Frame:
+    return Frame(1, seq, text or f'{{"type":"entry.created","seq":{seq}}}')
+
+
+def read_frames(client: socket.socket, count: int) -> list[str]:
+    """Read and decode `count` unmasked text frames from the socket."""
+    buffer, texts = b"", []
+    while len(texts) < count:
+        buffer += client.recv(65536)
+        while len(buffer) >= 2:
+            length, start = buffer[1] & 0x7F, 2
+            if length == 126:
+                length, start = int.from_bytes(buffer[2:4]), 4
+            elif length == 127:
+                length, start = int.from_bytes(buffer[2:10]), 10
+            if len(buffer) < start + length:
+                break
+            assert buffer[0] == 0x81  # final text frame: never a fragment of two frames mixed
+            texts.append(buffer[start : start + length].decode())
+            buffer = buffer[start + length :]
+    return texts
+
+
+def test_a_caught_up_reader_is_written_to_without_being_woken(pair):
+    server, client = pair
+    ws = FakeWebSocket(server)
+    reader = Reader(ws, last_seq=4)
+    hub = Hub(inline=True)
+    subscription = hub.subscribe(1, wakeup=ws.event, write_now=reader.write_now)
+    hub.publish(frame(5))
+    assert read_frames(client, 1) == [frame(5).text]
+    assert reader.last_seq == 5
+    assert subscription.drain() == [] and not ws.event.is_set()
+
+
+def test_a_reader_that_is_behind_is_left_to_its_own_loop(pair):
+    server, client = pair
+    ws = FakeWebSocket(server)
+    reader = Reader(ws, last_seq=2)  # still replaying: seq 3 and 4 come from the log first
+    subscription = Hub(inline=True).subscribe(1, wakeup=ws.event, write_now=reader.write_now)
+    subscription.offer(frame(5))
+    assert [f.seq for f in subscription.drain()] == [5] and ws.event.is_set()
+    client.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        client.recv(1)  # nothing was written out of order
+
+
+def test_while_the_loop_writes_the_hub_queues_and_order_holds(pair):
+    server, client = pair
+    ws = FakeWebSocket(server)
+    reader = Reader(ws, last_seq=0)
+    subscription = Hub(inline=True).subscribe(1, wakeup=ws.event, write_now=reader.write_now)
+    with reader.lock:  # the reader's loop is busy (a replay, a heartbeat)
+        subscription.offer(frame(1))
+    subscription.offer(frame(2))  # queued behind 1, though the socket is free now
+    assert [f.seq for f in subscription.drain()] == [1, 2]
+
+
+def test_a_partly_written_frame_is_finished_before_anything_else(pair):
+    server, client = pair
+    ws = FakeWebSocket(server)
+    reader = Reader(ws, last_seq=0)
+    big = frame(1, "x" * 200_000)
+    assert reader.write_now(big) is False  # the socket took only part of it
+    assert reader.unsent and reader.last_seq == 1
+    received: list[str] = []
+    collector = threading.Thread(target=lambda: received.extend(read_frames(client, 3)))
+    collector.start()
+    with reader.lock:  # what the reader's loop does when woken
+        reader.flush()
+        reader.send(big)  # already sent (in part): not sent twice
+        reader.send(frame(2))
+        reader.send_json({"type": "heartbeat", "seq": 2})
+    collector.join(timeout=10)
+    assert received == [big.text, frame(2).text, '{"type": "heartbeat", "seq": 2}']
+
+
+def test_a_full_socket_makes_the_hub_fall_back_to_the_queue(pair):
+    server, client = pair
+    ws = FakeWebSocket(server)
+    reader = Reader(ws, last_seq=0)
+    server.setblocking(False)
+    try:  # fill the socket as a reader that stopped reading would
+        while True:
+            server.send(b"\0" * 4096)
+    except BlockingIOError:
+        pass
+    server.setblocking(True)
+    subscription = Hub(inline=True).subscribe(1, wakeup=ws.event, write_now=reader.write_now)
+    subscription.offer(frame(1))
+    assert reader.last_seq == 0 and not reader.unsent
+    assert [f.seq for f in subscription.drain()] == [1] and ws.event.is_set()
+
+
+def test_a_closed_socket_is_not_an_error_for_the_hub(pair):
+    server, client = pair
+    reader = Reader(FakeWebSocket(server), last_seq=0)
+    client.close()
+    server.shutdown(socket.SHUT_RDWR)
+    assert reader.write_now(frame(1)) is False
+
+
+def test_frames_are_encoded_once_for_every_reader():
+    shared = frame(1)
+    readers = []
+    for _ in range(3):
+        server, client = socket.socketpair()
+        readers.append((Reader(FakeWebSocket(server), 0), server, client))
+    try:
+        for reader, _, _ in readers:
+            assert reader.write_now(shared)
+        wire = shared.wire
+        assert wire == encode_text_frame(shared.text)
+        for _, _, client in readers:
+            assert client.recv(65536) == wire
+    finally:
+        for _, server, client in readers:
+            server.close()
+            client.close()
