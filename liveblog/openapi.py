@@ -25,7 +25,9 @@ Every error is JSON: `{"error": {"status", "message", "fields"?}}`.
 shaped like the items of `GET /api/stories/{slug}/events`, plus `{"type": "heartbeat", "seq"}`
 after 25 s without traffic and `{"type": "story.reset", "seq"}` when `after` is beyond the
 story's last seq. Client messages are ignored; one over 4 KiB closes with 1009; an unknown story
-closes with 4404.
+closes with 4404, an archived one with 4410; a server going away closes with 1012 and a database
+outage with 1013 (reconnect with `after`). Before the upgrade, too many connects from one address
+answer 429 and a process at its reader cap 503, both with `Retry-After`.
 """
 
 # Every error answer, by status code: (component name, when it happens).
@@ -44,6 +46,14 @@ ERRORS = {
     ),
     "413": ("ContentTooLarge", "The body is over 1 MiB."),
     "422": ("Invalid", "A field with the wrong type, length or value; `error.fields` says which."),
+    "429": (
+        "TooManyRequests",
+        "Over API_WRITE_LIMIT for this token (or address); `Retry-After` says when to try again.",
+    ),
+    "503": (
+        "ServiceUnavailable",
+        "The database is not answering; nothing was saved. Retry after `Retry-After` seconds.",
+    ),
 }
 
 
@@ -112,7 +122,9 @@ def _json(schema: str, description: str, headers: dict | None = None) -> dict:
 
 def _operation(summary: str, ok: dict, errors: str, *, parameters=(), body=None, write=False):
     """One operation: its answers by status code, errors by reference to the shared ones."""
-    responses = {**ok, **{code: ERRORS[code][0] for code in errors.split()}}
+    # Any answer may meet a database outage; only writes are rate limited.
+    codes = [*errors.split(), *(["429"] if write else []), "503"]
+    responses = {**ok, **{code: ERRORS[code][0] for code in codes}}
     operation = {
         "summary": summary,
         "parameters": list(parameters),
