@@ -19,7 +19,8 @@ from liveblog.models import Story
 pytest_plugins = ["redis_support"]
 
 WAIT = 5.0  # upper bound for anything that should happen in well under a second
-COUNT = re.compile(r'<span id="reader-count">(\d+)</span> open readers?')
+COUNT = re.compile(
+    r'<span id="reader-count"[^>]*>(\d+)</span> open <span id="reader-noun">readers?')
 
 
 def desk_count(client, slug: str = "storm") -> int:
@@ -62,6 +63,10 @@ def test_the_desk_shows_the_readers_of_this_process(app, live_server, actions, c
             story_id = db.session.scalar(select(Story.id).filter_by(slug="storm"))
         wait_for_readers(app.extensions["liveblog.hub"], story_id, 2)
         assert desk_count(client) == 2
+        # The desk's script refreshes the count from this answer.
+        answer = client.get("/admin/stories/storm/readers")
+        assert answer.get_json() == {"readers": 2}
+        assert answer.headers["Cache-Control"] == "no-store"
     wait_for_readers(app.extensions["liveblog.hub"], story_id, 0)
     assert desk_count(client) == 0
 

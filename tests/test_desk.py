@@ -172,6 +172,7 @@ ROUTES = [
     ("post", "/admin/stories/new", {"title": "New one"},
      {"admin": 302, "editor": 302, "contributor": 403}),
     ("get", "/admin/stories/storm", {}, {"admin": 200, "editor": 200, "contributor": 200}),
+    ("get", "/admin/stories/storm/readers", {}, {"admin": 200, "editor": 200, "contributor": 200}),
     ("get", "/admin/stories/storm/settings", {}, {"admin": 200, "editor": 200,
                                                   "contributor": 403}),
     ("post", "/admin/stories/storm/status", {"status": "ended"},

@@ -171,6 +171,16 @@ def render_story_desk(story: Story, form: EntryForm | None = None) -> str:
     )
 
 
+@bp.get("/stories/<slug>/readers")
+@roles_required(*EVERYONE)
+def story_readers(slug: str):
+    """The story's open readers over every process, for the desk's counter to refresh."""
+    story = story_or_404(slug)
+    response = jsonify(readers=audience.reader_count(story.id))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/label-preview")
 @roles_required(*EVERYONE)
 def label_preview():

@@ -6,6 +6,8 @@
   var AUTOSAVE_DELAY_MS = 400;
   var PREVIEW_DELAY_MS = 700;
   var PRESENCE_EVERY_MS = 10000;
+  // The count adds up every process's reports, which are a few seconds old anyway.
+  var READERS_EVERY_MS = 15000;
   var MAX_RETRY_MS = 30000;
   var MAX_SOCKET_BACKOFF_MS = 30000;
   // The server sends a heartbeat every 25 s; silence for much longer means a dead connection.
@@ -1113,6 +1115,27 @@
 
   /* ---------- start ---------- */
 
+  /* ---------- story desk: the open-reader count ---------- */
+
+  function setUpReaderCount() {
+    var count = byId("reader-count");
+    var noun = byId("reader-noun");
+    if (!count || !count.dataset.url) return;
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch(count.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          return response.ok ? response.json() : null;
+        })
+        .then(function (data) {
+          if (!data || typeof data.readers !== "number") return;
+          count.textContent = String(data.readers);
+          if (noun) noun.textContent = data.readers === 1 ? "reader" : "readers";
+        })
+        .catch(function () {}); // the next tick tries again; the live list shows connectivity
+    }, READERS_EVERY_MS);
+  }
+
   function start() {
     var form = byId("compose");
     if (form) setUpForm(form);
@@ -1122,6 +1145,7 @@
     if (desk) {
       setUpActions();
       setUpLiveList(desk);
+      setUpReaderCount();
     }
   }
 
