@@ -167,7 +167,11 @@ class Story(db.Model):
 
 class Entry(db.Model):
     __tablename__ = "entries"
-    __table_args__ = (Index("ix_entries_story_published", "story_id", "status", "published_at"),)
+    __table_args__ = (
+        Index("ix_entries_story_published", "story_id", "status", "published_at"),
+        # The LATEST box: a story's few key entries without reading all its entries.
+        Index("ix_entries_story_key", "story_id", "pinned", "key_order"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from .extensions import db
 from .models import Entry, EntryStatus, Event
@@ -19,9 +19,12 @@ def published_entries(story_id: int, limit: int, before: int | None = None) -> l
     if before is not None:
         cursor = db.session.get(Entry, before)
         if cursor is not None:
+            # The plain bound lets an index range start at the cursor; with the OR alone the
+            # database walks down from the newest entry, thousands deep in a long story.
             query = query.where(
+                Entry.published_at <= cursor.published_at,
                 (Entry.published_at < cursor.published_at)
-                | ((Entry.published_at == cursor.published_at) & (Entry.id < cursor.id))
+                | ((Entry.published_at == cursor.published_at) & (Entry.id < cursor.id)),
             )
     return list(db.session.scalars(query))
 
@@ -34,6 +37,7 @@ def published_entries_through(story_id: int, entry_id: int, limit: int) -> list[
     query = (
         select(Entry)
         .where(Entry.story_id == story_id, Entry.status == EntryStatus.PUBLISHED,
+               Entry.published_at >= cursor.published_at,  # an index bound, as above
                (Entry.published_at > cursor.published_at)
                | ((Entry.published_at == cursor.published_at) & (Entry.id >= cursor.id)))
         .order_by(Entry.published_at.desc(), Entry.id.desc())
@@ -44,10 +48,12 @@ def published_entries_through(story_id: int, entry_id: int, limit: int) -> list[
 
 def pinned_entries(story_id: int) -> list[Entry]:
     """A story's key entries, newest first, for its LATEST box."""
+    # Answered from ix_entries_story_key; without it every page view read all of a long story's
+    # entries to find its few key ones.
     query = (
         select(Entry)
-        .where(Entry.story_id == story_id, Entry.status == EntryStatus.PUBLISHED,
-               Entry.pinned.is_(True))
+        .where(Entry.story_id == story_id, Entry.pinned == true(),
+               Entry.status == EntryStatus.PUBLISHED)
         .order_by(Entry.key_order.desc(), Entry.published_at.desc(), Entry.id.desc())
     )
     return list(db.session.scalars(query))

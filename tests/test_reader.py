@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 
 def test_story_page_shows_entries_newest_first_with_labels(client, actions):
     actions.create_story(title="Wind & <b>rain</b> <watch>", summary="All times GMT")
@@ -62,3 +64,64 @@ def test_index_lists_live_stories_first(client, actions):
     actions.create_story(slug="breaking", title="Breaking")
     html = client.get("/").get_data(as_text=True)
     assert html.index("Breaking") < html.index("Old news")
+
+
+def _shown(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'id="entry-(\d+)" data-entry-id', html)]
+
+
+def test_a_long_story_renders_one_page_and_links_to_older(client, actions):
+    actions.create_story()
+    ids = [actions.post_entry(body=f"<p>{n}</p>", pinned=n in (3, 40))["id"] for n in range(45)]
+    html = client.get("/stories/storm").get_data(as_text=True)
+    assert _shown(html) == ids[::-1][:20]
+    assert f'data-before="{ids[-20]}"' in html
+    latest = re.search(r'<ul id="latest-list">(.*?)</ul>', html, re.S).group(1)
+    assert re.findall(r'data-entry-id="(\d+)"', latest) == [str(ids[40]), str(ids[3])]
+    # JSON-LD describes the page's entries, not the whole story.
+    assert html.count('"@type": "BlogPosting"') == 20
+    older = client.get(f"/stories/storm?before={ids[-20]}").get_data(as_text=True)
+    assert _shown(older) == ids[::-1][20:40]
+
+
+def _statements(app, client, path: str) -> int:
+    from sqlalchemy import event
+
+    from liveblog.extensions import db
+
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/stories/storm",
+        "/stories/storm?before={middle}",
+        "/stories/storm/embed",
+        "/stories/storm/feed.atom",
+        "/stories/storm/feed.json",
+        "/api/stories/storm/entries",
+        "/api/stories/storm/events?after={tail}",
+    ],
+)
+def test_reader_addresses_run_as_many_queries_for_a_long_story_as_for_a_short_one(
+    app, client, actions, path
+):
+    actions.create_story()
+    ids = [actions.post_entry(body=f"<p>{n}</p>", pinned=n == 1)["id"] for n in range(4)]
+    short = _statements(app, client, path.format(middle=ids[1], tail=2))
+    ids += [actions.post_entry(body=f"<p>{n}</p>", pinned=n == 30)["id"] for n in range(60)]
+    long = _statements(app, client, path.format(middle=ids[30], tail=62))
+    assert long == short <= 6
