@@ -31,6 +31,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from common import (
+    CLK_TCK,
+    Api,
+    SetupError,
+    add_output_arguments,
+    add_token_argument,
+    benchmark_parser,
+    finish,
+    machine_cpu_seconds,
+    ms,
+    percentile,
+    require_token,
+    self_cpu_seconds,
+)
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -39,28 +53,15 @@ try:
 except ImportError:  # the benchmark still runs, with a slower client
     uvloop = None
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-class SetupError(Exception):
-    """The run could not start: the story could not be created or read."""
-
-
 # ---------------------------------------------------------------------------------------------
 # Command line
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:5600", help="server base URL")
-    parser.add_argument(
-        "--token",
-        default=os.environ.get("LIVEBLOG_TOKEN"),
-        help="API token (default: $LIVEBLOG_TOKEN, else $LIVEBLOG_INSTANCE/demo-token.txt)",
-    )
+    add_token_argument(parser)
     story = parser.add_mutually_exclusive_group(required=True)
     story.add_argument("--story", help="slug of an existing live story")
     story.add_argument(
@@ -87,27 +88,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--timeout", type=float, default=120.0, help="hard limit in seconds for the whole run"
     )
     parser.add_argument("--server-pid", type=int, help="gunicorn master or worker pid to measure")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--save", metavar="PATH", help="also write the JSON result to PATH")
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     if args.readers < 1 or args.entries < 1 or args.rate <= 0 or args.connect_rate <= 0:
         parser.error("--readers and --entries must be >= 1; rates must be > 0")
     if args.timeout <= 0 or args.timeout > 3600:
         parser.error("--timeout must be in (0, 3600]")
-    if args.token is None:
-        args.token = _token_from_instance()
-        if args.token is None:
-            parser.error("no --token, $LIVEBLOG_TOKEN or $LIVEBLOG_INSTANCE/demo-token.txt")
+    require_token(parser, args)
     return args
-
-
-def _token_from_instance() -> str | None:
-    instance = os.environ.get("LIVEBLOG_INSTANCE")
-    path = os.path.join(instance, "demo-token.txt") if instance else None
-    if path and os.path.exists(path):
-        with open(path) as handle:
-            return handle.read().strip()
-    return None
 
 
 def raise_fd_limit(needed: int) -> int:
@@ -200,64 +188,8 @@ class ServerProbe:
         return sum(proc_memory_mb(pid)["VmHWM"] for pid in self.pids)
 
 
-def machine_cpu_seconds() -> float:
-    """CPU seconds all processes on this machine have been busy (all cores), from /proc/stat."""
-    with open("/proc/stat") as handle:
-        ticks = [int(value) for value in handle.readline().split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle + iowait
-    return (sum(ticks[:8]) - idle) / CLK_TCK
-
-
-def client_cpu_seconds() -> float:
-    """User + system CPU seconds of this process, all threads."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 # ---------------------------------------------------------------------------------------------
 # HTTP: story setup and the publisher thread
-
-
-class Api:
-    """A tiny blocking JSON client over one keep-alive connection (one thread only)."""
-
-    def __init__(self, base_url: str, token: str, timeout: float = 10.0):
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.prefix = parts.path.rstrip("/")
-        self.token, self.timeout = token, timeout
-        self.conn: http.client.HTTPConnection | None = None
-
-    def request(
-        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
-    ) -> tuple[int, dict]:
-        """Send one request and return (status, decoded JSON body); reconnects once if stale."""
-        data = json.dumps(body).encode() if body is not None else None
-        all_headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-        if data is not None:
-            all_headers["Content-Type"] = "application/json"
-        all_headers.update(headers or {})
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            try:
-                self.conn.request(method, self.prefix + path, body=data, headers=all_headers)
-                response = self.conn.getresponse()
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else {}
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # A keep-alive connection the server closed; the Idempotency-Key makes a
-                # repeated POST safe.
-                self.close()
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        """Close the connection."""
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
 
 
 @dataclass
@@ -365,32 +297,15 @@ async def read_story(run: Run, reader: Reader, uri: str, open_timeout: float) ->
             max_queue=64,
         )
     except Exception as error:  # every failure is counted and reported by kind
-        reader.failed = f"{type(error).__name__}: {error}"[:160]
-        run.failed += 1
+        refused(run, reader, error)
         return
-    reader.handshake = time.monotonic() - started
-    reader.connected = True
-    run.connected += 1
-    run.live += 1
-    run.sockets.append(ws)
+    opened(run, reader, started, ws)
     try:
         async for message in ws:
             now = time.monotonic()
             frame = json.loads(message)
-            if frame.get("type") == "heartbeat":
-                continue
             seq = frame.get("seq")
-            if frame.get("type") != "entry.created" or not isinstance(seq, int):
-                reader.other_frames += 1
-                continue
-            if seq in reader.received:
-                reader.duplicates += 1
-                continue
-            if seq < reader.last_seq:
-                reader.out_of_order += 1
-            reader.last_seq = max(reader.last_seq, seq)
-            reader.received[seq] = now
-            run.frames += 1
+            record_frame(run, reader, frame.get("type"), seq if isinstance(seq, int) else None, now)
         # `async for` ends quietly on a normal close (1000/1001): still a drop mid-run.
         if not run.stop.is_set():
             drop(run, reader, f"closed {ws.close_code}")
@@ -400,6 +315,21 @@ async def read_story(run: Run, reader: Reader, uri: str, open_timeout: float) ->
     except Exception as error:
         if not run.stop.is_set():
             drop(run, reader, f"{type(error).__name__}: {error}"[:160])
+
+
+def refused(run: Run, reader: Reader, error: Exception) -> None:
+    """Count a reader whose WebSocket could not be opened."""
+    reader.failed = f"{type(error).__name__}: {error}"[:160]
+    run.failed += 1
+
+
+def opened(run: Run, reader: Reader, started: float, connection) -> None:
+    """Count a reader whose handshake completed, and keep its connection for the teardown."""
+    reader.handshake = time.monotonic() - started
+    reader.connected = True
+    run.connected += 1
+    run.live += 1
+    run.sockets.append(connection)
 
 
 def drop(run: Run, reader: Reader, reason: str) -> None:
@@ -413,7 +343,7 @@ def drop(run: Run, reader: Reader, reason: str) -> None:
 FRAME_HEAD = re.compile(rb'^\{"type": ?"([^"]+)", ?"seq": ?(\d+)')
 
 
-def record_frame(run: Run, reader: Reader, kind: str, seq: int | None, now: float) -> None:
+def record_frame(run: Run, reader: Reader, kind: str | None, seq: int | None, now: float) -> None:
     """Account one received text frame: entries by seq, heartbeats ignored, the rest counted."""
     if kind == "heartbeat":
         return
@@ -539,14 +469,9 @@ async def read_story_raw(run: Run, reader: Reader, uri: str, open_timeout: float
             )
             await upgraded
     except Exception as error:  # every failure is counted and reported by kind
-        reader.failed = f"{type(error).__name__}: {error}"[:160]
-        run.failed += 1
+        refused(run, reader, error)
         return
-    reader.handshake = time.monotonic() - started
-    reader.connected = True
-    run.connected += 1
-    run.live += 1
-    run.sockets.append(protocol)
+    opened(run, reader, started, protocol)
 
 
 async def open_readers(run: Run, uri: str, rate: float, open_timeout: float, client: str) -> list:
@@ -611,7 +536,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
     t_start = time.monotonic()
     deadline = t_start + args.timeout
     fd_limit = raise_fd_limit(args.readers + 64)
-    api = Api(args.url, args.token)
+    api = Api(args.url, args.token, timeout=10.0)
     slug, after = await asyncio.to_thread(prepare_story, api, args)
     base = urlsplit(args.url)
     uri = f"ws://{base.netloc}{base.path.rstrip('/')}/api/stories/{slug}/live?after={after}"
@@ -621,7 +546,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
     run = Run(args.readers, after)
     lag: list[float] = []
     lag_task = asyncio.create_task(watch_loop_lag(lag, run.stop))
-    cpu = {"start": client_cpu_seconds()}
+    cpu = {"start": self_cpu_seconds()}
     machine = {"start": machine_cpu_seconds(), "load_start": os.getloadavg()[0]}
     baseline = await asyncio.to_thread(server_open_readers, api)
     probe.mark("start")
@@ -641,13 +566,13 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
                 break
             await asyncio.sleep(0.2)
     subscribe_seconds = time.monotonic() - t_start
-    cpu["connected"] = client_cpu_seconds()
+    cpu["connected"] = self_cpu_seconds()
     probe.mark("connected")
 
     # Phase 2 (optional): sit idle, to see what N idle readers cost the server.
     if args.idle > 0 and all_in:
         await asyncio.sleep(min(args.idle, max(0.0, deadline - time.monotonic())))
-    cpu["idle_end"] = client_cpu_seconds()
+    cpu["idle_end"] = self_cpu_seconds()
     probe.mark("idle_end")
 
     # Phase 3: publish, then wait for every connected reader to hold every posted seq.
@@ -665,7 +590,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
         return run.frames >= run.live * len(seqs)
 
     await wait_until(delivered, deadline, step=0.05)
-    cpu["delivered"] = client_cpu_seconds()
+    cpu["delivered"] = self_cpu_seconds()
     deliver_seconds = time.monotonic() - publish_started
     machine["end"] = machine_cpu_seconds()
     machine["load_end"] = os.getloadavg()[0]
@@ -712,18 +637,6 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
             "timed_out": timed_out,
         },
     )
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return None
-    rank = max(1, int(round(fraction * len(sorted_values) + 0.5)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
-def _ms(value: float | None) -> float | None:
-    return None if value is None else round(value * 1000, 1)
 
 
 def summarise(args, run: Run, posts, seqs, cpu, probe: ServerProbe, lag, info) -> dict:
@@ -789,16 +702,16 @@ def summarise(args, run: Run, posts, seqs, cpu, probe: ServerProbe, lag, info) -
         "dropped": sum(drops.values()),
         "drop_kinds": dict(drops),
         "handshake_ms": {
-            "p50": _ms(percentile(handshakes, 0.5)),
-            "p99": _ms(percentile(handshakes, 0.99)),
-            "max": _ms(handshakes[-1] if handshakes else None),
+            "p50": ms(percentile(handshakes, 0.5)),
+            "p99": ms(percentile(handshakes, 0.99)),
+            "max": ms(handshakes[-1] if handshakes else None),
         },
         "posts_sent": len(posts),
         "post_failures": sum(1 for post in posts if post.seq is None),
         "first_post_error": next((post.error for post in posts if post.error), None),
         "post_ms": {
-            "p50": _ms(percentile(durations, 0.5)),
-            "max": _ms(max(durations, default=None)),
+            "p50": ms(percentile(durations, 0.5)),
+            "max": ms(max(durations, default=None)),
         },
         "expected_frames": len(connected) * len(seqs),
         "delivered_frames": delivered,
@@ -808,17 +721,17 @@ def summarise(args, run: Run, posts, seqs, cpu, probe: ServerProbe, lag, info) -
         "out_of_order": sum(r.out_of_order for r in run.readers),
         "other_frames": sum(r.other_frames for r in run.readers),
         "latency_ms": {
-            "p50": _ms(percentile(latencies, 0.5)),
-            "p99": _ms(percentile(latencies, 0.99)),
-            "max": _ms(latencies[-1] if latencies else None),
+            "p50": ms(percentile(latencies, 0.5)),
+            "p99": ms(percentile(latencies, 0.99)),
+            "max": ms(latencies[-1] if latencies else None),
         },
         "fanout_spread_ms": {
-            "p50": _ms(percentile(spreads, 0.5)),
-            "max": _ms(spreads[-1] if spreads else None),
+            "p50": ms(percentile(spreads, 0.5)),
+            "max": ms(spreads[-1] if spreads else None),
         },
         "client_loop_lag_ms": {
-            "p99": _ms(percentile(lag, 0.99)),
-            "max": _ms(lag[-1] if lag else None),
+            "p99": ms(percentile(lag, 0.99)),
+            "max": ms(lag[-1] if lag else None),
         },
         "client_cpu_s": client_cpu,
         "client_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -924,15 +837,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SetupError, OSError) as error:
         print(f"cannot start: {error}", file=sys.stderr)
         return 2
-    if args.save:
-        os.makedirs(os.path.dirname(os.path.abspath(args.save)), exist_ok=True)
-        with open(args.save, "w") as handle:
-            json.dump(result, handle, indent=2)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_report(result)
-    return exit_status(result)
+    return finish(result, args, print_report, exit_status)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import argparse
 import http.client
 import json
 import os
-import resource
 import sys
 import time
 from datetime import timedelta
@@ -41,14 +40,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import servers  # noqa: E402 - bench/servers.py, next to this file
+from common import (  # noqa: E402 - bench/common.py, next to this file
+    SetupError,
+    add_output_arguments,
+    benchmark_parser,
+    machine_cpu_seconds,
+    ms,
+    percentile,
+    run_and_finish,
+    self_cpu_seconds,
+)
 
 ACCEPTANCE = 1.5
 BROWSER_ENCODING = "gzip, deflate, br"
 SEED_EMAIL = "page-bench@example.org"
-
-
-class SetupError(Exception):
-    """The run could not start."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,17 +62,8 @@ class SetupError(Exception):
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--url", help="base URL of a running server (seed with --seed)")
-    target.add_argument(
-        "--spawn",
-        choices=("sqlite", "postgresql"),
-        help="start a private instance, database and gunicorn for this run, then stop them",
-    )
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (--spawn)")
+    parser = benchmark_parser(__doc__)
+    servers.add_target_arguments(parser, "base URL of a running server (seed with --seed)")
     parser.add_argument("--instance", help="LIVEBLOG_INSTANCE to use with --spawn (default: new)")
     parser.add_argument(
         "--seed",
@@ -95,8 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--timeout", type=float, default=600.0, help="hard limit in seconds for the measuring phase"
     )
     parser.add_argument("--server-pid", type=int, help="gunicorn master pid (with --url)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--save", metavar="PATH", help="also write the JSON result to PATH")
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     if min(args.long, args.short) < 2 or args.repeats < 1 or args.warmup < 0:
         parser.error("stories need >= 2 entries; --repeats >= 1")
@@ -269,18 +264,6 @@ def addresses(slug: str, facts: dict) -> dict[str, str]:
     }
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return None
-    rank = max(1, int(round(fraction * len(sorted_values) + 0.5)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
-def _ms(value: float | None) -> float | None:
-    return None if value is None else round(value * 1000, 2)
-
-
 def measure(
     args, base_url: str, facts: dict[str, dict], server_pid: int | None, db_pid: int | None
 ) -> dict:
@@ -303,7 +286,7 @@ def measure(
     }
     errors = 0
     deadline = time.monotonic() + args.timeout
-    machine0, client0 = servers.machine_cpu_seconds(), _self_cpu()
+    machine0, client0 = machine_cpu_seconds(), self_cpu_seconds()
     server0 = servers.tree_cpu_seconds(server_pid) + servers.tree_cpu_seconds(db_pid)
     started = time.monotonic()
     timed_out = False
@@ -327,8 +310,8 @@ def measure(
                 errors += status != expected
     seconds = time.monotonic() - started
     client.close()
-    machine_busy = servers.machine_cpu_seconds() - machine0
-    client_cpu = _self_cpu() - client0
+    machine_busy = machine_cpu_seconds() - machine0
+    client_cpu = self_cpu_seconds() - client0
     server_cpu = servers.tree_cpu_seconds(server_pid) + servers.tree_cpu_seconds(db_pid) - server0
     return {
         "timings": timings,
@@ -352,11 +335,6 @@ def measure(
     }
 
 
-def _self_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def summarise(args, facts: dict, measured: dict, setup: dict) -> dict:
     """Percentiles per address and story, and the long/short ratios."""
     long_slug, short_slug = list(facts)
@@ -370,15 +348,16 @@ def summarise(args, facts: dict, measured: dict, setup: dict) -> dict:
                 "n": len(full),
                 "status": record["status"],
                 "bytes": record["bytes"],
+                # Two decimals, not one: a single request here takes only a few milliseconds.
                 "first_byte_ms": {
-                    "p50": _ms(percentile(first, 0.5)),
-                    "p99": _ms(percentile(first, 0.99)),
-                    "max": _ms(first[-1] if first else None),
+                    "p50": ms(percentile(first, 0.5), 2),
+                    "p99": ms(percentile(first, 0.99), 2),
+                    "max": ms(first[-1] if first else None, 2),
                 },
                 "full_ms": {
-                    "p50": _ms(percentile(full, 0.5)),
-                    "p99": _ms(percentile(full, 0.99)),
-                    "max": _ms(full[-1] if full else None),
+                    "p50": ms(percentile(full, 0.5), 2),
+                    "p99": ms(percentile(full, 0.99), 2),
+                    "max": ms(full[-1] if full else None, 2),
                 },
             }
         short_p50 = row["short"]["full_ms"]["p50"]
@@ -526,21 +505,7 @@ def _facts_from_api(base_url: str, counts: dict[str, int]) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark from the command line."""
-    args = parse_args(argv)
-    try:
-        result = run(args)
-    except (SetupError, OSError, RuntimeError) as error:
-        print(f"cannot run: {error}", file=sys.stderr)
-        return 2
-    if args.save:
-        os.makedirs(os.path.dirname(os.path.abspath(args.save)), exist_ok=True)
-        with open(args.save, "w") as handle:
-            json.dump(result, handle, indent=2)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_report(result)
-    return exit_status(result)
+    return run_and_finish(run, parse_args(argv), print_report, exit_status)
 
 
 if __name__ == "__main__":

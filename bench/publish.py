@@ -25,25 +25,30 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
-import resource
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import servers  # noqa: E402 - bench/servers.py, next to this file
-
-
-class SetupError(Exception):
-    """The run could not start: no token, or a story could not be created."""
-
+from common import (  # noqa: E402 - bench/common.py, next to this file
+    Api,
+    SetupError,
+    add_output_arguments,
+    add_token_argument,
+    benchmark_parser,
+    machine_cpu_seconds,
+    ms,
+    percentile,
+    require_token,
+    run_and_finish,
+    self_cpu_seconds,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Command line
@@ -51,27 +56,14 @@ class SetupError(Exception):
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--url", help="base URL of a running server")
-    target.add_argument(
-        "--spawn",
-        choices=("sqlite", "postgresql"),
-        help="start a private instance, database and gunicorn for this run, then stop them",
-    )
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (--spawn)")
+    parser = benchmark_parser(__doc__)
+    servers.add_target_arguments(parser, "base URL of a running server")
     parser.add_argument(
         "--pg-fast",
         action="store_true",
         help="PostgreSQL without fsync and synchronous_commit (as the tests run)",
     )
-    parser.add_argument(
-        "--token",
-        default=os.environ.get("LIVEBLOG_TOKEN"),
-        help="API token (default: $LIVEBLOG_TOKEN, else $LIVEBLOG_INSTANCE/demo-token.txt)",
-    )
+    add_token_argument(parser)
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (K)")
     parser.add_argument("--stories", type=int, default=1, help="stories posted to (S)")
     parser.add_argument("--entries", type=int, default=2000, help="entries to post at most")
@@ -83,8 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="hard limit in seconds for posting and checking",
     )
     parser.add_argument("--server-pid", type=int, help="gunicorn master pid (with --url)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--save", metavar="PATH", help="also write the JSON result to PATH")
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     if args.clients < 1 or args.stories < 1 or args.entries < 1 or args.workers < 1:
         parser.error("--clients, --stories, --entries and --workers must be >= 1")
@@ -92,67 +83,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--stories must not exceed --clients (each client posts to one story)")
     if not 0 < args.duration <= 3600 or not 0 < args.timeout <= 3600:
         parser.error("--duration and --timeout must be in (0, 3600]")
-    if args.url and args.token is None:
-        args.token = _token_from_instance()
-        if args.token is None:
-            parser.error("no --token, $LIVEBLOG_TOKEN or $LIVEBLOG_INSTANCE/demo-token.txt")
+    if args.url:
+        require_token(parser, args)
     return args
 
 
-def _token_from_instance() -> str | None:
-    instance = os.environ.get("LIVEBLOG_INSTANCE")
-    path = os.path.join(instance, "demo-token.txt") if instance else None
-    if path and os.path.exists(path):
-        with open(path) as handle:
-            return handle.read().strip()
-    return None
-
-
 # ---------------------------------------------------------------------------------------------
-# HTTP
-
-
-class Api:
-    """A tiny blocking JSON client over one keep-alive connection (one thread only)."""
-
-    def __init__(self, base_url: str, token: str, timeout: float = 60.0):
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.token, self.timeout = token, timeout
-        self.conn: http.client.HTTPConnection | None = None
-        self.reconnects = 0
-
-    def request(
-        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
-    ) -> tuple[int, dict]:
-        """Send one request and return (status, decoded JSON body); reconnects once if stale."""
-        data = json.dumps(body).encode() if body is not None else None
-        all_headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-        if data is not None:
-            all_headers["Content-Type"] = "application/json"
-        all_headers.update(headers or {})
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            try:
-                self.conn.request(method, path, body=data, headers=all_headers)
-                response = self.conn.getresponse()
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else {}
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # A keep-alive connection the server closed; the Idempotency-Key makes a
-                # repeated POST safe.
-                self.close()
-                self.reconnects += 1
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        """Close the connection."""
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+# Posting
 
 
 @dataclass
@@ -283,23 +220,6 @@ def check_story(
 # The run
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return None
-    rank = max(1, int(round(fraction * len(sorted_values) + 0.5)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
-def _ms(value: float | None) -> float | None:
-    return None if value is None else round(value * 1000, 1)
-
-
-def _self_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_benchmark(
     args, base_url: str, token: str, server_pid: int | None, db_pid: int | None
 ) -> dict:
@@ -332,7 +252,7 @@ def run_benchmark(
     ]
     for thread in threads:
         thread.start()
-    machine0, client0 = servers.machine_cpu_seconds(), _self_cpu()
+    machine0, client0 = machine_cpu_seconds(), self_cpu_seconds()
     server0 = servers.tree_cpu_seconds(server_pid)
     by_process0 = servers.cpu_by_process(server_pid)
     db0 = servers.tree_cpu_seconds(db_pid)
@@ -344,8 +264,8 @@ def run_benchmark(
         thread.join(timeout=max(0.0, hard_deadline - time.monotonic()) + 5)
     posting_seconds = time.monotonic() - posting_started
     machine = {
-        "busy": servers.machine_cpu_seconds() - machine0,
-        "client": _self_cpu() - client0,
+        "busy": machine_cpu_seconds() - machine0,
+        "client": self_cpu_seconds() - client0,
         "server": servers.tree_cpu_seconds(server_pid) - server0,
         # Per gunicorn process (master and workers): keep-alive connections stay on one worker.
         "server_by_process": [
@@ -409,9 +329,9 @@ def summarise(args, posts, checks, machine, seconds, timed_out, reconnects) -> d
         "posting_seconds": round(seconds, 2),
         "entries_per_s": round(len(ok) / span, 1) if span else None,
         "latency_ms": {
-            "p50": _ms(percentile(durations, 0.5)),
-            "p99": _ms(percentile(durations, 0.99)),
-            "max": _ms(durations[-1] if durations else None),
+            "p50": ms(percentile(durations, 0.5)),
+            "p99": ms(percentile(durations, 0.99)),
+            "max": ms(durations[-1] if durations else None),
         },
         "timed_out": timed_out,
         "checks": checks,
@@ -495,21 +415,7 @@ def run(args) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark from the command line."""
-    args = parse_args(argv)
-    try:
-        result = run(args)
-    except (SetupError, OSError, RuntimeError) as error:
-        print(f"cannot run: {error}", file=sys.stderr)
-        return 2
-    if args.save:
-        os.makedirs(os.path.dirname(os.path.abspath(args.save)), exist_ok=True)
-        with open(args.save, "w") as handle:
-            json.dump(result, handle, indent=2)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_report(result)
-    return exit_status(result)
+    return run_and_finish(run, parse_args(argv), print_report, exit_status)
 
 
 if __name__ == "__main__":

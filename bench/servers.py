@@ -8,6 +8,7 @@ it keeps fsync and synchronous_commit on by default, as a production server woul
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import pwd
@@ -21,21 +22,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from common import CLK_TCK
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------------------------
-# Machine and process CPU, from /proc (as bench/fanout.py measures them)
-
-
-def machine_cpu_seconds() -> float:
-    """CPU seconds all processes on this machine have been busy (all cores), from /proc/stat."""
-    with open("/proc/stat") as handle:
-        ticks = [int(value) for value in handle.readline().split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle + iowait
-    return (sum(ticks[:8]) - idle) / CLK_TCK
+# Process CPU, from /proc (the machine's is common.machine_cpu_seconds)
 
 
 def process_tree(pid: int) -> list[int]:
@@ -335,6 +329,18 @@ def versions() -> dict[str, str]:
             pass
     found["sqlite"] = __import__("sqlite3").sqlite_version
     return found
+
+
+def add_target_arguments(parser: argparse.ArgumentParser, url_help: str) -> None:
+    """Add --url of a running server or --spawn of throwaway ones, and --workers for those."""
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help=url_help)
+    target.add_argument(
+        "--spawn",
+        choices=("sqlite", "postgresql"),
+        help="start a private instance, database and gunicorn for this run, then stop them",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (--spawn)")
 
 
 def fresh_instance(prefix: str) -> str:

@@ -5,7 +5,6 @@ Every wait is bounded, and every process a test starts is stopped even when it f
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import socket
@@ -18,6 +17,7 @@ import pytest
 from desk_support import csrf_token, log_in
 from fault_support import WAIT, Gunicorn, ResumingReader, post_entry, seed
 from pg_support import TEST_DATABASE
+from servers import websocket_handshake
 from sqlalchemy import func, select
 from test_live import assert_silent, close_code, raw_websocket, receive_frames
 from websockets.sync.client import connect
@@ -199,16 +199,7 @@ def stalled_reader(port: int, path: str) -> socket.socket:
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills after a few frames
     raw.settimeout(WAIT)
     raw.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    raw.sendall(
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        f"Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += raw.recv(1)  # byte by byte: not one byte past the handshake is read
-    assert head.startswith(b"HTTP/1.1 101"), head
+    websocket_handshake(raw, path)
     return raw
 
 

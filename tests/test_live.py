@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import socket
@@ -12,6 +11,7 @@ import time
 from contextlib import ExitStack, contextmanager
 
 import pytest
+from servers import websocket_handshake
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -160,34 +160,8 @@ def raw_websocket(live_server: str, path: str):
     """
     port = int(live_server.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as raw:
-        key = base64.b64encode(os.urandom(16)).decode()
-        raw.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            f"Sec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
-        response = b""
-        while b"\r\n\r\n" not in response:
-            response += raw.recv(4096)
-        head, _, rest = response.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101")
-        yield RawSocket(raw, rest)
-
-
-class RawSocket:
-    """A socket whose first bytes may already have arrived with the handshake."""
-
-    def __init__(self, sock: socket.socket, pending: bytes):
-        self.sock, self.pending = sock, pending
-
-    def sendall(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def recv(self, size: int) -> bytes:
-        if self.pending:
-            data, self.pending = self.pending, b""
-            return data
-        return self.sock.recv(size)
+        websocket_handshake(raw, path)
+        yield raw
 
 
 def close_code(frame: bytes) -> int:
