@@ -1,4 +1,4 @@
-"""Fixtures for relay tests: a real redis-server, and two app processes sharing one database."""
+"""Fixtures for relay tests: a real redis-server, and two app processes on the suite's database."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 import pytest
 from servers import free_port, wait_until_up
+from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
 from liveblog import create_app
 from liveblog.auth import issue_token
+from liveblog.config import engine_options
 from liveblog.extensions import db
 from liveblog.models import Role, User
 
@@ -106,11 +108,15 @@ class Process:
 
 
 @pytest.fixture
-def two_processes(tmp_path, monkeypatch, redis_server):
-    """Apps A and B on the same SQLite file and Redis; yields ([A, B], editor token)."""
+def two_processes(tmp_path, monkeypatch, redis_server, database_url, postgres):
+    """Apps A and B on the same database (the suite's kind) and Redis; ([A, B], editor token)."""
     monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "instance"))
     config = {"TESTING": True, "REDIS_URL": redis_server.url,
-              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/shared.sqlite3"}
+              "SQLALCHEMY_DATABASE_URI": database_url}
+    if postgres is not None:
+        # As in the app fixture: no pool, so no connection outlives the test half-open.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options(database_url),
+                                               "poolclass": NullPool}
     apps = [create_app(dict(config)) for _ in range(2)]
     with apps[0].app_context():
         db.create_all()
@@ -137,11 +143,13 @@ def two_processes(tmp_path, monkeypatch, redis_server):
 
 
 @pytest.fixture
-def gunicorn_workers(tmp_path, redis_server):
-    """Two gunicorn gevent workers on a migrated, seeded SQLite file and Redis; (URL, token)."""
+def gunicorn_workers(tmp_path, redis_server, empty_database_url, postgres):
+    """Two gunicorn gevent workers on a migrated, seeded database and Redis; (URL, token)."""
     env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
            "REDIS_URL": redis_server.url}
     env.pop("DATABASE_URL", None)
+    if postgres is not None:  # on SQLite the instance folder's file is the database
+        env["DATABASE_URL"] = empty_database_url
     flask = [os.path.join(BIN, "flask"), "--app", "app"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=60)
