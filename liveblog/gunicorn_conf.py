@@ -2,14 +2,37 @@
 
 import glob
 import os
+import resource
 import shutil
 import tempfile
 
 from liveblog.logging_setup import gunicorn_logconfig
 
+
+def default_workers() -> int:
+    """WEB_CONCURRENCY if set; else one worker per core with Redis, and one alone without it."""
+    if os.environ.get("WEB_CONCURRENCY"):
+        return int(os.environ["WEB_CONCURRENCY"])
+    # A gevent worker uses one core; without Redis a second worker would not hear the first
+    # one's events, so its readers would miss them until the next one.
+    return (os.cpu_count() or 1) if os.environ.get("REDIS_URL") else 1
+
+
+def raise_open_files_limit() -> int:
+    """Lift this process's descriptor limit to the hard limit (workers inherit it); return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == hard:
+        return soft
+    try:
+        # Every reader is a socket: the usual soft limit of 1,024 would refuse the 1,025th.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):  # an unlimited hard limit is more than the kernel allows
+        return soft
+    return hard
+
+
 worker_class = "gevent"
-# One gevent worker holds thousands of readers; more workers need Redis for cross-process fan-out.
-workers = int(os.environ.get("WEB_CONCURRENCY", 1))
+workers = default_workers()
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", 20000))
 bind = os.environ.get("BIND", "127.0.0.1:5000")
 graceful_timeout = 10
@@ -30,7 +53,11 @@ if os.environ["LOG_FORMAT"] == "json":
 
 
 def on_starting(server):
-    """Start the metrics from zero: files left by an earlier run would add to this one's."""
+    """Raise the descriptor limit; start the metrics from zero (old files would add up)."""
+    limit = raise_open_files_limit()
+    if limit < worker_connections:
+        server.log.warning("open files limited to %s, below %s connections per worker",
+                           limit, worker_connections)
     for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
         os.remove(path)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -125,3 +126,53 @@ def test_stopping_the_server_closes_readers_with_1012_at_once(gunicorn_demo_serv
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
     assert time.monotonic() - started < 5  # not the whole graceful timeout
     assert server.wait(timeout=15) == 0
+
+
+def _worker_pids(master: int) -> list[int]:
+    with open(f"/proc/{master}/task/{master}/children") as handle:
+        return [int(pid) for pid in handle.read().split()]
+
+
+def _open_files_limits(pid: int) -> tuple[int, int]:
+    with open(f"/proc/{pid}/limits") as handle:
+        line = next(line for line in handle if line.startswith("Max open files"))
+    soft, hard = line.split()[3:5]
+    return int(soft), int(hard)
+
+
+def test_gunicorn_lifts_the_open_files_limit_for_its_workers(demo_env):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard <= 1024:
+        pytest.skip(f"the hard limit ({hard}) leaves nothing to lift")
+    subprocess.run([os.path.join(BIN, "flask"), "--app", "app", "db", "upgrade"], cwd=ROOT,
+                   env=demo_env, check=True, capture_output=True, timeout=60)
+    port = free_port()
+    server = subprocess.Popen(
+        [os.path.join(BIN, "gunicorn"), "-c", "python:liveblog.gunicorn_conf",
+         "--bind", f"127.0.0.1:{port}", "app:app"],
+        cwd=ROOT, env=demo_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # Start it as a shell with the usual soft limit would.
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard)),
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", server)
+        (worker,) = _worker_pids(server.pid)
+        assert _open_files_limits(worker) == (hard, hard)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, 1),  # alone: a second worker would not hear the first one's events
+    ({"REDIS_URL": "redis://127.0.0.1:1/0"}, os.cpu_count()),  # linked: one per core
+    ({"REDIS_URL": "redis://127.0.0.1:1/0", "WEB_CONCURRENCY": "3"}, 3),
+])
+def test_workers_default_to_one_per_core_only_when_redis_links_them(tmp_path, env, expected):
+    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "WEB_CONCURRENCY")}
+    # A metrics directory of the test's own, so importing the settings creates none elsewhere.
+    clean.update(env, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    answer = subprocess.run(
+        [sys.executable, "-c", "import liveblog.gunicorn_conf as c; print(c.workers)"],
+        cwd=ROOT, env=clean, check=True, capture_output=True, text=True, timeout=60)
+    assert int(answer.stdout) == expected
