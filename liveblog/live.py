@@ -78,33 +78,36 @@ class Reader:
     """
 
     def __init__(self, ws, last_seq: int):
-        self.ws = ws
         self.last_seq = last_seq
         self.last_sent_at = time.monotonic()
         self.lock = threading.Lock()
         self.unsent = b""  # the rest of a frame the hub could only partly write
+        self.sock = ws.sock
         self._raw = _raw_socket(ws.sock)
+        # simple-websocket's own thread writes too (pongs, closes): through the lock as well, so
+        # a pong never lands inside a frame that went out in parts.
+        ws.sock = LockedWrites(ws.sock, self.lock)
 
     def send(self, frame: Frame) -> None:
         """Write a frame unless the reader already has it."""
         self.flush()
         if frame.seq <= self.last_seq:
             return
-        self.ws.sock.sendall(wire_of(frame))
+        self.sock.sendall(wire_of(frame))
         self.last_seq = frame.seq
         self.last_sent_at = time.monotonic()
 
     def send_json(self, message: dict) -> None:
         """Send a control message such as a heartbeat."""
         self.flush()
-        self.ws.sock.sendall(encode_text_frame(json.dumps(message)))
+        self.sock.sendall(encode_text_frame(json.dumps(message)))
         self.last_sent_at = time.monotonic()
 
     def flush(self) -> None:
         """Finish writing a frame the hub started, before anything else goes out."""
         if self.unsent:
             unsent, self.unsent = self.unsent, b""
-            self.ws.sock.sendall(unsent)
+            self.sock.sendall(unsent)
 
     def write_now(self, frame: Frame) -> bool:
         """From the hub: write the next frame if the socket takes it at once; True if it did.
@@ -135,9 +138,30 @@ class Reader:
     def cut_off(self) -> None:
         """Drop a reader that fell too far behind; it reconnects and resumes by seq."""
         try:
-            self.ws.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+class LockedWrites:
+    """A socket whose writes wait for a lock; everything else goes straight to the socket."""
+
+    def __init__(self, sock, lock: threading.Lock):
+        self._wrapped = sock
+        self._lock = lock
+
+    def send(self, data, *args) -> int:
+        """Send once the lock is free."""
+        with self._lock:
+            return self._wrapped.send(data, *args)
+
+    def sendall(self, data, *args) -> None:
+        """Send everything once the lock is free."""
+        with self._lock:
+            self._wrapped.sendall(data, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._wrapped, name)
 
 
 def wire_of(frame: Frame) -> bytes:

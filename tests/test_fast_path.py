@@ -150,3 +150,29 @@ def test_frames_are_encoded_once_for_every_reader():
         for _, server, client in readers:
             server.close()
             client.close()
+
+
+def test_the_websocket_librarys_own_writes_wait_for_a_frame_in_parts(pair):
+    server, client = pair
+    ws = FakeWebSocket(server)
+    reader = Reader(ws, last_seq=0)
+    big = frame(1, "y" * 200_000)
+    assert reader.write_now(big) is False and reader.unsent  # the frame is out in part only
+    pong = bytes((0x8A, 0))  # what simple-websocket answers a ping with, from its own thread
+    answered = threading.Thread(target=lambda: ws.sock.send(pong))
+    received = bytearray()
+
+    def collect():
+        while len(received) < len(big.wire) + len(pong):
+            received.extend(client.recv(65536))
+
+    collector = threading.Thread(target=collect)
+    with reader.lock:  # the reader's loop, woken to finish the frame
+        answered.start()
+        collector.start()
+        answered.join(timeout=0.2)
+        assert answered.is_alive()  # the pong waits...
+        reader.flush()
+    answered.join(timeout=5)
+    collector.join(timeout=10)
+    assert bytes(received) == big.wire + pong  # ...until the frame is whole on the wire
