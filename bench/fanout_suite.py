@@ -75,8 +75,7 @@ def run_one(instance: str, token: str, processes: int, readers: int, args) -> di
     """One fresh server, one fan-out run; returns fanout.py's result."""
     with ExitStack() as stack:
         server = Gunicorn(instance, None, processes, free_port(5700, 5779))
-        # The benchmark opens every reader from 127.0.0.1: per-client limits would refuse it.
-        server.env.update(RATELIMIT_ENABLED="0", WEB_CONCURRENCY=str(processes))
+        server.env["WEB_CONCURRENCY"] = str(processes)  # rate limits: off in app_environment
         if processes > 1:
             server.env["REDIS_URL"] = stack.enter_context(redis_server())
         stack.callback(server.stop)

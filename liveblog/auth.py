@@ -8,6 +8,7 @@ from functools import wraps
 
 from flask import g, request
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from .errors import LiveblogError
 from .extensions import db
@@ -47,8 +48,10 @@ def revoke_tokens(user: User) -> int:
 
 def user_for_token(token: str) -> User | None:
     """The owner of a live token, or None."""
+    # The owner comes in the same query: every caller asks for it next.
     api_token = db.session.scalar(
         select(ApiToken).filter_by(token_hash=ApiToken.hash(token), revoked_at=None)
+        .options(joinedload(ApiToken.user))
     )
     if api_token is None:
         return None

@@ -1,9 +1,10 @@
 """The machinery under every published change: a story lock, gapless seq, events, the hub.
 
-Each change first takes the story's next sequence number with an UPDATE ... RETURNING on the story
-row. That statement locks the row (PostgreSQL) or the database (SQLite) until the commit, so changes
-to one story are serialised, their seq values are gapless, and commits happen in seq order. Frames
-go to the hub only after the commit, so a reader never sees a change that was rolled back.
+Each change first locks the story row with an UPDATE (PostgreSQL: the row; SQLite: the database)
+until the commit, so changes to one story are serialised; the events it appends take the story's
+next sequence numbers with an UPDATE ... RETURNING under that lock, so seq values are gapless and
+commits happen in seq order. Frames go to the hub only after the commit, so a reader never sees a
+change that was rolled back.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ..errors import NotFound, VersionConflict
 from ..extensions import db
 from ..hub import Frame
 from ..models import Entry, EntryRevision, Event, EventType, Story, User, utcnow
-from ..rendering import entry_json, render_entry
+from ..rendering import entry_json
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +55,33 @@ class Change:
         """Give the entry a new seq and append the event that shows it to readers."""
         entry.seq = self.next_seq()
         db.session.flush()
-        payload = {"entry": entry.to_dict(), "html": render_entry(entry)}
+        self.emit_entry_event(event_type, entry)
+
+    def emit_entry_event(self, event_type: EventType, entry: Entry) -> None:
+        """Append the event that shows a flushed entry, which already holds its new seq."""
+        data = entry_json(entry)  # the API's answer reuses this rendering
+        payload = {"entry": data, "html": data.pop("html")}
         self.emit(entry.seq, event_type, payload, entry.id)
 
 
-def lock_story(story_id: int) -> None:
+def lock_story(story_id: int) -> Story:
     """Lock the story row (PostgreSQL) or the database (SQLite) until the transaction ends.
 
     An UPDATE that changes nothing is the one statement that takes this lock on both databases,
-    and it waits (busy timeout, row lock) instead of failing when another writer holds it.
+    and it waits (busy timeout, row lock) instead of failing when another writer holds it. Its
+    RETURNING hands back the row as it is under the lock, which saves reading it again.
     """
-    statement = update(Story).where(Story.id == story_id).values(last_seq=Story.last_seq)
-    if db.session.execute(statement).rowcount != 1:
+    statement = (
+        update(Story)
+        .where(Story.id == story_id)
+        .values(last_seq=Story.last_seq)
+        .returning(Story)
+        .execution_options(populate_existing=True)
+    )
+    story = db.session.scalars(statement).one_or_none()
+    if story is None:
         raise NotFound("No such story.")
+    return story
 
 
 def allocate_seq(story_id: int) -> int:
@@ -86,18 +101,36 @@ def allocate_seq(story_id: int) -> int:
 @contextmanager
 def story_change(story_id: int) -> Iterator[Change]:
     """Lock the story, yield a change to fill, commit, then hand its frames to the hub."""
+    session = db.session()
     try:
-        lock_story(story_id)
-        # Anything read before the lock may be stale; read it again under the lock.
-        db.session.expire_all()
+        story = lock_story(story_id)
+        _expire_unlocked(story)
         change = Change(story_id)
         yield change
-        db.session.commit()
+        # Everything left in the session (users aside) was read under the lock or written by
+        # this change, so it is what the commit stores: expiring it would only make the caller
+        # (the API's answer) read the same rows back, on PostgreSQL with a second checkout and
+        # pool ping. The next change in this session reads them again under its own lock.
+        expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire_on_commit
     except BaseException:
         db.session.rollback()
         raise
     metrics.events_published(change.event_types)
     publish_frames(change.frames)
+
+
+def _expire_unlocked(story: Story) -> None:
+    # Anything read before the lock may be stale, so it is read again under the lock; the story
+    # was just read by lock_story, and users are not covered by a story lock at all, so reading
+    # the author again would cost a statement under the lock and guarantee nothing.
+    session = db.session()
+    for instance in list(session.identity_map.values()):
+        if instance is not story and not isinstance(instance, User):
+            session.expire(instance)
 
 
 def publish_frames(frames: Iterable[Frame]) -> None:

@@ -54,7 +54,7 @@ def create_entry(
         _check_schedule(scheduled_for)
     fingerprint = request_hash(story_id, str(status), scheduled_for, data)
     with story_change(story_id) as change:
-        story = db.session.get(Story, story_id)
+        story = db.session.get(Story, story_id)  # read under the lock by story_change, no query
         if status == EntryStatus.PUBLISHED and story.status == StoryStatus.ENDED:
             raise Conflict("The story has ended; reopen it to post again.")
         earlier = _earlier_entry(author, idempotency_key, fingerprint)
@@ -66,6 +66,12 @@ def create_entry(
                       scheduled_for=scheduled_for, **fields)
         if entry.correction_note:
             entry.corrected_at = now
+        if status == EntryStatus.PUBLISHED:
+            # Settled before the INSERT, so a new entry is written once instead of being
+            # inserted and then updated with its publish time, ORIGINAL ENTRY flag and seq.
+            entry.published_at = published_at or now
+            entry.is_original = not _story_has_original(story_id)
+            entry.seq = change.next_seq()
         db.session.add(entry)
         db.session.flush()
         if idempotency_key is not None:
@@ -73,7 +79,7 @@ def create_entry(
                                           request_hash=fingerprint, entry_id=entry.id))
         record_revision(entry, author)
         if status == EntryStatus.PUBLISHED:
-            announce_new_entry(entry, change, published_at)
+            change.emit_entry_event(EventType.ENTRY_CREATED, entry)
     return entry, True
 
 
@@ -81,11 +87,17 @@ def announce_new_entry(entry: Entry, change: Change, published_at: datetime | No
     """Make an entry public: its publish time, ORIGINAL ENTRY if first, the event for readers."""
     entry.status = EntryStatus.PUBLISHED
     entry.published_at = published_at or utcnow()
-    entry.is_original = not db.session.scalar(
-        select(exists().where(Entry.story_id == entry.story_id, Entry.is_original.is_(True),
-                              Entry.status == EntryStatus.PUBLISHED, Entry.id != entry.id))
-    )
+    entry.is_original = not _story_has_original(entry.story_id, other_than=entry.id)
     change.emit_entry(EventType.ENTRY_CREATED, entry)
+
+
+def _story_has_original(story_id: int, other_than: int | None = None) -> bool:
+    # Whether another published entry of the story already carries ORIGINAL ENTRY.
+    condition = exists().where(Entry.story_id == story_id, Entry.is_original.is_(True),
+                               Entry.status == EntryStatus.PUBLISHED)
+    if other_than is not None:
+        condition = condition.where(Entry.id != other_than)
+    return db.session.scalar(select(condition))
 
 
 def _earlier_entry(author: User, key: str | None, fingerprint: str) -> Entry | None:
