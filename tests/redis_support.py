@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 
 import pytest
-from servers import free_port, wait_until_up
+from servers import Gunicorn, free_port, seed
 from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
@@ -19,8 +18,6 @@ from liveblog.config import engine_options
 from liveblog.extensions import db
 from liveblog.models import Role, User
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.dirname(sys.executable)
 REDIS_SERVER = "/usr/bin/redis-server"
 READY = "Ready to accept connections"
 
@@ -150,22 +147,6 @@ def gunicorn_workers(tmp_path, redis_server, empty_database_url, postgres):
     env.pop("DATABASE_URL", None)
     if postgres is not None:  # on SQLite the instance folder's file is the database
         env["DATABASE_URL"] = empty_database_url
-    flask = [os.path.join(BIN, "flask"), "--app", "app"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=60)
-    seeded = subprocess.run([*flask, "demo"], cwd=ROOT, env=env, check=True,
-                            capture_output=True, text=True, timeout=60)
-    token = next(line.split()[-1] for line in seeded.stdout.splitlines() if "API token" in line)
-    port = free_port()
-    server = subprocess.Popen(
-        [os.path.join(BIN, "gunicorn"), "-c", "python:liveblog.gunicorn_conf", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "app:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/api/stories", server)
-        yield base, token
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    token = seed(env)
+    with Gunicorn(env, str(tmp_path / "gunicorn.log"), workers=2) as server:
+        yield server.base, token

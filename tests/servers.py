@@ -1,13 +1,18 @@
-"""Helpers for tests of real servers: a free port, waiting for one to answer, a raw WebSocket."""
+"""Helpers for tests of real servers: a free port, a seeded gunicorn, a raw WebSocket."""
 
 from __future__ import annotations
 
 import base64
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
 
 
 def free_port() -> int:
@@ -45,3 +50,103 @@ def websocket_handshake(sock: socket.socket, path: str) -> None:
         assert byte, f"the server closed during the handshake: {head!r}"
         head += byte
     assert head.startswith(b"HTTP/1.1 101"), head
+
+
+def seed(env: dict) -> str:
+    """Migrate and seed the demo story in the environment's database; return the API token."""
+    flask = [os.path.join(BIN, "flask"), "--app", "app"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=60)
+    seeded = subprocess.run([*flask, "demo"], cwd=ROOT, env=env, check=True,
+                            capture_output=True, text=True, timeout=60)
+    return next(line.split()[-1] for line in seeded.stdout.splitlines() if "API token" in line)
+
+
+class Gunicorn:
+    """A gunicorn master with gevent workers, whose workers a test may kill; always stopped."""
+
+    def __init__(self, env: dict, log_path: str, workers: int = 1, config: str | None = None,
+                 preexec_fn=None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "w")  # noqa: SIM115  (closed in stop)
+        self.process = subprocess.Popen(
+            [os.path.join(BIN, "gunicorn"), "-c", config or "python:liveblog.gunicorn_conf",
+             "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "app:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
+        )
+
+    def __enter__(self) -> Gunicorn:
+        try:
+            wait_until_up(f"{self.base}/healthz", self.process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop the master (and so its workers); kill it if it does not go in time."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.log.close()
+
+    def worker_pids(self) -> set[int]:
+        """The master's live worker processes."""
+        pids = set()
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # it exited while we looked
+            if int(fields[1]) == self.process.pid and fields[0] != "Z":
+                pids.add(int(entry))
+        return pids
+
+    def readers_per_worker(self) -> dict[int, int]:
+        """How many established connections to the server port each worker holds."""
+        established = _established_inodes(self.port)
+        counts = {}
+        for pid in self.worker_pids():
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+                links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds]
+            except OSError:
+                continue
+            counts[pid] = sum(link.removeprefix("socket:[").rstrip("]") in established
+                              for link in links if link.startswith("socket:["))
+        return counts
+
+    def kill_worker(self, pid: int) -> None:
+        """kill -9 one worker, then wait (bounded) until the master has started its successor."""
+        before = self.worker_pids()
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not (self.worker_pids() - before) or pid in self.worker_pids():
+            assert time.monotonic() < deadline, "gunicorn did not replace the killed worker"
+            time.sleep(0.05)  # polling another process's children; nothing to wait on
+
+
+def _established_inodes(port: int) -> set[str]:
+    # /proc/net/tcp: local address as hex ip:port, state 01 = ESTABLISHED, inode in column 10.
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as lines:
+                rows = [line.split() for line in lines][1:]
+        except OSError:
+            continue
+        for row in rows:
+            if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "01":
+                inodes.add(row[9])
+    return inodes

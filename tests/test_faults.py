@@ -15,9 +15,9 @@ from contextlib import ExitStack
 
 import pytest
 from desk_support import csrf_token, log_in
-from fault_support import WAIT, Gunicorn, ResumingReader, post_entry, seed
+from fault_support import WAIT, ResumingReader, post_entry
 from pg_support import TEST_DATABASE
-from servers import websocket_handshake
+from servers import Gunicorn, seed, websocket_handshake
 from sqlalchemy import func, select
 from test_live import assert_silent, close_code, raw_websocket, receive_frames
 from websockets.sync.client import connect

@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 import pytest
-from servers import free_port, wait_until_up
+from servers import Gunicorn, seed
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -37,28 +37,11 @@ def gunicorn_demo(gunicorn_demo_server):
 
 
 @pytest.fixture
-def gunicorn_demo_server(demo_env):
+def gunicorn_demo_server(demo_env, tmp_path):
     """The `make run` steps on a fresh instance; yield (base URL, token, the master process)."""
-    flask = [os.path.join(BIN, "flask"), "--app", "app"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=demo_env, check=True,
-                   capture_output=True, timeout=60)
-    seeded = subprocess.run([*flask, "demo"], cwd=ROOT, env=demo_env, check=True,
-                            capture_output=True, text=True, timeout=60)
-    token = next(line.split()[-1] for line in seeded.stdout.splitlines() if "API token" in line)
-    port = free_port()
-    server = subprocess.Popen(
-        [os.path.join(BIN, "gunicorn"), "-c", "python:liveblog.gunicorn_conf",
-         "--bind", f"127.0.0.1:{port}", "app:app"],
-        cwd=ROOT, env=demo_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/api/stories", server)
-        yield base, token, server
-    finally:
-        if server.poll() is None:
-            server.terminate()
-            server.wait(timeout=30)
+    token = seed(demo_env)
+    with Gunicorn(demo_env, str(tmp_path / "gunicorn.log")) as server:
+        yield server.base, token, server.process
 
 
 @pytest.mark.slow
@@ -128,11 +111,6 @@ def test_stopping_the_server_closes_readers_with_1012_at_once(gunicorn_demo_serv
     assert server.wait(timeout=15) == 0
 
 
-def _worker_pids(master: int) -> list[int]:
-    with open(f"/proc/{master}/task/{master}/children") as handle:
-        return [int(pid) for pid in handle.read().split()]
-
-
 def _open_files_limits(pid: int) -> tuple[int, int]:
     with open(f"/proc/{pid}/limits") as handle:
         line = next(line for line in handle if line.startswith("Max open files"))
@@ -140,27 +118,17 @@ def _open_files_limits(pid: int) -> tuple[int, int]:
     return int(soft), int(hard)
 
 
-def test_gunicorn_lifts_the_open_files_limit_for_its_workers(demo_env):
+def test_gunicorn_lifts_the_open_files_limit_for_its_workers(demo_env, tmp_path):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard <= 1024:
         pytest.skip(f"the hard limit ({hard}) leaves nothing to lift")
     subprocess.run([os.path.join(BIN, "flask"), "--app", "app", "db", "upgrade"], cwd=ROOT,
                    env=demo_env, check=True, capture_output=True, timeout=60)
-    port = free_port()
-    server = subprocess.Popen(
-        [os.path.join(BIN, "gunicorn"), "-c", "python:liveblog.gunicorn_conf",
-         "--bind", f"127.0.0.1:{port}", "app:app"],
-        cwd=ROOT, env=demo_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        # Start it as a shell with the usual soft limit would.
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard)),
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", server)
-        (worker,) = _worker_pids(server.pid)
+    # Started as a shell with the usual soft limit would start it.
+    lowered = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # noqa: E731
+    with Gunicorn(demo_env, str(tmp_path / "gunicorn.log"), preexec_fn=lowered) as server:
+        (worker,) = server.worker_pids()
         assert _open_files_limits(worker) == (hard, hard)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.mark.parametrize(("env", "expected"), [
