@@ -171,6 +171,8 @@ class Entry(db.Model):
         Index("ix_entries_story_published", "story_id", "status", "published_at"),
         # The LATEST box: a story's few key entries without reading all its entries.
         Index("ix_entries_story_key", "story_id", "pinned", "key_order"),
+        # The scheduler's due-entries query, run every second by every process.
+        Index("ix_entries_status_scheduled", "status", "scheduled_for"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
