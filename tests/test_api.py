@@ -90,6 +90,25 @@ def test_idempotency_key_over_http(app, client, actions):
     assert _count(app, Entry) == 1 and _count(app, Event) == 1
 
 
+def test_a_retry_after_the_story_ended_returns_the_first_entry(app, client, actions):
+    # The post committed, its answer was lost, then an editor ended the story: the retry must
+    # get the entry it created, not a 409 that makes the client post it again later.
+    actions.create_story()
+    headers = actions.headers(**{"Idempotency-Key": "lost-answer"})
+    first = client.post("/api/stories/storm/entries", json={"body": "<p>Once</p>"}, headers=headers)
+    ended = client.patch("/api/stories/storm", json={"status": "ended"}, headers=actions.headers())
+    assert first.status_code == 201 and ended.status_code == 200
+    retry = client.post("/api/stories/storm/entries", json={"body": "<p>Once</p>"},
+                        headers=headers)
+    assert retry.status_code == 200, retry.get_json()
+    assert retry.get_json()["id"] == first.get_json()["id"]
+    assert _count(app, Entry) == 1
+    # A new post, with another key or none, is still refused.
+    fresh = client.post("/api/stories/storm/entries", json={"body": "<p>Twice</p>"},
+                        headers=actions.headers(**{"Idempotency-Key": "another"}))
+    assert fresh.status_code == 409
+
+
 def test_events_after_seq(client, actions):
     actions.create_story()
     for n in range(4):

@@ -50,16 +50,18 @@ def create_entry(
     fields = entry_fields(data)
     if status not in EDITABLE:
         raise Invalid(f"An entry cannot be created as {status}.")
-    if status == EntryStatus.SCHEDULED:
-        _check_schedule(scheduled_for)
     fingerprint = request_hash(story_id, str(status), scheduled_for, data)
     with story_change(story_id) as change:
-        story = db.session.get(Story, story_id)  # read under the lock by story_change, no query
-        if status == EntryStatus.PUBLISHED and story.status == StoryStatus.ENDED:
-            raise Conflict("The story has ended; reopen it to post again.")
+        # A retry gets its first entry whatever has happened since (the story ended, the
+        # scheduled time passed): refusing it would make the client post the entry again.
         earlier = _earlier_entry(author, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, False
+        story = db.session.get(Story, story_id)  # read under the lock by story_change, no query
+        if status == EntryStatus.PUBLISHED and story.status == StoryStatus.ENDED:
+            raise Conflict("The story has ended; reopen it to post again.")
+        if status == EntryStatus.SCHEDULED:
+            _check_schedule(scheduled_for)
         now = utcnow()
         entry = Entry(story=story, author=author, status=status, created_at=now,
                       updated_at=now, published_at=published_at or scheduled_for or now,
