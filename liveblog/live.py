@@ -19,6 +19,7 @@ from . import audience, relay
 from .extensions import db, sock
 from .hub import Frame, Hub
 from .models import Story, StoryStatus
+from .params import ascii_int
 from .queries import events_after
 
 bp = Blueprint("live", __name__)
@@ -216,8 +217,9 @@ def stream(ws, slug: str):
         ws.close(CLOSE_ARCHIVED, "The story is archived; it no longer updates")
         return
     story_id, last_seq = story.id, story.last_seq
-    after = request.args.get("after", "")
-    after = int(after) if after.isdigit() and len(after) < 16 else last_seq
+    # Anything but ASCII digits (`²` passes isdigit()) reads as a new reader's connection.
+    after = ascii_int(request.args.get("after"))
+    after = last_seq if after is None else after
     reader = Reader(ws, min(after, last_seq))
     hub: Hub = current_app.extensions["liveblog.hub"]
     heartbeat = current_app.config["LIVE_HEARTBEAT_SECONDS"]

@@ -229,3 +229,17 @@ def test_a_database_failure_during_replay_closes_with_try_again_later(
     monkeypatch.setattr(live, "events_after", database_down)
     with raw_websocket(live_server, "/api/stories/storm/live?after=0") as raw:
         assert close_code(raw.recv(4096)) == 1013  # back off, then resume by seq
+
+
+@pytest.mark.parametrize("after", ["%C2%B2", "%D9%A3", "1%C2%B2", "-1", "0x1", "9" * 16])
+def test_an_after_that_is_not_ascii_digits_is_read_as_a_new_reader(
+        app, live_server, actions, caplog, after):
+    app.config["LIVE_HEARTBEAT_SECONDS"] = 0.2
+    actions.create_story()
+    actions.post_entry()
+    with raw_websocket(live_server, f"/api/stories/storm/live?after={after}") as raw:
+        frame = raw.recv(4096)
+    assert frame[0] == 0x81, frame[:20]  # a text frame, not a close: the reader is served
+    # Served from the story's newest seq, as a reader without `after` is.
+    assert json.loads(frame[2:]) == {"type": "heartbeat", "seq": 1}
+    assert not [record for record in caplog.records if record.exc_info]
