@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from pg_support import TEST_DATABASE, PostgresServer, find_bindir
+from servers import PASSWORD_HASH, SERVER_POLL_SECONDS
 from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
@@ -23,6 +24,7 @@ from liveblog.models import Role, User
 pytest_plugins = ["browser_support"]
 
 DATABASES = ("sqlite", "postgresql")
+
 # Every test database on the server is a copy of this one, which already has the schema.
 TEMPLATE = "liveblog_template"
 # Tests post and connect far faster than a newsroom; test_limits.py sets real figures. Limits
@@ -134,7 +136,7 @@ class Actions:
         """Create a user and return (user id, API token)."""
         with self.app.app_context():
             user = User(email=email, display_name=name, role=role.value)
-            user.set_password("correct horse battery")
+            user.password_hash = PASSWORD_HASH
             db.session.add(user)
             db.session.commit()
             return user.id, issue_token(user)
@@ -169,7 +171,8 @@ def actions(app, client):
 def live_server(app):
     """The app on a real threaded Werkzeug server on 127.0.0.1, for WebSocket and browser tests."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(SERVER_POLL_SECONDS,),
+                              daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

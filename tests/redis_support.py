@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 
 import pytest
-from servers import Gunicorn, free_port, seed
+from servers import PASSWORD_HASH, SERVER_POLL_SECONDS, Gunicorn, free_port, seed
 from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
@@ -120,14 +120,15 @@ def two_processes(tmp_path, monkeypatch, redis_server, database_url, postgres):
     with apps[0].app_context():
         db.create_all()
         user = User(email="editor@example.org", display_name="Ed Itor", role=Role.EDITOR.value)
-        user.set_password("correct horse battery")
+        user.password_hash = PASSWORD_HASH
         db.session.add(user)
         db.session.commit()
         token = issue_token(user)
     servers, threads, processes = [], [], []
     for app in apps:
         server = make_server("127.0.0.1", 0, app, threaded=True)
-        threads.append(threading.Thread(target=server.serve_forever, daemon=True))
+        threads.append(threading.Thread(target=server.serve_forever,
+                                        args=(SERVER_POLL_SECONDS,), daemon=True))
         threads[-1].start()
         servers.append(server)
         processes.append(Process(app, f"http://127.0.0.1:{server.server_port}"))

@@ -11,8 +11,15 @@ import sys
 import time
 import urllib.request
 
+from werkzeug.security import generate_password_hash
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
+# scrypt takes ~70 ms a hash on purpose; the suite's users share one hash of one password.
+PASSWORD_HASH = generate_password_hash("correct horse battery", method="scrypt")
+# How often a test server looks for shutdown: werkzeug's 0.5 s would end every test that
+# stops a server with half a second of waiting.
+SERVER_POLL_SECONDS = 0.01
 
 
 def free_port() -> int:
@@ -66,14 +73,17 @@ class Gunicorn:
     """A gunicorn master with gevent workers, whose workers a test may kill; always stopped."""
 
     def __init__(self, env: dict, log_path: str, workers: int = 1, config: str | None = None,
-                 preexec_fn=None):
-        self.port = free_port()
+                 preexec_fn=None, port: int | None = None, new_session: bool = False):
+        # A restarted server comes back on its old port; a new session lets a test kill -9 the
+        # master and its workers together (kill_whole_server) without touching pytest.
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "w")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
             [os.path.join(BIN, "gunicorn"), "-c", config or "python:liveblog.gunicorn_conf",
              "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "app:app"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
+            start_new_session=new_session,
         )
 
     def __enter__(self) -> Gunicorn:
@@ -150,3 +160,33 @@ def _established_inodes(port: int) -> set[str]:
             if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "01":
                 inodes.add(row[9])
     return inodes
+
+
+def kill_whole_server(server: Gunicorn) -> None:
+    """kill -9 a master and its workers at once (it must run in its own session), and reap it."""
+    workers = server.worker_pids()
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers):  # orphans: not ours to reap, only to await
+        assert time.monotonic() < deadline, "the killed server's workers are still running"
+        time.sleep(0.05)  # polling another process's state; nothing to wait on
+
+
+def _running(pid: int) -> bool:
+    # A zombie has closed its sockets already; only its exit status is left.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def reload_workers(server: Gunicorn, timeout: float = 30) -> None:
+    """Gracefully restart a master's workers (SIGHUP) and wait until only new ones remain."""
+    before = server.worker_pids()
+    os.kill(server.process.pid, signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while (now := server.worker_pids()) & before or not now:
+        assert time.monotonic() < deadline, "gunicorn did not replace its workers after SIGHUP"
+        time.sleep(0.05)  # polling another process's children; nothing to wait on

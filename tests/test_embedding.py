@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 from browser_support import CHROMIUM
+from servers import SERVER_POLL_SECONDS
 from werkzeug.serving import make_server
 
 from liveblog.extensions import db
@@ -223,7 +224,8 @@ def host_page(live_server):
         return [html]
 
     server = make_server("127.0.0.1", 0, host, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(SERVER_POLL_SECONDS,),
+                              daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
