@@ -7,7 +7,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from .models import as_utc, iso
+from .models import as_utc
+
+
+def html_time(moment: datetime | None) -> str | None:
+    """A stored time for a datetime attribute: HTML allows at most three fractional digits."""
+    moment = as_utc(moment)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
 
 
 def story_time(moment: datetime, timezone: str, fmt: str = "%H:%M %Z, %d %b %Y") -> str:
@@ -17,5 +23,5 @@ def story_time(moment: datetime, timezone: str, fmt: str = "%H:%M %Z, %d %b %Y")
 
 def init_app(app: Flask) -> None:
     """Register the filters."""
-    app.add_template_filter(iso, "iso")
+    app.add_template_filter(html_time, "iso")
     app.add_template_filter(story_time, "story_time")
