@@ -46,6 +46,8 @@ def from_environment(instance_path: str) -> dict:
         "EMBEDS_AUTOLOAD": os.environ.get("EMBEDS_AUTOLOAD", "") == "1",
         # Let webhooks reach private, loopback and link-local addresses (tests, intranets).
         "WEBHOOKS_ALLOW_PRIVATE": os.environ.get("WEBHOOKS_ALLOW_PRIVATE", "") == "1",
+        # The first retry of a failed webhook, in seconds; each further one waits twice as long.
+        "WEBHOOKS_RETRY_SECONDS": float(os.environ.get("WEBHOOKS_RETRY_SECONDS", 2)),
         "LIVE_HEARTBEAT_SECONDS": float(os.environ.get("LIVE_HEARTBEAT_SECONDS", 25)),
         # /metrics answers loopback and private networks, and anyone sending this bearer token.
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,

@@ -335,12 +335,14 @@ class WebhookEndpoint(db.Model):
     event_types: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
-    # The id of the last event delivered (or skipped); delivery goes on from the next one.
-    cursor_event_id: Mapped[int] = mapped_column(default=0)
+    # Where delivery stands is kept per story, in WebhookCursor.
     failures: Mapped[int] = mapped_column(default=0)
     first_failure_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
-    # One process at a time delivers to an endpoint; the lease lapses if that process dies.
+    # One process at a time delivers to an endpoint: the lease's holder writes its random token
+    # here, and every write it makes while delivering checks it is still the holder. The lease
+    # lapses if that process dies.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTC_TIME)
 
     story: Mapped[Story | None] = relationship()
@@ -350,6 +352,19 @@ class WebhookEndpoint(db.Model):
         types = {t for t in self.event_types.split(",") if t}
         story_ok = self.story_id is None or self.story_id == event.story_id
         return story_ok and (not types or event.type in types)
+
+
+class WebhookCursor(db.Model):
+    """How far an endpoint has got in one story's log: the seq of the last event it was given."""
+
+    __tablename__ = "webhook_cursors"
+
+    # A story's seq is gapless and commits in order, so nothing can appear behind this cursor
+    # (an event id can: ids are handed out at insert, and transactions commit in any order).
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"),
+                                             primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(default=0)
 
 
 class WebhookAttempt(db.Model):

@@ -1,42 +1,60 @@
-"""Delivering the event log to webhook endpoints: in order, signed, retried, never in a request.
+"""Delivering the event log to webhook endpoints: in order per story, signed, retried, off-request.
 
-The queue is the event log itself: each endpoint keeps the id of the last event it was given, so
-nothing is lost across restarts and nothing is written per event on the publishing path. A
-lease on the endpoint row keeps two processes from delivering to the same endpoint at once, and
-each endpoint is served by its own worker, so a slow receiver delays only itself.
+The queue is the event log itself: each endpoint keeps, per story, the seq of the last event it
+was given (due.py), so nothing is lost across restarts and nothing is written per event on the
+publishing path. A fenced lease on the endpoint row (lease.py) keeps two processes from
+delivering to the same endpoint at once, and each endpoint is served by its own worker, so a slow
+receiver delays only itself. An endpoint with nothing to deliver costs one read per pass.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, update
 
 from ..errors import Invalid
 from ..extensions import db
-from ..models import Event, Story, WebhookAttempt, WebhookEndpoint, as_utc, iso, utcnow
+from ..models import (
+    Event,
+    WebhookAttempt,
+    WebhookCursor,
+    WebhookEndpoint,
+    as_utc,
+    iso,
+    utcnow,
+)
+from . import transport
+from .due import StoryCursor, due_endpoints, due_stories, waiting_events
+from .lease import Lease, claim, fence, release
 from .signing import HEADER, sign
 from .targets import check_target
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 5
 GIVE_UP_AFTER = timedelta(days=1)
-LEASE = timedelta(seconds=60)
-BATCH = 50  # events one worker delivers before letting the lease go
+PER_STORY = 50  # events read from one story's log at a time
+SESSION = 500  # events one claim may deliver before the lease goes back to the pool
 
 
-def backoff(failures: int) -> timedelta:
-    """How long to wait after the nth failure in a row: 2, 4, 8 … seconds, at most an hour."""
-    return timedelta(seconds=min(2 ** min(failures, 12), 3600))
+class Outcome(enum.Enum):
+    DELIVERED = "delivered"
+    SKIPPED = "skipped"  # failed for a day: given up, the cursor moves on
+    REWOUND = "rewound"  # the desk rewound the cursor meanwhile: read the story again
+    FAILED = "failed"  # backing off; the endpoint waits
+    LOST = "lost"  # another process holds the lease now: stop, write nothing
+
+
+def backoff(failures: int, base: float = 2.0) -> timedelta:
+    """How long to wait after the nth failure in a row: base, twice that, 4 × … at most an hour."""
+    return timedelta(seconds=min(base * 2 ** (min(failures, 13) - 1), 3600))
 
 
 def body_for(event: Event, story_slug: str) -> bytes:
@@ -47,109 +65,109 @@ def body_for(event: Event, story_slug: str) -> bytes:
     }, separators=(",", ":")).encode()
 
 
-def _next_event(endpoint: WebhookEndpoint) -> Event | None:
-    query = select(Event).where(Event.id > endpoint.cursor_event_id).order_by(Event.id).limit(1)
-    if endpoint.story_id is not None:
-        query = query.where(Event.story_id == endpoint.story_id)
-    types = [t for t in endpoint.event_types.split(",") if t]
-    if types:
-        query = query.where(Event.type.in_(types))
-    return db.session.scalar(query)
-
-
 def _post(endpoint: WebhookEndpoint, event: Event, body: bytes) -> tuple[int | None, str | None]:
-    check_target(endpoint.url, current_app.config.get("WEBHOOKS_ALLOW_PRIVATE", False))
-    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
+    try:
+        target = check_target(endpoint.url, current_app.config.get("WEBHOOKS_ALLOW_PRIVATE", False))
+    except Invalid as refusal:  # the host now resolves to an internal address
+        return None, refusal.message
+    return transport.post(target, body, {
         "Content-Type": "application/json",
         "User-Agent": "liveblog-webhooks/1",
         "X-Liveblog-Event": event.type,
         "X-Liveblog-Event-Id": str(event.id),
         HEADER: sign(endpoint.secret, body),
     })
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            response.read(65536)
-            return response.status, None
-    except urllib.error.HTTPError as error:
-        return error.code, f"HTTP {error.code}"
-    except (OSError, ValueError) as error:
-        return None, str(error)[:500] or type(error).__name__
 
 
-def deliver_endpoint(endpoint_id: int) -> int:
-    """Deliver this endpoint's pending events in order until one fails; return how many went."""
+def deliver_endpoint(lease: Lease) -> int:
+    """Deliver what the leased endpoint has waiting, story by story in seq order; let it go."""
     delivered = 0
     try:
-        for _ in range(BATCH):
-            endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-            event = _next_event(endpoint) if endpoint and endpoint.active else None
-            if event is None:
+        budget = SESSION
+        while budget > 0:
+            endpoint = db.session.get(WebhookEndpoint, lease.endpoint_id, populate_existing=True)
+            stories = due_stories(endpoint) if endpoint is not None and endpoint.active else []
+            progressed = False
+            for story in stories:
+                for event in waiting_events(endpoint, story, min(PER_STORY, budget)):
+                    outcome = _attempt(endpoint, lease, story, event)
+                    budget -= 1
+                    if outcome in (Outcome.FAILED, Outcome.LOST):
+                        return delivered
+                    if outcome is Outcome.REWOUND:
+                        break
+                    delivered += outcome is Outcome.DELIVERED
+                    progressed = True
+            if not progressed:
                 break
-            story = db.session.get(Story, event.story_id)
-            started = time.monotonic()
-            try:
-                status, error = _post(endpoint, event, body_for(event, story.slug))
-            except Invalid as refusal:  # the host now resolves to an internal address
-                status, error = None, refusal.message
-            ok = status is not None and 200 <= status < 300
-            db.session.add(WebhookAttempt(
-                endpoint_id=endpoint.id, event_id=event.id, status_code=status, error=error,
-                duration_ms=int((time.monotonic() - started) * 1000), delivered=ok,
-            ))
-            if not _record_outcome(endpoint, event, ok):
-                db.session.commit()
-                break
-            db.session.commit()
-            delivered += ok
     finally:
         db.session.rollback()
-        db.session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
-                           .values(lease_until=None))
-        db.session.commit()
+        release(lease)
     return delivered
 
 
-def _record_outcome(endpoint: WebhookEndpoint, event: Event, ok: bool) -> bool:
-    """Move the cursor or schedule a retry; return whether to go on to the next event."""
-    now = utcnow()
+def _attempt(endpoint: WebhookEndpoint, lease: Lease, story: StoryCursor,
+             event: Event) -> Outcome:
+    """POST one event, then record the attempt and its outcome if the lease is still ours."""
+    endpoint_id, event_id, seq = endpoint.id, event.id, event.seq
+    started = time.monotonic()
+    status, error = _post(endpoint, event, body_for(event, story.slug))
+    ok = status is not None and error is None
+    attempt = {"endpoint_id": endpoint_id, "event_id": event_id, "status_code": status,
+               "error": error, "delivered": ok,
+               "duration_ms": int((time.monotonic() - started) * 1000)}
+    outcome = _record(lease, ok, event_id)
+    if outcome is Outcome.LOST:
+        db.session.rollback()
+        log.warning("webhook %s: lease lost while delivering event %s; stopped", endpoint_id,
+                    event_id)
+        return outcome
+    if outcome in (Outcome.DELIVERED, Outcome.SKIPPED) and not _move_cursor(lease, story, seq):
+        outcome = Outcome.REWOUND
+    db.session.execute(insert(WebhookAttempt).values(attempted_at=utcnow(), **attempt))
+    db.session.commit()
+    return outcome
+
+
+def _record(lease: Lease, ok: bool, event_id: int) -> Outcome:
+    """Clear or count the endpoint's failures under the fence; the caller commits."""
     if ok:
-        endpoint.cursor_event_id, endpoint.failures = event.id, 0
-        endpoint.first_failure_at = endpoint.next_attempt_at = None
-        return True
-    endpoint.failures += 1
-    endpoint.first_failure_at = endpoint.first_failure_at or now
-    if now - as_utc(endpoint.first_failure_at) > GIVE_UP_AFTER:
-        log.warning("webhook %s gave up on event %s after a day", endpoint.id, event.id)
-        endpoint.cursor_event_id, endpoint.failures = event.id, 0
-        endpoint.first_failure_at = endpoint.next_attempt_at = None
-        return True
-    endpoint.next_attempt_at = now + backoff(endpoint.failures)
-    return False
-
-
-def claim_due_endpoints() -> list[int]:
-    """Lease every endpoint that has events waiting and is not backing off."""
+        held = fence(lease, failures=0, first_failure_at=None, next_attempt_at=None)
+        return Outcome.DELIVERED if held else Outcome.LOST
     now = utcnow()
-    newest = db.session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) or 0
-    candidates = db.session.scalars(
-        select(WebhookEndpoint.id).where(
-            WebhookEndpoint.active.is_(True), WebhookEndpoint.cursor_event_id < newest,
-            or_(WebhookEndpoint.next_attempt_at.is_(None), WebhookEndpoint.next_attempt_at <= now),
-            or_(WebhookEndpoint.lease_until.is_(None), WebhookEndpoint.lease_until < now),
-        )
-    ).all()
-    claimed = []
-    for endpoint_id in candidates:
-        taken = db.session.execute(
-            update(WebhookEndpoint)
-            .where(WebhookEndpoint.id == endpoint_id,
-                   or_(WebhookEndpoint.lease_until.is_(None), WebhookEndpoint.lease_until < now))
-            .values(lease_until=now + LEASE)
+    held = fence(lease, failures=WebhookEndpoint.failures + 1,
+                 first_failure_at=db.func.coalesce(WebhookEndpoint.first_failure_at, now))
+    if held is None:
+        return Outcome.LOST
+    failures, first_failure_at = held
+    if now - as_utc(first_failure_at) > GIVE_UP_AFTER:
+        log.warning("webhook %s gave up on event %s after a day", lease.endpoint_id, event_id)
+        fence(lease, failures=0, first_failure_at=None, next_attempt_at=None)
+        return Outcome.SKIPPED
+    base = float(current_app.config.get("WEBHOOKS_RETRY_SECONDS", 2))
+    fence(lease, next_attempt_at=now + backoff(failures, base))
+    return Outcome.FAILED
+
+
+def _move_cursor(lease: Lease, story: StoryCursor, seq: int) -> bool:
+    """Move the story's cursor to seq unless the desk rewound it meanwhile; False if it did."""
+    if not story.stored:
+        # Only a lease holder creates a cursor row, and the fence's row lock keeps other holders
+        # out until the commit, so no one else can insert it meanwhile.
+        db.session.execute(insert(WebhookCursor).values(
+            endpoint_id=lease.endpoint_id, story_id=story.story_id, last_seq=seq))
+    else:
+        moved = db.session.execute(
+            update(WebhookCursor)
+            .where(WebhookCursor.endpoint_id == lease.endpoint_id,
+                   WebhookCursor.story_id == story.story_id,
+                   WebhookCursor.last_seq == story.last_seq)
+            .values(last_seq=seq).execution_options(synchronize_session=False)
         ).rowcount
-        db.session.commit()
-        if taken:
-            claimed.append(endpoint_id)
-    return claimed
+        if moved != 1:
+            return False
+    story.last_seq, story.stored = seq, True
+    return True
 
 
 class Deliverer:
@@ -161,6 +179,8 @@ class Deliverer:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="liveblog-webhooks", daemon=True)
+        self._busy: set[int] = set()  # endpoints handed to the pool and not finished yet
+        self._busy_lock = threading.Lock()
 
     def start(self) -> Deliverer:
         """Start delivering."""
@@ -170,25 +190,38 @@ class Deliverer:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the deliveries under way."""
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def run_once(self, wait: bool = False) -> list:
         """Start a delivery for every due endpoint; with wait, return once they are done."""
         with self.app.app_context():
             try:
-                claimed = claim_due_endpoints()
+                due = due_endpoints()
             finally:
                 db.session.remove()
-        futures = [self._pool.submit(self._deliver, endpoint_id) for endpoint_id in claimed]
+        futures = []
+        with self._busy_lock:
+            for endpoint_id in due:
+                if endpoint_id not in self._busy:
+                    self._busy.add(endpoint_id)
+                    futures.append(self._pool.submit(self._deliver, endpoint_id))
         return [future.result() for future in futures] if wait else futures
 
     def _deliver(self, endpoint_id: int) -> int:
-        with self.app.app_context():
-            try:
-                return deliver_endpoint(endpoint_id)
-            finally:
-                db.session.remove()
+        # The lease is taken here, in the worker, right before delivering: a lease taken by the
+        # pass could run out while the task waits for a free worker.
+        try:
+            with self.app.app_context():
+                try:
+                    lease = claim(endpoint_id)
+                    return deliver_endpoint(lease) if lease else 0
+                finally:
+                    db.session.remove()
+        finally:
+            with self._busy_lock:
+                self._busy.discard(endpoint_id)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -196,3 +229,4 @@ class Deliverer:
                 self.run_once()
             except Exception:  # a failed pass must not end the thread; the next one retries
                 log.exception("webhook delivery pass failed")
+
