@@ -2,66 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select, update
+from webhook_support import Receiver, post, register
 
-from liveblog import publishing
 from liveblog.errors import Invalid
 from liveblog.extensions import db
-from liveblog.models import Story, User, WebhookAttempt, WebhookEndpoint
+from liveblog.models import Story, WebhookAttempt, WebhookEndpoint
 from liveblog.webhooks import HEADER, Deliverer, backoff, register_endpoint, verify
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records what it gets and can be told to fail."""
-
-    def __init__(self, port: int = 0):
-        self.requests: list[tuple[dict, bytes]] = []
-        self.failing = False
-        self.arrived = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                status = 500 if receiver.failing else 204
-                if not receiver.failing:
-                    with receiver.arrived:
-                        receiver.requests.append((dict(self.headers), body))
-                        receiver.arrived.notify_all()
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def events(self) -> list[dict]:
-        return [json.loads(body) for _, body in self.requests]
-
-    def wait_for(self, count: int, timeout: float = 10) -> list[dict]:
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.requests) >= count, timeout), \
-                f"{len(self.requests)} of {count} webhooks arrived"
-        return self.events()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -79,20 +30,6 @@ def hooks(app, actions):
     with app.app_context():
         story_id = db.session.scalar(select(Story.id))
     return story_id
-
-
-def post(app, story_id: int, count: int, start: int = 0) -> None:
-    with app.app_context():
-        editor = db.session.scalar(select(User))
-        for n in range(start, start + count):
-            publishing.create_entry(story_id, editor, {"body": f"<p>Entry {n}</p>"})
-
-
-def register(app, url: str, **kwargs) -> WebhookEndpoint:
-    with app.app_context():
-        endpoint = register_endpoint(url, kwargs.get("story_id"), kwargs.get("types", []),
-                                     secret="s3cret-s3cret-s3cret")
-        return endpoint.id
 
 
 def test_events_arrive_signed_in_order_with_their_seq(app, hooks, receiver):

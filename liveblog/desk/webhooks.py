@@ -47,12 +47,15 @@ def webhooks():
 @bp.post("/webhooks/<int:endpoint_id>/resend/<int:event_id>")
 @roles_required(Role.ADMIN)
 def resend(endpoint_id: int, event_id: int):
-    """Send an event again, and the ones after it, in order."""
+    """Send an event again, and the later ones of its story, in order."""
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
         abort(404, description="No such webhook endpoint.")
-    resend_from(endpoint, event_id)
-    flash("The event will be sent again, followed by the ones after it.", "success")
+    try:
+        resend_from(endpoint, event_id)
+    except LiveblogError as error:
+        abort(error.status, description=error.message)
+    flash("The event will be sent again, followed by the later ones of its story.", "success")
     return redirect(url_for("desk.webhooks"))
 
 
