@@ -184,7 +184,7 @@ def _import_media(items: list[dict], bundle: zipfile.ZipFile | None) -> dict[int
         prefix = f"media/{item['id']}/"
         for name in bundle.namelist():
             leaf = name[len(prefix):]
-            if name.startswith(prefix) and re.fullmatch(r"\d+\.jpg", leaf):
+            if name.startswith(prefix) and re.fullmatch(r"\d+\.(jpg|webp)", leaf):
                 with bundle.open(name) as source, open(os.path.join(folder, leaf), "wb") as out:
                     shutil.copyfileobj(source, out)
         new_ids[int(item["id"])] = media.id

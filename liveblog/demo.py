@@ -12,6 +12,7 @@ from sqlalchemy import select
 from . import publishing
 from .auth import issue_token
 from .extensions import db
+from .media import picture_markup, picture_url, store_picture, stored_widths
 from .models import Role, Story, User, utcnow
 
 DEMO_SLUG = "harbour-bridge-storm"
@@ -43,13 +44,8 @@ DEMO_ENTRIES: list[tuple[int, dict]] = [
         "<p>Engineers have raised the deck of the swing bridge by two metres, the first time "
         "the emergency procedure has been used since the bridge reopened in 2009.</p>"
         "<ul><li>No injuries reported</li><li>Ferries suspended until morning</li></ul>")}),
-    (45, {"body": (
-        "<figure><img src=\"/static/demo/harbour.png\" alt=\"Waves breaking over the harbour "
-        "wall under a grey sky\" width=\"960\" height=\"540\"><figcaption>Waves over the "
-        "harbour wall at high tide. Illustration: liveblog demo</figcaption></figure>"
-        "<figure><img src=\"/static/demo/bridge.png\" alt=\"The swing bridge with its deck "
-        "raised against an orange evening sky\" width=\"960\" height=\"540\"><figcaption>The "
-        "bridge deck raised at dusk. Illustration: liveblog demo</figcaption></figure>")}),
+    # A picture set: {harbour} and {bridge} become stored, responsive pictures when seeding.
+    (45, {"body": "{harbour}{bridge}"}),
     (25, {"body": (
         "<p>Video sent in by the demo desk (an open movie stands in for reader footage):</p>"
         "<p>https://www.youtube.com/watch?v=aqz-KE-bpKQ</p>")}),
@@ -91,13 +87,36 @@ def seed_demo(echo: Callable[[str], None]) -> None:
     echo("       -d '{\"body\": \"<p>Hello from curl</p>\"}'")
 
 
+# The demo's pictures go through the desk's upload path, so they get widths, WebP and sizes.
+DEMO_PICTURES = {
+    "harbour": ("harbour.png", "Waves breaking over the harbour wall under a grey sky",
+                "Waves over the harbour wall at high tide."),
+    "bridge": ("bridge.png", "The swing bridge with its deck raised against an orange evening "
+               "sky", "The bridge deck raised at dusk."),
+}
+DEMO_CREDIT = "Illustration: liveblog demo"
+
+
+def _store_demo_pictures(editor: User) -> dict[str, tuple[str, str]]:
+    # name -> (figure markup for an entry, URL of the largest JPEG for the cover)
+    stored = {}
+    for name, (filename, alt, caption) in DEMO_PICTURES.items():
+        path = os.path.join(current_app.static_folder, "demo", filename)
+        with open(path, "rb") as picture:
+            media = store_picture(picture, filename, editor.id)
+        largest = picture_url(media, stored_widths(media)[-1])
+        stored[name] = (str(picture_markup(media, alt, caption, DEMO_CREDIT)), largest)
+    return stored
+
+
 def _seed_story(editor: User) -> None:
+    pictures = _store_demo_pictures(editor)
     story = publishing.create_story({
         "slug": DEMO_SLUG,
         "title": "Storm Ada: harbour bridge closed as surge hits the quays",
         "summary": "Live updates as Storm Ada reaches the estuary. Times are UK time.",
         "timezone": "Europe/London",
-        "cover_url": "/static/demo/harbour.png",
+        "cover_url": pictures["harbour"][1],
         "cover_alt": "Grey waves rolling against the harbour wall under a low sky",
         "cover_caption": "The harbour wall at the height of the storm.",
         "cover_credit": "Illustration: liveblog demo",
@@ -107,5 +126,8 @@ def _seed_story(editor: User) -> None:
     })
     now = utcnow()
     for minutes_ago, fields in DEMO_ENTRIES:
-        publishing.create_entry(story.id, editor, fields,
+        body = fields["body"]
+        for name, (markup, _) in pictures.items():
+            body = body.replace("{" + name + "}", markup)
+        publishing.create_entry(story.id, editor, {**fields, "body": body},
                                 published_at=now - timedelta(minutes=minutes_ago))

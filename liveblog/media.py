@@ -6,6 +6,7 @@ import hashlib
 import io
 import math
 import os
+import re
 import secrets
 import shutil
 from typing import BinaryIO
@@ -24,6 +25,7 @@ WIDTHS = (480, 960, 1600)
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 JPEG_QUALITY = 82
+WEBP_QUALITY = 80
 JPEG_MAX_SIDE = 65_535
 CACHE_SECONDS = 365 * 24 * 60 * 60
 SIZES = "(max-width: 44rem) 100vw, 44rem"
@@ -57,9 +59,21 @@ def height_at(media: Media, width: int) -> int:
     return _scaled_height(media.width, media.height, width)
 
 
-def picture_url(media: Media, width: int) -> str:
-    """The local URL of one stored width of a picture."""
-    return f"/media/{media.id}/{width}.jpg"
+# Every stored width exists as a JPEG, which every browser shows, and as a WebP, about a third
+# smaller, which <picture> offers first.
+FORMATS = {"jpg": ("JPEG", "image/jpeg"), "webp": ("WEBP", "image/webp")}
+_OWN_JPEG = re.compile(r"/media/([0-9]+)/[0-9]+\.jpg")
+
+
+def picture_url(media: Media, width: int, extension: str = "jpg") -> str:
+    """The local URL of one stored width of a picture, as a JPEG or a WebP."""
+    return f"/media/{media.id}/{width}.{extension}"
+
+
+def media_at(url: str | None) -> Media | None:
+    """The stored picture a local picture URL points at, if it is one of ours."""
+    match = _OWN_JPEG.fullmatch(url or "")
+    return db.session.get(Media, int(match.group(1))) if match else None
 
 
 def store_picture(stream: BinaryIO, filename: str, uploader_id: int | None) -> Media:
@@ -81,7 +95,8 @@ def store_picture(stream: BinaryIO, filename: str, uploader_id: int | None) -> M
     if _scaled_height(image.width, image.height, widths[-1]) > JPEG_MAX_SIDE:
         raise Invalid("The picture is too tall and narrow to publish.")
     # Encode everything before touching the database or the disk, so a failure leaves nothing.
-    files = {width: _encode(image, width) for width in widths}
+    files = {f"{width}.{extension}": _encode(image, width, extension)
+             for width in widths for extension in FORMATS}
     media = Media(
         uploader_id=uploader_id,
         content_type=content_type,
@@ -111,32 +126,66 @@ def picture_markup(media: Media, alt: str, caption: str | None, credit: str | No
     if not alt:
         message = "Describe the picture in its alt text."
         raise Invalid(message, {"alt": message})
-    widths = stored_widths(media)
-    largest = widths[-1]
-    srcset = ", ".join(f"{picture_url(media, width)} {width}w" for width in widths)
-    img = Markup(
-        '<img src="{}" srcset="{}" sizes="{}" alt="{}" width="{}" height="{}" loading="lazy">'
-    ).format(picture_url(media, largest), srcset, SIZES, alt, largest, height_at(media, largest))
     caption, credit = (caption or "").strip(), (credit or "").strip()
     parts = [Markup("{}").format(caption)] if caption else []
     if credit:
         parts.append(Markup("<cite>{}</cite>").format(credit))
     figcaption = Markup("<figcaption>{}</figcaption>").format(Markup(" ").join(parts))
-    return Markup("<figure>{}{}</figure>").format(img, figcaption if parts else "")
+    element = picture_element(media, alt, loading="lazy")
+    return Markup("<figure>{}{}</figure>").format(element, figcaption if parts else "")
 
 
-@bp.get("/media/<int:media_id>/<int:width>.jpg")
-def serve(media_id: int, width: int):
+def picture_element(media: Media, alt: str, loading: str = "lazy") -> Markup:
+    """<picture> with a WebP source and a JPEG <img> at every stored width, sized against shift.
+
+    `loading="eager"` is for the picture at the top of a page (the story's cover): it is the
+    largest thing painted first, so the browser should fetch it at once.
+    """
+    widths = stored_widths(media)
+    largest = widths[-1]
+
+    def srcset(extension: str) -> str:
+        return ", ".join(f"{picture_url(media, width, extension)} {width}w" for width in widths)
+
+    priority = Markup(' fetchpriority="high"') if loading == "eager" else Markup("")
+    return Markup(
+        '<picture><source type="image/webp" srcset="{}" sizes="{}">'
+        '<img src="{}" srcset="{}" sizes="{}" alt="{}" width="{}" height="{}" loading="{}"{}>'
+        "</picture>"
+    ).format(srcset("webp"), SIZES, picture_url(media, largest), srcset("jpg"), SIZES, alt,
+             largest, height_at(media, largest), loading, priority)
+
+
+@bp.get("/media/<int:media_id>/<int:width>.<extension>")
+def serve(media_id: int, width: int, extension: str):
     """Serve one stored width of a picture; its URL never changes content, so cache it for good."""
     media = db.session.get(Media, media_id)
-    if media is None or width not in stored_widths(media):
+    if media is None or width not in stored_widths(media) or extension not in FORMATS:
         abort(404)
-    response = send_from_directory(
-        media_folder(media_id), f"{width}.jpg", mimetype="image/jpeg", max_age=CACHE_SECONDS
-    )
+    name = f"{width}.{extension}"
+    if not os.path.exists(os.path.join(media_folder(media_id), name)):
+        _make_missing_format(media_id, width, extension)
+    response = send_from_directory(media_folder(media_id), name,
+                                   mimetype=FORMATS[extension][1], max_age=CACHE_SECONDS)
     response.cache_control.immutable = True
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _make_missing_format(media_id: int, width: int, extension: str) -> None:
+    # Pictures stored before WebP existed here (or imported without it) get it on first asking,
+    # from their JPEG at the same width; written aside and renamed, so no reader sees half a file.
+    folder = media_folder(media_id)
+    try:
+        with Image.open(os.path.join(folder, f"{width}.jpg")) as jpeg:
+            jpeg.load()
+            content = _encode(jpeg, width, extension)
+    except OSError:
+        abort(404)
+    temporary = os.path.join(folder, f".{width}.{extension}.{secrets.token_hex(4)}")
+    with open(temporary, "wb") as handle:
+        handle.write(content)
+    os.replace(temporary, os.path.join(folder, f"{width}.{extension}"))
 
 
 def _read_at_most(stream: BinaryIO, limit: int) -> bytes:
@@ -206,25 +255,28 @@ def _scaled_height(width: int, height: int, new_width: int) -> int:
     return max(1, round(height * new_width / width))
 
 
-def _encode(picture: Image.Image, width: int) -> bytes:
-    """The picture at width pixels wide as a progressive JPEG."""
+def _encode(picture: Image.Image, width: int, extension: str = "jpg") -> bytes:
+    """The picture at width pixels wide as a progressive JPEG or a WebP."""
     if width != picture.width:
         size = (width, _scaled_height(picture.width, picture.height, width))
         picture = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     buffer = io.BytesIO()
-    picture.save(buffer, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
+    if extension == "webp":
+        picture.save(buffer, "WEBP", quality=WEBP_QUALITY, method=4)
+    else:
+        picture.save(buffer, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
     return buffer.getvalue()
 
 
-def _write_folder(media_id: int, files: dict[int, bytes]) -> str:
+def _write_folder(media_id: int, files: dict[str, bytes]) -> str:
     """Write the files into a temporary folder and rename it into place in one step."""
     root = media_folder()
     os.makedirs(root, exist_ok=True)
     temporary = os.path.join(root, f".upload-{secrets.token_hex(8)}")
     os.mkdir(temporary)
     try:
-        for width, content in files.items():
-            with open(os.path.join(temporary, f"{width}.jpg"), "wb") as handle:
+        for name, content in files.items():
+            with open(os.path.join(temporary, name), "wb") as handle:
                 handle.write(content)
         final = media_folder(media_id)
         # The id is ours now; a folder already there was left by a crash before a commit.

@@ -14,6 +14,7 @@ LINK_REL = "noopener noreferrer nofollow"
 ALLOWED_TAGS = frozenset(
     {"p", "br", "strong", "b", "em", "i", "u", "s", "a", "ul", "ol", "li", "blockquote"}
     | {"h2", "h3", "h4", "figure", "figcaption", "img", "code", "pre", "cite", "hr"}
+    | {"picture", "source"}
 )
 
 # Bleach turns tags it does not know into text *before* parsing, so a stripped <script> would
@@ -27,7 +28,8 @@ DROP_WITH_CONTENT = frozenset(
 _TAG = re.compile(r"</?[A-Za-z][^>]*>|<!--")
 # Text with inline markup but no blocks (as an API client may send) still gets its paragraphs.
 _BLOCK_TAG = re.compile(r"<(p|div|ul|ol|li|blockquote|h[1-6]|figure|pre|table|hr)\b", re.I)
-_SRCSET_CANDIDATE = re.compile(r"/media/[0-9]+/[0-9]+\.jpg [0-9]+w")
+_SRCSET_CANDIDATE = {"img": re.compile(r"/media/[0-9]+/[0-9]+\.jpg [0-9]+w"),
+                     "source": re.compile(r"/media/[0-9]+/[0-9]+\.webp [0-9]+w")}
 _SIZES = re.compile(r"[a-z0-9().:, -]+")
 _EMPTY_PARAGRAPH = re.compile(r"<p>(\s|<br>)*</p>")
 _BLANK_LINE = re.compile(r"\n[ \t\f\v]*\n")
@@ -60,15 +62,24 @@ def _allow_attribute(tag: str, name: str, value: str) -> bool:
             return is_web_url(value) or _is_local_path(url)
         if name in ("width", "height"):
             return value.isascii() and value.isdigit() and len(value) <= 5
-        if name == "srcset":
-            # Only our own renditions: an outside srcset would bypass the src checks above.
-            return all(_SRCSET_CANDIDATE.fullmatch(c.strip()) for c in value.split(","))
-        if name == "sizes":
-            return _SIZES.fullmatch(value) is not None
+        if name in ("srcset", "sizes"):
+            return _allow_renditions(tag, name, value)
         return name == "alt"
+    if tag == "source":  # inside <picture>: our own WebP renditions, nothing else
+        if name == "type":
+            return value == "image/webp"
+        return name in ("srcset", "sizes") and _allow_renditions(tag, name, value)
     if tag == "blockquote":
         return name == "cite" and is_web_url(value)
     return False
+
+
+def _allow_renditions(tag: str, name: str, value: str) -> bool:
+    if name == "sizes":
+        return _SIZES.fullmatch(value) is not None
+    # Only our own renditions: an outside srcset would bypass the src checks on <img>.
+    pattern = _SRCSET_CANDIDATE[tag]
+    return all(pattern.fullmatch(candidate.strip()) for candidate in value.split(","))
 
 
 class _DropContentFilter(Filter):

@@ -6,8 +6,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from markupsafe import Markup
 
-from .models import as_utc
+from .media import media_at, picture_element
+from .models import Story, as_utc
 
 
 def html_time(moment: datetime | None) -> str | None:
@@ -21,7 +23,14 @@ def story_time(moment: datetime, timezone: str, fmt: str = "%H:%M %Z, %d %b %Y")
     return as_utc(moment).astimezone(ZoneInfo(timezone)).strftime(fmt)
 
 
+def cover_picture(story: Story) -> Markup | None:
+    """The story's cover as a sized, responsive <picture> when it is one of our stored pictures."""
+    media = media_at(story.cover_url)
+    return picture_element(media, story.cover_alt or "", loading="eager") if media else None
+
+
 def init_app(app: Flask) -> None:
-    """Register the filters."""
+    """Register the filters and the cover picture."""
+    app.add_template_global(cover_picture)
     app.add_template_filter(html_time, "iso")
     app.add_template_filter(story_time, "story_time")

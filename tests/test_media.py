@@ -64,16 +64,16 @@ def media_count(app) -> int:
         return db.session.scalar(db.select(db.func.count()).select_from(Media))
 
 
-def stored_bytes(app, media_id: int, width: int) -> bytes:
+def stored_bytes(app, media_id: int, width: int, extension: str = "jpg") -> bytes:
     """The bytes of one stored width of a picture."""
-    path = os.path.join(app.instance_path, "media", str(media_id), f"{width}.jpg")
+    path = os.path.join(app.instance_path, "media", str(media_id), f"{width}.{extension}")
     with open(path, "rb") as handle:
         return handle.read()
 
 
-def stored_file(app, media_id: int, width: int) -> Image.Image:
+def stored_file(app, media_id: int, width: int, extension: str = "jpg") -> Image.Image:
     """Open one stored width of a picture."""
-    return Image.open(io.BytesIO(stored_bytes(app, media_id, width)))
+    return Image.open(io.BytesIO(stored_bytes(app, media_id, width, extension)))
 
 
 def assert_nothing_stored(app):
@@ -162,12 +162,16 @@ def test_widths_stored_are_our_steps_below_the_original_and_the_original(app, si
 
     assert row["widths"] == ",".join(map(str, widths))
     assert (row["width"], row["height"]) == size
-    assert stored_paths(app) == sorted([str(row["id"])] + [f"{row['id']}/{w}.jpg" for w in widths])
+    files = [f"{row['id']}/{w}.{ext}" for w in widths for ext in ("jpg", "webp")]
+    assert stored_paths(app) == sorted([str(row["id"]), *files])
     for width in widths:
         stored = stored_file(app, row["id"], width)
         assert stored.size == (width, round(size[1] * width / size[0]))
         assert stored.info.get("progressive")
         assert close_to(stored.getpixel((width // 2, 10)), RED)
+        webp = stored_file(app, row["id"], width, "webp")
+        assert (webp.format, webp.size) == ("WEBP", stored.size)
+        assert close_to(webp.convert("RGB").getpixel((width // 2, 10)), RED)
 
 
 @pytest.mark.parametrize(
@@ -312,9 +316,11 @@ def picture(widths="480,960,1600", width=2000, height=1000) -> Media:
 
 
 IMG = (
+    '<picture><source type="image/webp" srcset="/media/7/480.webp 480w, /media/7/960.webp 960w, '
+    '/media/7/1600.webp 1600w" sizes="(max-width: 44rem) 100vw, 44rem">'
     '<img src="/media/7/1600.jpg" srcset="/media/7/480.jpg 480w, /media/7/960.jpg 960w, '
     '/media/7/1600.jpg 1600w" sizes="(max-width: 44rem) 100vw, 44rem" alt="{alt}" '
-    'width="1600" height="800" loading="lazy">'
+    'width="1600" height="800" loading="lazy"></picture>'
 )
 
 
@@ -357,9 +363,10 @@ def test_picture_markup_for_a_small_picture_has_its_one_width():
     markup = picture_markup(picture("300", 300, 200), "Logo", None, None)
 
     assert markup == (
-        '<figure><img src="/media/7/300.jpg" srcset="/media/7/300.jpg 300w" '
-        'sizes="(max-width: 44rem) 100vw, 44rem" alt="Logo" width="300" height="200" '
-        'loading="lazy"></figure>'
+        '<figure><picture><source type="image/webp" srcset="/media/7/300.webp 300w" '
+        'sizes="(max-width: 44rem) 100vw, 44rem"><img src="/media/7/300.jpg" '
+        'srcset="/media/7/300.jpg 300w" sizes="(max-width: 44rem) 100vw, 44rem" alt="Logo" '
+        'width="300" height="200" loading="lazy"></picture></figure>'
     )
 
 
@@ -381,6 +388,33 @@ def test_picture_markup_survives_the_body_cleaner(app):
         markup = str(media.picture_markup(stored, "Waves & spray", "The wall", "Ann Lee"))
     cleaned = prepare_body(markup)
     assert 'srcset="/media/' in cleaned and 'sizes="' in cleaned
+    assert '<source type="image/webp" srcset="/media/' in cleaned
     assert 'alt="Waves &amp; spray"' in cleaned and "<figcaption>" in cleaned
     outside = prepare_body(markup.replace("/media/", "https://evil.example/media/"))
     assert "srcset" not in outside  # a srcset naming anything but our renditions is dropped
+    swapped = prepare_body(markup.replace('type="image/webp"', 'type="text/html"'))
+    assert "text/html" not in swapped
+
+
+def test_served_webp_is_stored_or_made_from_the_jpeg_of_older_pictures(app, client):
+    row = store(app, picture_bytes((1000, 600)))
+    with client.get(f"/media/{row['id']}/960.webp") as response:
+        assert (response.status_code, response.mimetype) == (200, "image/webp")
+        assert response.data == stored_bytes(app, row["id"], 960, "webp")
+    # A picture stored before WebP: its WebP is made once, on first asking.
+    os.remove(os.path.join(app.instance_path, "media", str(row["id"]), "480.webp"))
+    with client.get(f"/media/{row['id']}/480.webp") as response:
+        assert response.status_code == 200
+        assert Image.open(io.BytesIO(response.data)).size == (480, 288)
+    assert stored_bytes(app, row["id"], 480, "webp") == response.data
+    assert client.get(f"/media/{row['id']}/480.gif").status_code == 404
+
+
+def test_the_cover_is_a_sized_responsive_picture_fetched_first(app, client, actions):
+    row = store(app, picture_bytes((1200, 800)))
+    actions.create_story(cover_url=f"/media/{row['id']}/1200.jpg", cover_alt="The quay")
+    html = client.get("/stories/storm").get_data(as_text=True)
+    cover = html[html.index('<figure class="story-cover">'):html.index("</figure>")]
+    assert f'<source type="image/webp" srcset="/media/{row["id"]}/480.webp 480w' in cover
+    assert 'width="1200" height="800"' in cover and 'fetchpriority="high"' in cover
+    assert 'loading="lazy"' not in cover  # the first thing painted is not deferred
