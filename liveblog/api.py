@@ -159,13 +159,16 @@ def list_entries(slug: str):
 @bp.post("/stories/<slug>/entries")
 @token_required(*WRITERS)
 def create_entry(slug: str):
-    """Publish an entry; an Idempotency-Key header makes retries safe."""
+    """Publish an entry, now or at `scheduled_for`; an Idempotency-Key makes retries safe."""
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         raise BadRequest("Idempotency-Key must be 1 to 200 characters.")
     story = _story(slug)
     body = schemas.load(schemas.EntryCreate(), _json_body())
-    entry, created = publishing.create_entry(story.id, current_api_user(), body, key)
+    scheduled_for = body.pop("scheduled_for", None)
+    status = EntryStatus.SCHEDULED if scheduled_for else EntryStatus.PUBLISHED
+    entry, created = publishing.create_entry(story.id, current_api_user(), body, key,
+                                             status=status, scheduled_for=scheduled_for)
     response = _entry_response(entry, 201 if created else 200)
     response.headers["Location"] = url_for(".get_entry", slug=slug, entry_id=entry.id)
     return response

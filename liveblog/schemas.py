@@ -6,6 +6,8 @@ check (clean HTML, time zones, label formats). openapi.py builds the published s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import Invalid
@@ -51,6 +53,29 @@ class Chars(validate.Length):
         if self.max is not None and len(value) > self.max:
             raise ValidationError(f"must be at most {self.max} characters")
         return value
+
+
+class OffsetTime(fields.String):
+    """An ISO 8601 date and time that says its UTC offset; a bare local time is ambiguous."""
+
+    default_error_messages = {
+        **FIELD_MESSAGES,
+        "invalid": "must be a string",
+        "format": "is not an ISO 8601 date and time",
+        "offset": "must carry a UTC offset, e.g. 2026-11-01T01:30:00-05:00 or ...Z",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > 40:
+            raise self.make_error("format")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise self.make_error("format") from None
+        if moment.tzinfo is None:
+            raise self.make_error("offset")
+        return moment.astimezone(UTC)
 
 
 def _one_of(choices) -> validate.OneOf:
@@ -126,9 +151,21 @@ class EntryCreate(RequestSchema):
         metadata={"description": "Overrides the time label."},
     )
     pinned = Flag(metadata={"description": "A key entry, listed in the LATEST box."})
+    scheduled_for = OffsetTime(
+        metadata={
+            "format": "date-time",
+            "maxLength": 40,
+            "description": "Publish at this time instead of now (the entry is `scheduled`"
+            " until then). It must carry its UTC offset (`-05:00`, `Z`): a local time alone"
+            " can be missing or doubled at a DST change, so it is refused with 422.",
+        },
+    )
 
 
 class EntryUpdate(EntryCreate):
+    class Meta(RequestSchema.Meta):
+        exclude = ("scheduled_for",)  # a new entry is scheduled; an edit does not reschedule
+
     body = Text(
         validate=Chars(min=1, max=MAX_BODY_CHARS),
         metadata={"description": "HTML (cleaned to an allowlist) or plain text."},

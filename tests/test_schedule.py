@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from desk_support import log_in
+from desk_support import log_in, post_form
 from sqlalchemy import event, select
 
 from liveblog import publishing
 from liveblog.extensions import db
-from liveblog.models import Entry, EntryStatus, Story, User, utcnow
+from liveblog.models import Entry, EntryStatus, Story, User, iso, utcnow
 from liveblog.scheduler import Scheduler
 
 
@@ -122,3 +122,96 @@ def test_the_due_entries_query_uses_the_index(app, story_id):
             plan = _plan(connection, *statements[0])
     assert "ix_entries_status_scheduled" in plan, plan
     assert "SCAN entries" not in plan and "Seq Scan on entries" not in plan, plan
+
+
+# America/New_York in 2027: clocks go forward at 02:00 on 14 March and back at 02:00 on
+# 7 November, so 02:30 on 14 March never happens and 01:30 on 7 November happens twice.
+ZONE = "America/New_York"
+SPRING_GAP = "2027-03-14T02:30"
+AUTUMN_TWICE = "2027-11-07T01:30"
+
+
+@pytest.fixture
+def desk(app, client, actions):
+    actions.create_story(slug="vote", timezone=ZONE)
+    log_in(client, "editor@example.org")
+    return client
+
+
+def schedule(desk, when: str, json: bool = False, **extra):
+    """Post the desk's compose form with Schedule."""
+    data = {"body": "Polls close.", "action": "schedule", "scheduled_for": when, **extra}
+    return post_form(desk, "/admin/stories/vote/entries", data, json=json)
+
+
+def scheduled_times(app) -> list[str]:
+    with app.app_context():
+        return [iso(t) for t in db.session.scalars(
+            select(Entry.scheduled_for).where(Entry.status == EntryStatus.SCHEDULED))]
+
+
+@pytest.mark.parametrize("json", [False, True])
+def test_the_desk_refuses_a_time_the_clocks_skip(app, desk, json):
+    answer = schedule(desk, SPRING_GAP, json=json)
+    assert answer.status_code == 422
+    text = answer.get_data(as_text=True)
+    assert "02:30 on 14 March 2027 does not exist in America/New_York" in text
+    assert "clocks go forward" in text
+    assert scheduled_times(app) == []
+
+
+def test_the_desk_asks_which_of_two_times_and_keeps_the_choice(app, desk):
+    page = schedule(desk, AUTUMN_TWICE)
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert "01:30 EDT (UTC\u22124)" in html and "01:30 EST (UTC\u22125)" in html
+    assert 'name="scheduled_offset" value="-04:00"' in html
+    assert 'name="scheduled_offset" value="-05:00"' in html
+    assert scheduled_times(app) == []
+    # The script gets the same two readings to offer.
+    refused = schedule(desk, AUTUMN_TWICE, json=True)
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["choices"] == [
+        {"offset": "-04:00", "label": "01:30 EDT (UTC\u22124)"},
+        {"offset": "-05:00", "label": "01:30 EST (UTC\u22125)"},
+    ]
+    # The second 01:30 (standard time) is 06:30 UTC; the first would have been 05:30.
+    chosen = schedule(desk, AUTUMN_TWICE, json=True, scheduled_offset="-05:00")
+    assert chosen.status_code == 201, chosen.get_json()
+    assert scheduled_times(app) == ["2027-11-07T06:30:00.000000Z"]
+
+
+def test_a_leftover_choice_does_not_shift_an_ordinary_time(app, desk):
+    answer = schedule(desk, "2027-07-01T09:00", json=True, scheduled_offset="-05:00")
+    assert answer.status_code == 201
+    assert scheduled_times(app) == ["2027-07-01T13:00:00.000000Z"]  # EDT, not the -05:00
+
+
+def test_the_desk_honours_an_explicit_offset(app, desk):
+    answer = schedule(desk, SPRING_GAP + "+05:00", json=True)
+    assert answer.status_code == 201, answer.get_json()
+    assert scheduled_times(app) == ["2027-03-13T21:30:00.000000Z"]
+
+
+def test_the_api_schedules_only_times_with_an_offset(app, client, actions):
+    actions.create_story(slug="vote", timezone=ZONE)
+    url = "/api/stories/vote/entries"
+    bare = client.post(url, json={"body": "Polls close.", "scheduled_for": AUTUMN_TWICE + ":00"},
+                       headers=actions.headers())
+    assert bare.status_code == 422
+    assert "UTC offset" in bare.get_json()["error"]["fields"]["scheduled_for"]
+    garbled = client.post(url, json={"body": "x", "scheduled_for": "tomorrow"},
+                          headers=actions.headers())
+    assert garbled.status_code == 422
+    assert scheduled_times(app) == []
+    ok = client.post(url, json={"body": "Polls close.", "scheduled_for": AUTUMN_TWICE + "-05:00"},
+                     headers=actions.headers())
+    assert ok.status_code == 201, ok.get_json()
+    assert ok.get_json()["status"] == "scheduled"
+    assert scheduled_times(app) == ["2027-11-07T06:30:00.000000Z"]
+    # Readers see nothing until it is due, and an edit cannot reschedule.
+    assert client.get("/api/stories/vote/entries").get_json()["entries"] == []
+    spec = client.get("/api/openapi.json").get_json()
+    field = spec["components"]["schemas"]["EntryCreate"]["properties"]["scheduled_for"]
+    assert field["format"] == "date-time" and "offset" in field["description"]
+    assert "scheduled_for" not in spec["components"]["schemas"]["EntryUpdate"]["properties"]

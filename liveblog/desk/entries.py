@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import publishing
-from ..errors import Invalid, LiveblogError, VersionConflict, json_error
+from ..errors import Invalid, LiveblogError, VersionConflict, error_response, json_error
 from ..errors import asks_for_json as wants_json
 from ..extensions import db
 from ..models import Entry, EntryRevision, EntryStatus, utcnow
+from ..publishing.times import AmbiguousTime, local_time
 from ..rendering import entry_json, render_entry
 from ..validation import entry_fields
 from . import EDITORS, EVERYONE, bp, roles_required
@@ -54,16 +54,19 @@ def _status_for(action: str) -> EntryStatus:
     return status
 
 
-def _local_time(value: str, timezone: str) -> datetime | None:
-    """A datetime-local value typed in the story's zone, as UTC."""
-    if not value:
-        return None
-    try:
-        naive = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid("Give the time as YYYY-MM-DD HH:MM.",
-                      {"scheduled_for": "is not a date and time"}) from None
-    return naive.replace(tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
+def _publish_at(form, timezone: str) -> datetime | None:
+    """The form's "publish at", typed in the story's zone (or with its own offset), as UTC."""
+    if not form.scheduled_for.data:
+        return None  # the service says a schedule needs a time
+    return local_time(form.scheduled_for.data, timezone, form.scheduled_offset.data or None)
+
+
+def _refusal_json(error: LiveblogError):
+    """A refusal for the script; a time that happens twice carries its two readings."""
+    if isinstance(error, AmbiguousTime):
+        return error_response(error.status, error.message, fields=error.fields,
+                              choices=error.choices)
+    return json_error(error)
 
 
 def _entry_data(form, may_pin: bool) -> dict:
@@ -83,7 +86,7 @@ def create_entry(slug: str):
     try:
         _check_form(form)
         status = _status_for(form.action.data or "publish")
-        scheduled_for = _local_time(form.scheduled_for.data or "", story.timezone) \
+        scheduled_for = _publish_at(form, story.timezone) \
             if status == EntryStatus.SCHEDULED else None
         entry, created = publishing.create_entry(
             story.id, current_user, _entry_data(form, current_user.can_publish),
@@ -91,7 +94,7 @@ def create_entry(slug: str):
         )
     except LiveblogError as error:
         if wants_json():
-            return json_error(error)
+            return _refusal_json(error)
         flash(error.message, "error")
         return _story_page_with(form, error), error.status
     message = _created_message(entry)
@@ -126,7 +129,8 @@ def _story_page_with(form, error: LiveblogError):
     for name, message in error.fields.items():
         if name in form:
             form[name].errors = [message]
-    return render_story_desk(story_or_404(request.view_args["slug"]), form)
+    choices = error.choices if isinstance(error, AmbiguousTime) else None
+    return render_story_desk(story_or_404(request.view_args["slug"]), form, time_choices=choices)
 
 
 @bp.route("/stories/<slug>/entries/<int:entry_id>/edit", methods=["GET", "POST"])

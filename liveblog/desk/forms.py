@@ -50,6 +50,8 @@ class EntryForm(FlaskForm):
     label = StringField("Label", validators=[Optional(), Length(max=80)])
     pinned = BooleanField("Key entry (shown under LATEST)")
     scheduled_for = StringField("Publish at", validators=[Optional(), Length(max=40)])
+    # Which of the two readings of a time that happens twice (autumn), e.g. "-05:00".
+    scheduled_offset = StringField(validators=[Optional(), Length(max=6)])
     action = HiddenField(default="publish")
     idempotency_key = HiddenField()
 

@@ -160,10 +160,11 @@ def story(slug: str):
     return render_story_desk(story_or_404(slug))
 
 
-def render_story_desk(story: Story, form: EntryForm | None = None) -> str:
+def render_story_desk(story: Story, form: EntryForm | None = None,
+                      time_choices: list[dict] | None = None) -> str:
     """Render the story desk; a form given back keeps the journalist's text and its errors."""
     return render_template(
-        "desk/story.html", story=story, groups=desk_entries(story.id),
+        "desk/story.html", story=story, groups=desk_entries(story.id), time_choices=time_choices,
         key_entries=pinned_entries(story.id), key_ids_swapped=_swapped,
         form=form or EntryForm(idempotency_key=new_idempotency_key()),
         readers=audience.reader_count(story.id), may_publish=current_user.can_publish,

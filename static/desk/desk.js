@@ -126,6 +126,7 @@
     setUpShortcuts(state);
     setUpPreview(state);
     setUpPictures(state);
+    setUpTimeChoices(state);
     return state;
   }
 
@@ -481,6 +482,7 @@
       setFieldValue(name, "");
     });
     setFieldValue("pinned", false);
+    removeTimeChoices();
     state.pictures = [];
     var list = byId("picture-list");
     if (list) list.replaceChildren();
@@ -505,7 +507,44 @@
       return;
     }
     showFieldErrors(state, error.fields || {});
+    if (error.choices) showTimeChoices(state, error.choices);
     showStatus(state, errorMessage(answer), "error");
+  }
+
+  /* ---------- a publishing time that happens twice (clocks go back): ask which one ---------- */
+
+  function removeTimeChoices() {
+    var choices = byId("time-choices");
+    if (choices) choices.remove();
+  }
+
+  function showTimeChoices(state, choices) {
+    removeTimeChoices();
+    var input = state.form.querySelector('[name="scheduled_for"]');
+    var row = input && input.closest(".field-row");
+    if (!row) return;
+    var fieldset = document.createElement("fieldset");
+    fieldset.className = "field time-choices";
+    fieldset.id = "time-choices";
+    var legend = document.createElement("legend");
+    legend.textContent = "That time happens twice (the clocks go back): which one?";
+    fieldset.append(legend);
+    choices.forEach(function (choice) {
+      var label = document.createElement("label");
+      var radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = "scheduled_offset";
+      radio.value = choice.offset;
+      label.append(radio, " " + choice.label);
+      fieldset.append(label);
+    });
+    row.insertAdjacentElement("afterend", fieldset);
+  }
+
+  function setUpTimeChoices(state) {
+    // A new time needs its own answer: a choice made for another time must not linger.
+    var input = state.form.querySelector('[name="scheduled_for"]');
+    if (input) input.addEventListener("input", removeTimeChoices);
   }
 
   /* ---------- field errors ---------- */
