@@ -146,6 +146,7 @@
     } else if (heldAt >= 0) {
       held[heldAt] = element;
     } else if (frame.type === "entry.created") {
+      element.classList.add("arriving");
       var empty = document.getElementById("no-entries");
       if (empty) empty.remove();
       if (readerIsAway()) hold(element);

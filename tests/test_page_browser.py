@@ -1,0 +1,39 @@
+"""The reader page as the tools that judge it see it, in Debian's Chromium: a steady first paint."""
+
+from __future__ import annotations
+
+import pytest
+from browser_support import browser_tests
+from playwright.sync_api import expect
+
+pytestmark = browser_tests
+
+LIVE = 1000  # ms: a pushed change must show within a second
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A page in a fresh context that allows motion, as most readers' systems do."""
+    context = browser.new_context(base_url=live_server, reduced_motion="no-preference")
+    yield context.new_page()
+    context.close()
+
+
+def animated(page, selector: str) -> list[bool]:
+    """For each element the selector finds, whether CSS gives it an animation (run or not yet)."""
+    return page.locator(selector).evaluate_all(
+        "els => els.map(el => getComputedStyle(el).animationName !== 'none')")
+
+
+def test_only_entries_that_arrive_live_animate(page, actions):
+    actions.create_story()
+    for n in range(3):
+        actions.post_entry(body=f"<p>Before the page {n}</p>")
+    page.goto("/stories/storm")
+    expect(page.locator("#entries > .entry")).to_have_count(3)
+    # A fresh page is painted at full strength at once: nothing fades in.
+    assert animated(page, "#entries > .entry") == [False] * 3
+    arrived = actions.post_entry(body="<p>Arrived live</p>")
+    expect(page.locator(f"#entry-{arrived['id']}")).to_be_visible(timeout=LIVE)
+    # Newest first: the one that arrived live, alone, draws the eye.
+    assert animated(page, "#entries > .entry") == [True, False, False, False]
