@@ -23,6 +23,7 @@ SCRIPT_SAFE = str.maketrans(
     }
 )
 LD_UPDATES = 20
+DESCRIPTION_LENGTH = 160  # what search engines show of a description
 
 
 def script_json(data) -> Markup:
@@ -36,6 +37,17 @@ def cover_image(story: Story) -> str | None:
         return None
     address = urljoin(request.url_root, story.cover_url)
     return address if urlsplit(address).scheme in ("http", "https") else None
+
+
+def story_description(story: Story, entries: list[Entry]) -> str:
+    """The story's summary, or else the newest entry's words, as one line for search results."""
+    if story.summary and story.summary.strip():
+        return plain_text(story.summary, DESCRIPTION_LENGTH)
+    newest = max(entries, key=lambda entry: (entry.published_at, entry.id), default=None)
+    if newest is None:
+        return ""
+    words = ": ".join(filter(None, [newest.headline, plain_text(newest.body_html)]))
+    return plain_text(words, DESCRIPTION_LENGTH)
 
 
 def _blog_posting(entry: Entry) -> dict:
@@ -56,7 +68,7 @@ def _blog_posting(entry: Entry) -> dict:
     return posting
 
 
-def live_blog_posting(story: Story, entries: list[Entry]) -> dict:
+def live_blog_posting(story: Story, entries: list[Entry], description: str = "") -> dict:
     """schema.org LiveBlogPosting for a story and its latest entries."""
     url = url_for("reader.story_page", slug=story.slug, _external=True)
     data = {
@@ -64,7 +76,7 @@ def live_blog_posting(story: Story, entries: list[Entry]) -> dict:
         "@type": "LiveBlogPosting",
         "@id": url,
         "headline": story.title,
-        "description": story.summary or None,
+        "description": description or None,
         "url": url,
         "datePublished": iso(story.created_at),
         "dateModified": iso(story.updated_at),
@@ -80,4 +92,5 @@ def init_app(app: Flask) -> None:
     """Make the helpers available to templates/_meta.html."""
     app.add_template_global(live_blog_posting)
     app.add_template_global(cover_image)
+    app.add_template_global(story_description)
     app.add_template_filter(script_json, "script_json")
