@@ -1,0 +1,268 @@
+"""The fault drill: two servers, 600 readers and a steady writer through five kinds of fault.
+
+Two gunicorn masters share PostgreSQL and Redis. Readers and the writer reach either in turn, as
+behind a load balancer. After each fault the drill waits (bounded) until every reader holds an
+entry published after the fault, and records how long that took from the fault: the recovery.
+At the end every reader must hold every seq once and in order, the event log must be gapless,
+and no retried post may have made a second entry. `pytest -s` prints the figures.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+import uuid
+from contextlib import ExitStack
+
+import pytest
+from drill_support import ReaderCrowd, SteadyWriter, reconnect_delays
+from fault_support import WAIT
+from pg_support import TEST_DATABASE
+from servers import Gunicorn, kill_whole_server, reload_workers, seed
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.pool import NullPool
+
+from liveblog.demo import DEMO_SLUG
+from liveblog.models import Entry, Event, Story
+
+# The fixture redis_server.
+pytest_plugins = ["redis_support"]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(TEST_DATABASE != "postgresql",
+                       reason="needs PostgreSQL: two server processes share one database; run "
+                              "with LIVEBLOG_TEST_DATABASE=postgresql"),
+]
+
+READERS = 600
+WORKERS = 2  # per master, as in production with Redis on two cores (gunicorn_conf.py)
+POSTS_PER_SECOND = 3
+RECOVERY_LIMIT = 10.0  # the issue asks for "a few seconds at most"; the figures are printed
+REDIS_OUTAGE = 5.0
+# Every reader here comes from 127.0.0.1; behind a real balancer they come from 600 addresses.
+LIMITS = {"API_WRITE_LIMIT": "100000 per minute", "LIVE_CONNECT_LIMIT": "100000 per minute"}
+
+
+class Node:
+    """One of the two servers: a gunicorn master that can be killed and started again."""
+
+    def __init__(self, name: str, env: dict, tmp_path):
+        self.name, self.tmp_path = name, tmp_path
+        self.env = {**env, "LIVEBLOG_INSTANCE": str(tmp_path / name)}
+        self.server: Gunicorn | None = None
+        self.starts = 0
+
+    def launch(self, port: int | None = None) -> None:
+        """Start a master (on its old port when restarting); `ready` waits until it answers."""
+        if self.server is not None:
+            self.server.stop()  # a killed master: this only closes its log
+        self.starts += 1
+        log = str(self.tmp_path / f"{self.name}-{self.starts}.log")
+        self.server = Gunicorn(self.env, log, workers=WORKERS, port=port, new_session=True)
+
+    def ready(self) -> None:
+        """Wait (bounded) until the master answers."""
+        self.server.__enter__()
+
+    def stop(self) -> None:
+        """Stop the master if it still runs."""
+        if self.server is not None:
+            self.server.stop()
+
+
+@pytest.fixture
+def pair(tmp_path, redis_server, empty_database_url):
+    """Two independent gunicorn masters on one PostgreSQL database and Redis; (nodes, token)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4 * READERS:  # one socket per reader here, and a margin
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 16 * READERS), hard))
+    env = {**os.environ, **LIMITS, "DATABASE_URL": empty_database_url,
+           "REDIS_URL": redis_server.url, "SECRET_KEY": uuid.uuid4().hex}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each master keeps its own metrics
+    nodes = [Node(name, env, tmp_path) for name in ("a", "b")]
+    token = seed(nodes[0].env)
+    try:
+        for node in nodes:
+            node.launch()  # both boot at once
+        for node in nodes:
+            node.ready()
+        yield nodes, token
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+class Drill:
+    """The readers and the writer under test, and the recovery figures measured so far."""
+
+    def __init__(self, crowd: ReaderCrowd, writer: SteadyWriter):
+        self.crowd, self.writer = crowd, writer
+        self.figures: dict[str, float] = {}  # recoveries
+        self.notes: dict[str, float] = {}  # other durations worth reporting
+
+    def recovered(self, name: str, started: float, hit: float) -> float:
+        """Wait until every reader has the first entry posted after `hit`; time from `started`."""
+        post = self.writer.first_post_after(hit, timeout=3 * WAIT)
+        self.crowd.wait_caught_up(post.seq, timeout=3 * WAIT)
+        figure = self.figures[name] = self.crowd.latest_arrival(post.seq) - started
+        delays = reconnect_delays(self.crowd.readers, started)
+        reconnects = (f", {len(delays)} reconnects taking up to {delays[-1]:.2f} s "
+                      f"(median {delays[len(delays) // 2]:.2f} s)" if delays else "")
+        print(f"  {name}: {figure:.2f} s (seq {post.seq} answered "
+              f"{post.done_at - started:.2f} s after the fault, {post.attempts} attempt(s)"
+              f"{reconnects})")
+        self.crowd.wait_connected(WAIT)
+        return figure
+
+    def note(self, name: str, seconds: float) -> None:
+        """Record and print a duration that is not a recovery."""
+        self.notes[name] = seconds
+        print(f"  ({name}: {seconds:.2f} s)")
+
+    def busier(self) -> int:
+        """The server holding more readers now: a fault there hits the most."""
+        return max((0, 1), key=self.crowd.on_server)
+
+    def cut_off_since(self, server: int, moment: float) -> dict[int, list[int | None]]:
+        """Close codes of connections to `server` that ended after `moment`, per reader."""
+        cut: dict[int, list[int | None]] = {}
+        for reader in self.crowd.readers:
+            for when, where, code in reader.closes:
+                if where == server and when >= moment:
+                    cut.setdefault(reader.index, []).append(code)
+        return cut
+
+
+def kill_a_worker(drill: Drill, nodes: list[Node]) -> None:
+    """kill -9 the busiest worker of the busier server; its master starts another."""
+    victim = drill.busier()
+    held = nodes[victim].server.readers_per_worker()
+    worker = max(held, key=held.get)
+    started = time.monotonic()
+    nodes[victim].server.kill_worker(worker)
+    drill.recovered("kill -9 of a worker", started, time.monotonic())
+    # Its readers, and only they, were cut off (the count of its sockets may include a POST).
+    assert 0 < len(drill.cut_off_since(victim, started)) <= held[worker]
+
+
+def kill_a_server(drill: Drill, nodes: list[Node]) -> None:
+    """kill -9 a whole master and its workers; start a new master on its port afterwards."""
+    victim = drill.busier()
+    on_victim = drill.crowd.on_server(victim)
+    started = time.monotonic()
+    kill_whole_server(nodes[victim].server)
+    drill.recovered("kill -9 of a whole server", started, time.monotonic())
+    assert len(drill.cut_off_since(victim, started)) == on_victim > 0
+    restarting = time.monotonic()
+    nodes[victim].launch(port=nodes[victim].server.port)
+    nodes[victim].ready()
+    drill.note("a new master on that port, answering", time.monotonic() - restarting)
+
+
+def stop_redis(drill: Drill, redis_server) -> None:
+    """Stop redis-server for 5 s (the process, not a pause), then start it on the same port."""
+    started = time.monotonic()
+    redis_server.stop()
+    drill.recovered("Redis stopped (delivered through the log)", started, time.monotonic())
+    time.sleep(max(0.0, started + REDIS_OUTAGE - time.monotonic()))  # the outage's length
+    restarted = time.monotonic()
+    redis_server.start()
+    drill.recovered("Redis started again", restarted, time.monotonic())
+
+
+def restart_postgresql(drill: Drill, postgres) -> None:
+    """Stop PostgreSQL (fast shutdown: connections cut) and start it again with its data."""
+    started = time.monotonic()
+    postgres.pause()
+    stopped = time.monotonic()
+    postgres.resume()
+    drill.note("PostgreSQL stopped and started", time.monotonic() - started)
+    drill.recovered("PostgreSQL restarted", started, stopped)
+
+
+def restart_gracefully(drill: Drill, nodes: list[Node]) -> None:
+    """SIGHUP the busier master: new workers start, the old ones close their readers with 1012."""
+    victim = drill.busier()
+    on_victim = drill.crowd.on_server(victim)
+    started = time.monotonic()
+    reload_workers(nodes[victim].server)
+    drill.recovered("graceful restart (1012)", started, time.monotonic())
+    cut = drill.cut_off_since(victim, started)
+    assert len(cut) == on_victim > 0
+    assert all(codes == [1012] for codes in cut.values()), cut
+
+
+def read_log(database_url: str) -> tuple[int, list[int], int]:
+    """The demo story's last_seq, its event seqs in order, and its number of entries."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            story_id, last_seq = connection.execute(
+                select(Story.id, Story.last_seq).where(Story.slug == DEMO_SLUG)).one()
+            seqs = connection.scalars(select(Event.seq).where(Event.story_id == story_id)
+                                      .order_by(Event.seq)).all()
+            entries = connection.scalar(select(func.count()).select_from(Entry)
+                                        .where(Entry.story_id == story_id))
+    finally:
+        engine.dispose()
+    return last_seq, list(seqs), entries
+
+
+def test_600_readers_on_two_servers_ride_out_five_faults(
+        pair, redis_server, postgres, empty_database_url):
+    """Every reader gets every seq once and in order through five faults, each recovered fast."""
+    nodes, token = pair
+    start, _, entries_before = read_log(empty_database_url)
+    began = time.monotonic()
+    with ExitStack() as stack:
+        crowd = ReaderCrowd([node.server.base for node in nodes], DEMO_SLUG, start, READERS)
+        stack.callback(crowd.stop)
+        crowd.start()
+        writer = SteadyWriter([node.server.base for node in nodes], token, DEMO_SLUG,
+                              POSTS_PER_SECOND)
+        writer.start()
+        stack.callback(writer.stop)
+        stack.callback(lambda: postgres.running or postgres.resume())  # before the rest stops
+        drill = Drill(crowd, writer)
+        print(f"\n{READERS} readers on two servers ({crowd.on_server(0)} + {crowd.on_server(1)}),"
+              f" {POSTS_PER_SECOND} posts/s; recovery = fault to every reader holding an entry "
+              "posted after it:")
+        # The first entry finds the servers still subscribing the last readers: not a figure.
+        crowd.wait_caught_up(writer.first_post_after(time.monotonic(), WAIT).seq, 3 * WAIT)
+        drill.recovered("no fault (delivery to every reader)", time.monotonic(),
+                        time.monotonic())
+        kill_a_worker(drill, nodes)
+        kill_a_server(drill, nodes)
+        stop_redis(drill, redis_server)
+        restart_postgresql(drill, postgres)
+        restart_gracefully(drill, nodes)
+        writer.stop()
+        assert writer.error is None, f"the writer failed: {writer.error!r}"
+        last_post = max(post.seq for post in writer.posts)
+        crowd.wait_caught_up(last_post, timeout=WAIT)
+        crowd.stop()
+    last_seq, seqs, entries_after = read_log(empty_database_url)
+    posts = writer.posts
+    figures = "; ".join(f"{name}: {seconds:.2f} s"
+                        for name, seconds in {**drill.figures, **drill.notes}.items())
+    retried = [post for post in posts if post.attempts > 1]
+    print(f"  {len(posts)} posts, {len(retried)} retried "
+          f"({sum(post.status == 200 for post in posts)} answered as repeats of a first attempt "
+          f"that had committed); drill took {time.monotonic() - began:.0f} s")
+
+    assert seqs == list(range(1, last_seq + 1)), "the event log has a gap or a repeat"
+    assert last_seq == last_post
+    # One entry per post, however many attempts it took.
+    assert entries_after - entries_before == len(posts) == len({p.entry_id for p in posts})
+    assert sorted(post.seq for post in posts) == list(range(start + 1, last_seq + 1))
+    assert retried, "no post was retried, so the Idempotency-Key was not tested"
+    expected = list(range(start + 1, last_seq + 1))
+    wrong = [reader for reader in crowd.readers if reader.seqs != expected]
+    assert not wrong, (f"{len(wrong)} readers lost, repeated or reordered frames; e.g. reader "
+                       f"{wrong[0].index}: {wrong[0].seqs}")
+    assert not [r.odd_frames for r in crowd.readers if r.odd_frames]
+    slow = {name: seconds for name, seconds in drill.figures.items() if seconds >= RECOVERY_LIMIT}
+    assert not slow, f"recoveries over {RECOVERY_LIMIT} s: {slow} (all: {figures})"
+    print(f"  figures: {figures}")
