@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         metrics,
         oembed,
         openapi,
+        params,
         reader,
         security,
         templating,
@@ -57,6 +58,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # body; the blueprints before the hooks that look at their answers.
     # Logging before all: its clock starts first, and its line records the final status.
     logging_setup.init_app(app)
+    # Before any route is added: every <int:...> in a URL is ASCII digits only.
+    app.url_map.converters["int"] = params.AsciiIntConverter
     for module in (compression, database, live, limits, errors, templating):
         module.init_app(app)
     for module in (api, openapi, reader, media, feeds, oembed, health, metrics):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from .database import MAX_INTEGER
 from .errors import LiveblogError, NotFound
 from .extensions import db
 from .models import Entry, EntryStatus, Role, Story, StoryStatus
+from .params import ascii_int
 from .queries import events_after, published_entries
 from .rendering import entry_json
 
@@ -22,9 +22,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 WRITERS = (Role.ADMIN, Role.EDITOR)
 MAX_PAGE = 100
 MAX_INT = MAX_INTEGER  # larger numbers overflow PostgreSQL's INTEGER; nothing real is that big
-# ASCII digits only: str.isdigit() takes "²", which int() refuses, and 5,000 digits make int()
-# raise; 16 digits hold every number up to MAX_INT.
-WHOLE_NUMBER = re.compile(r"[0-9]{1,16}")
 
 
 class BadRequest(LiveblogError):
@@ -49,9 +46,10 @@ def _int_arg(name: str, default: int | None, low: int = 0, high: int = MAX_INT) 
     value = request.args.get(name)
     if value is None or value == "":
         return default
-    if not WHOLE_NUMBER.fullmatch(value) or not low <= int(value) <= high:
+    number = ascii_int(value, maximum=high)
+    if number is None or number < low:
         raise BadRequest(f"'{name}' must be a whole number from {low} to {high}.")
-    return int(value)
+    return number
 
 
 def _if_match_version() -> int | None:
@@ -62,9 +60,10 @@ def _if_match_version() -> int | None:
     value = header.strip().removeprefix("W/").strip('"')
     # Compression appends its coding to a strong ETag ("3:gzip"); the version is before it.
     value = value.partition(":")[0]
-    if not WHOLE_NUMBER.fullmatch(value) or int(value) > MAX_INT:
+    version = ascii_int(value, maximum=MAX_INT)
+    if version is None:
         raise BadRequest("If-Match must be the entry's version number.")
-    return int(value)
+    return version
 
 
 def _story(slug: str) -> Story:

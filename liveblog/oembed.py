@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from . import caching
 from .extensions import db
 from .models import Story, StoryStatus
+from .params import ascii_int
 from .queries import published_entries
 from .reader import public_story
 
@@ -57,8 +58,8 @@ def _story_for(address: str) -> Story | None:
 
 def _bounded(default: int, limit_name: str) -> int:
     # oEmbed: the answer must not exceed maxwidth/maxheight; nonsense limits are ignored.
-    limit = request.args.get(limit_name, type=int)
-    return default if limit is None or limit <= 0 else min(default, limit)
+    limit = ascii_int(request.args.get(limit_name))
+    return default if not limit else min(default, limit)
 
 
 @bp.get("/oembed")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from werkzeug.routing import IntegerConverter
+
 # str.isdigit() accepts "²" and "٣", which int() refuses or reads as another number; 15 digits
 # keep int() cheap and every value inside JavaScript's exact integers.
 ASCII_DIGITS = re.compile(r"[0-9]{1,15}")
@@ -15,3 +17,9 @@ def ascii_int(value: str | None, maximum: int = 2**53) -> int | None:
         return None
     number = int(value)
     return number if number <= maximum else None
+
+
+class AsciiIntConverter(IntegerConverter):
+    """The <int:...> of every route: Werkzeug's own matches r"\\d+", which takes "٣" as 3."""
+
+    regex = ASCII_DIGITS.pattern

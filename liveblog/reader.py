@@ -9,6 +9,7 @@ from . import caching
 from .database import MAX_INTEGER
 from .extensions import db
 from .models import Entry, EntryStatus, Story, StoryStatus
+from .params import ascii_int
 from .queries import pinned_entries, published_entries, published_entries_through
 
 bp = Blueprint("reader", __name__)
@@ -38,23 +39,26 @@ def index():
     return render_template("index.html", stories=list(stories))
 
 
-def _entry_id(value: str) -> int:
-    """An entry id from the query string; one no row can have counts as not given."""
-    number = int(value)
-    if not 0 < number <= MAX_INTEGER:
-        raise ValueError(value)
-    return number
+def _entry_arg(name: str) -> int | None:
+    """An entry id from the query string, ASCII digits only; 0 counts as not given."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    number = ascii_int(value, maximum=MAX_INTEGER)
+    if number is None:
+        abort(400, description=f"'{name}' must be an entry number (digits 0-9).")
+    return number or None
 
 
 @bp.get("/stories/<slug>")
 def story_page(slug: str):
     """The live page: the latest entries, server-rendered, then kept live by static/js/live.js."""
     story = public_story(slug)
+    before = _entry_arg("before")
+    through = _entry_arg("through")
     caching.revalidate(story, "page", caching.ARCHIVED if story.archived else caching.PUBLIC)
     # Read seq before the entries: an event landing in between is replayed, never missed.
     seq = story.last_seq
-    before = request.args.get("before", type=_entry_id)
-    through = request.args.get("through", type=_entry_id)
     if through is not None and before is None:
         # A link to an old entry: the page from the newest entry down to that one.
         entries = published_entries_through(story.id, through, MAX_DEEP_LINK)

@@ -13,11 +13,12 @@ from ..errors import Invalid, LiveblogError, VersionConflict, error_response, js
 from ..errors import asks_for_json as wants_json
 from ..extensions import db
 from ..models import Entry, EntryRevision, EntryStatus, utcnow
+from ..params import ascii_int
 from ..publishing.times import AmbiguousTime, local_time
 from ..rendering import entry_json, render_entry
 from ..validation import entry_fields
 from . import EDITORS, EVERYONE, bp, roles_required
-from .forms import EditEntryForm, EntryForm
+from .forms import VERSION_MESSAGE, EditEntryForm, EntryForm, NotANumber, form_number
 from .idempotency import new_idempotency_key
 from .stories import render_story_desk, story_or_404
 
@@ -185,8 +186,9 @@ def delete_entry(slug: str, entry_id: int):
         abort(403, description="Only editors may delete this entry.")
     if request.method == "GET":
         return render_template("desk/entry_delete.html", story=story, entry=entry)
+    version = form_number("version", VERSION_MESSAGE)
     try:
-        publishing.delete_entry(story.id, entry.id, request.form.get("version", type=int))
+        publishing.delete_entry(story.id, entry.id, version)
     except LiveblogError as error:
         if wants_json():
             return json_error(error)
@@ -213,7 +215,9 @@ def pin_entry(slug: str, entry_id: int):
 def key_order(slug: str):
     """Reorder the LATEST box."""
     story = story_or_404(slug)
-    ids = [int(value) for value in request.form.getlist("entry") if value.isdigit()]
+    ids = [ascii_int(value) for value in request.form.getlist("entry")]
+    if None in ids:
+        raise NotANumber("Entry ids must be whole numbers (digits 0-9).")
     return _run(slug, "Order saved.", publishing.reorder_key_entries, story.id, ids)
 
 
@@ -223,7 +227,7 @@ def publish_entry(slug: str, entry_id: int):
     """Approve a contributor's entry, or publish a draft or scheduled entry now."""
     story = story_or_404(slug)
     return _run(slug, "Published.", publishing.publish_entry, story.id, entry_id, current_user,
-                request.form.get("version", type=int))
+                form_number("version", VERSION_MESSAGE))
 
 
 @bp.post("/stories/<slug>/entries/<int:entry_id>/reject")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -16,7 +17,40 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Email, Length, Optional
 
+from ..errors import LiveblogError
 from ..models import Role
+from ..params import ascii_int
+
+VERSION_MESSAGE = "The version must be a whole number (digits 0-9)."
+
+
+class NotANumber(LiveblogError):
+    """A number field of a desk form that is not ASCII digits: the form was tampered with."""
+
+    status = 400
+
+
+def form_number(name: str, message: str) -> int | None:
+    """A whole number from the posted form, ASCII digits only; None when left out."""
+    value = request.form.get(name)
+    if value is None or value == "":
+        return None
+    number = ascii_int(value)
+    if number is None:
+        raise NotANumber(message)
+    return number
+
+
+class WholeNumberField(IntegerField):
+    """An IntegerField that takes ASCII digits only (int() would read "٣" as 3)."""
+
+    def process_formdata(self, valuelist):
+        """Read the posted value; anything but 1-15 ASCII digits is a field error."""
+        if not valuelist:
+            return
+        self.data = ascii_int(valuelist[0])
+        if self.data is None:
+            raise ValueError(VERSION_MESSAGE)
 
 
 class LoginForm(FlaskForm):
@@ -57,7 +91,7 @@ class EntryForm(FlaskForm):
 
 
 class EditEntryForm(EntryForm):
-    version = IntegerField(validators=[DataRequired()])
+    version = WholeNumberField(validators=[DataRequired()])
     correction = StringField("Correction note (shown to readers)",
                              validators=[Optional(), Length(max=500)])
 
