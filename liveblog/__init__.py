@@ -50,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         params,
         reader,
         security,
+        shutdown,
         templating,
     )
     from .extensions import csrf
@@ -60,7 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging_setup.init_app(app)
     # Before any route is added: every <int:...> in a URL is ASCII digits only.
     app.url_map.converters["int"] = params.AsciiIntConverter
-    for module in (compression, database, live, limits, errors, templating):
+    for module in (compression, database, live, shutdown, limits, errors, templating):
         module.init_app(app)
     for module in (api, openapi, reader, media, feeds, oembed, health, metrics):
         app.register_blueprint(module.bp)

@@ -1,10 +1,14 @@
 """Open readers per story across every process, for the desk.
 
-With Redis, each process with readers writes its per-story counts to a hash of its own every few
-seconds, with a TTL of three periods, so the hash of a process that died vanishes by itself; the
-desk adds up every live process's hash. Without Redis but with per-process metric files (several
-gunicorn workers on one machine), it adds up the workers' open-readers gauge. Otherwise this
-process's hub holds every reader there is.
+With Redis, each process with readers writes its per-story counts to a hash of its own within
+half a second of a change, and every few seconds anyway, with a TTL of three periods, so the hash
+of a process that died vanishes by itself; the desk adds up every live process's hash. Without
+Redis but with per-process metric files (several gunicorn workers on one machine), it adds up the
+workers' open-readers gauge. Otherwise this process's hub holds every reader there is.
+
+A stopping process withdraws its count at once (`withdraw`, from its SIGTERM handler), and the
+gunicorn master withdraws that of a worker that died (`withdraw_worker`): otherwise the readers it
+sent away would be counted twice, there and where they reconnected, until the TTL ran out.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import glob
 import logging
 import os
 import threading
+import time
 import uuid
 
 import redis
@@ -27,6 +32,9 @@ log = logging.getLogger(__name__)
 
 PROCESSES = "liveblog:audience"  # a set of the keys below, one per process that reported
 KEY = "liveblog:audience:{}"  # a hash: story id -> open readers in that process
+# Set by gunicorn_conf.py in the master, so it can name its workers' keys: node:pid:random.
+NODE = "LIVEBLOG_NODE"
+CHECK_SECONDS = 0.5  # how often a process compares its counts with the ones it last wrote
 
 
 def init_app(app: Flask, hub: Hub) -> None:
@@ -51,6 +59,34 @@ def reader_count(story_id: int) -> int:
     return hub.reader_count(story_id)
 
 
+def withdraw(app: Flask) -> None:
+    """Take this stopping process's readers out of the desk's count."""
+    reporter: Reporter | None = app.extensions.get("liveblog.audience")
+    if reporter is not None:
+        reporter.stop()
+    elif metrics.multiprocess_dir():
+        # Its readers are being sent away; the ones still leaving are not the desk's news.
+        multiprocess.mark_process_dead(os.getpid())
+
+
+def withdraw_worker(url: str, pid: int) -> int:
+    """In the gunicorn master: withdraw the counts of a worker that is gone; return how many."""
+    prefix = KEY.format(f"{os.environ.get(NODE, '')}:{pid}:")
+    client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
+    try:
+        keys = [key for key in client.smembers(PROCESSES) if key.decode().startswith(prefix)]
+        if keys:
+            client.srem(PROCESSES, *keys)
+            client.delete(*keys)
+        return len(keys)
+    except RedisError as error:
+        log.warning("could not withdraw worker %s's readers from Redis (%s); they expire by "
+                    "themselves", pid, error)
+        return 0
+    finally:
+        client.close()
+
+
 def gauge_sum(path: str, story_id: int) -> int:
     """The open-readers gauge of one story, added up over the live processes' metric files."""
     files = glob.glob(os.path.join(path, "gauge_livesum_*.db"))
@@ -66,7 +102,9 @@ class Reporter:
     def __init__(self, hub: Hub, url: str, interval: float):
         self.hub = hub
         self.interval = interval
-        self.key = KEY.format(uuid.uuid4().hex)  # pids repeat across machines; this does not
+        # The master can name it by node and pid; the random part tells apart two apps in one
+        # process (tests) and processes of two machines whose node was not set.
+        self.key = KEY.format(f"{os.environ.get(NODE, '')}:{os.getpid()}:{uuid.uuid4().hex}")
         self.client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
         self.reported = threading.Event()  # set after each write, for tests to await
         self._stop = threading.Event()
@@ -95,9 +133,13 @@ class Reporter:
             pass  # the TTL withdraws them anyway
         self.client.close()
 
-    def report(self) -> None:
+    def counts(self) -> dict[int, int]:
+        """This process's open readers per story, now."""
+        return {story: self.hub.reader_count(story) for story in self.hub.read_stories()}
+
+    def report(self, counts: dict[int, int] | None = None) -> None:
         """Write this process's current counts, replacing the last ones."""
-        counts = {story: self.hub.reader_count(story) for story in self.hub.read_stories()}
+        counts = self.counts() if counts is None else counts
         pipe = self.client.pipeline()
         pipe.delete(self.key)
         if counts:
@@ -125,13 +167,27 @@ class Reporter:
         return sum(int(count) for count in answers[1::2] if count is not None)
 
     def _report_forever(self) -> None:
+        # Counts are compared often and written when they change (a restart moves every reader
+        # at once; the desk should see it in a second, not a period), and every period anyway
+        # so the TTL does not run out.
+        check = min(self.interval, CHECK_SECONDS)
+        written: dict[int, int] | None = None
+        due = 0.0
         while not self._stop.is_set():
-            try:
-                self.report()
-                self._failing = False
-                self.reported.set()
-            except RedisError as error:
-                if not self._failing:  # once per outage; the relay logs the outage too
-                    log.warning("could not report open readers to Redis (%s)", error)
-                self._failing = True
-            self._stop.wait(self.interval)
+            counts = self.counts()
+            if counts != written or time.monotonic() >= due:
+                written, due = self._write(counts), time.monotonic() + self.interval
+            self._stop.wait(check)
+
+    def _write(self, counts: dict[int, int]) -> dict[int, int] | None:
+        # The counts now in Redis, or None when the write failed (the next check tries again).
+        try:
+            self.report(counts)
+        except RedisError as error:
+            if not self._failing:  # once per outage; the relay logs the outage too
+                log.warning("could not report open readers to Redis (%s)", error)
+            self._failing = True
+            return None
+        self._failing = False
+        self.reported.set()
+        return counts

@@ -1,10 +1,13 @@
 """gunicorn settings for `make run` and production: gevent workers, graceful stops, a scheduler."""
 
 import glob
+import hashlib
 import os
+import re
 import resource
 import shutil
 import tempfile
+import uuid
 
 from liveblog.logging_setup import gunicorn_logconfig
 
@@ -16,6 +19,21 @@ def default_workers() -> int:
     # A gevent worker uses one core; without Redis a second worker would not hear the first
     # one's events, so its readers would miss them until the next one.
     return (os.cpu_count() or 1) if os.environ.get("REDIS_URL") else 1
+
+
+def control_socket_path(binds: list[str]) -> str:
+    """A control socket of this server's own, named after the addresses it listens on.
+
+    gunicorn's default, $XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl, is one path
+    for every server a user runs: a second master would replace the first one's socket.
+    """
+    name = re.sub(r"[^A-Za-z0-9.]+", "-", ",".join(binds)).strip("-")
+    if len(name) > 48:  # a Unix socket's path must fit in 108 bytes
+        name = hashlib.sha256(name.encode()).hexdigest()[:16]
+    runtime = os.environ.get("RUNTIME_DIRECTORY") or os.environ.get("XDG_RUNTIME_DIR")
+    if not (runtime and os.path.isdir(runtime.split(":")[0])):
+        runtime = os.path.join(os.path.expanduser("~"), ".gunicorn")
+    return os.path.join(runtime.split(":")[0], f"liveblog-{name}.ctl")
 
 
 def raise_open_files_limit() -> int:
@@ -46,6 +64,10 @@ METRICS_DIR_PREFIX = os.path.join(tempfile.gettempdir(), "liveblog-metrics-")
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="liveblog-metrics-")
 
+# Names this server's workers' reports of open readers in Redis, so that the master can withdraw
+# the report of a worker that died (audience.withdraw_worker).
+os.environ.setdefault("LIVEBLOG_NODE", uuid.uuid4().hex)
+
 # JSON lines by default in production; LOG_FORMAT=text for people reading a terminal.
 os.environ.setdefault("LOG_FORMAT", "json")
 if os.environ["LOG_FORMAT"] == "json":
@@ -53,7 +75,8 @@ if os.environ["LOG_FORMAT"] == "json":
 
 
 def on_starting(server):
-    """Raise the descriptor limit; start the metrics from zero (old files would add up)."""
+    """Raise the descriptor limit; start the metrics from zero; a control socket of its own."""
+    own_control_socket(server)
     limit = raise_open_files_limit()
     if limit < worker_connections:
         server.log.warning("open files limited to %s, below %s connections per worker",
@@ -62,11 +85,22 @@ def on_starting(server):
         os.remove(path)
 
 
+def own_control_socket(server):
+    """Unless one was chosen (--control-socket), use a control socket named after the binds."""
+    setting = server.cfg.settings["control_socket"]
+    if setting.value == setting.default:
+        server.cfg.set("control_socket", control_socket_path(server.cfg.bind))
+
+
 def child_exit(server, worker):
-    """Drop a dead worker's live gauges (its open readers) from the metrics."""
+    """Drop a dead worker's live gauges and its report of open readers, so neither lingers."""
     from prometheus_client import multiprocess
 
+    from liveblog import audience
+
     multiprocess.mark_process_dead(worker.pid)
+    if os.environ.get("REDIS_URL"):
+        audience.withdraw_worker(os.environ["REDIS_URL"], worker.pid)
 
 
 def on_exit(server):
@@ -80,18 +114,24 @@ def post_worker_init(worker):
     """Start this worker's scheduler and webhook deliverer; close readers kindly on shutdown."""
     import signal
 
+    import gevent
+
+    from liveblog import shutdown
     from liveblog.scheduler import Scheduler
     from liveblog.webhooks import Deliverer
 
     Scheduler(worker.wsgi).start()
     Deliverer(worker.wsgi).start()
-    hub = worker.wsgi.extensions["liveblog.hub"]
 
     def goodbye_then(handler):
         # Readers would otherwise hold the worker for the whole graceful timeout and then see a
         # dead socket; a 1012 close sends them straight to another process, where they resume.
+        # gunicorn stops accepting only at its next tick, up to a second later: until then a
+        # new reader is refused (503) rather than replayed to and sent away again. In a greenlet,
+        # as gunicorn's own SIGQUIT handler does: the handler runs in gevent's event loop, where
+        # nothing may wait (Redis, a lock, a thread's start).
         def handle(sig, frame):
-            hub.close_all()
+            gevent.spawn(shutdown.begin, worker.wsgi)
             handler(sig, frame)
 
         return handle

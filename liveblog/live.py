@@ -15,7 +15,7 @@ from simple_websocket import ConnectionClosed
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from . import audience, relay
+from . import audience, relay, socket_trace
 from .extensions import db, sock
 from .hub import Frame, Hub
 from .models import Story, StoryStatus
@@ -202,6 +202,7 @@ def _drain_incoming(ws) -> int:
 @sock.route("/api/stories/<slug>/live", bp=bp, endpoint="stream")
 def stream(ws, slug: str):
     """Replay events after ?after=<seq>, then stream live ones with no gap and no duplicate."""
+    trace = socket_trace.watch(ws)  # the close code and last seq, for the request's log line
     try:
         story = db.session.scalar(select(Story).filter_by(slug=slug))
     except DBAPIError:
@@ -220,7 +221,7 @@ def stream(ws, slug: str):
     # Anything but ASCII digits (`²` passes isdigit()) reads as a new reader's connection.
     after = ascii_int(request.args.get("after"))
     after = last_seq if after is None else after
-    reader = Reader(ws, min(after, last_seq))
+    reader = trace.reader = Reader(ws, min(after, last_seq))
     hub: Hub = current_app.extensions["liveblog.hub"]
     heartbeat = current_app.config["LIVE_HEARTBEAT_SECONDS"]
     # Subscribe before replaying: an event committed during the replay is then either in the
@@ -233,7 +234,8 @@ def stream(ws, slug: str):
             if after > last_seq:
                 # The reader knows a seq this story never reached (a restored database?).
                 reader.send_json({"type": "story.reset", "seq": last_seq})
-            _replay(reader, story_id)
+            if not subscription.closing:  # a stopping process replays to nobody
+                _replay(reader, story_id)
         db.session.remove()  # hold no database connection while idle
         while ws.connected and not subscription.overflowed and not subscription.closing:
             woken = ws.event.wait(timeout=heartbeat)

@@ -2,7 +2,9 @@
 
 LOG_FORMAT=json|text installs one handler on the root logger; unset (tests, `flask run`) leaves
 logging as it is. Every request is logged once when its answer is ready (a WebSocket when it
-closes, never per frame), with a request id taken from X-Request-ID or made up, and sent back.
+closes, never per frame, as 101 with its close code and last seq), with a request id taken from
+X-Request-ID or made up, and sent back. gunicorn's own access log is off: it would log each
+request a second time, without the id.
 """
 
 from __future__ import annotations
@@ -81,11 +83,14 @@ def gunicorn_logconfig(log_format: str) -> dict:
         "disable_existing_loggers": False,
         "formatters": {"liveblog": {"()": f"{__name__}.formatter", "log_format": log_format}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "liveblog",
-                                 "stream": "ext://sys.stderr"}},
+                                 "stream": "ext://sys.stderr"},
+                     "nowhere": {"class": "logging.NullHandler"}},
         "root": {"level": "INFO", "handlers": ["console"]},
-        # The app logs each request itself, with more fields than gunicorn's access log.
+        # The app logs each request itself, with the request id and more fields: gunicorn's
+        # access log (on whenever a logging config is given) would be a second line for each.
         "loggers": {"gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-                    "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True}},
+                    "gunicorn.access": {"level": "WARNING", "handlers": ["nowhere"],
+                                        "propagate": False}},
     }
 
 
@@ -100,11 +105,21 @@ def _log_request(response: Response) -> Response:
     if started is None:  # a request that failed before our before_request ran
         return response
     response.headers["X-Request-ID"] = g.request_id
-    requests_log.info(
-        "%s %s %s", request.method, request.path, response.status_code,
-        extra={"method": request.method, "path": request.path, "status": response.status_code,
-               "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-               "request_id": g.request_id, "remote_addr": request.remote_addr})
+    fields = {"method": request.method, "path": request.path, "status": response.status_code,
+              "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+              "request_id": g.request_id, "remote_addr": request.remote_addr}
+    # Imported here: gunicorn's config imports this module in the master before it sets
+    # PROMETHEUS_MULTIPROC_DIR, which prometheus-client reads once, when first imported.
+    from . import socket_trace
+
+    socket = socket_trace.finish()  # a WebSocket, now closed: 101, its close code, last seq
+    if socket is None:
+        requests_log.info("%s %s %s", request.method, request.path, fields["status"],
+                          extra=fields)
+    else:
+        fields.update(socket)
+        requests_log.info("%s %s %s closed %s", request.method, request.path, fields["status"],
+                          fields["close_code"], extra=fields)
     return response
 
 

@@ -39,7 +39,13 @@ OPEN_READERS = Gauge(
     OPEN_READERS_NAME, "WebSocket readers connected, per story.", ["story"],
     multiprocess_mode="livesum")
 CONNECTS = Counter("liveblog_websocket_connects", "Readers subscribed to a story's live frames.")
-DISCONNECTS = Counter("liveblog_websocket_disconnects", "Readers that left or were sent away.")
+DISCONNECTS = Counter(
+    "liveblog_websocket_disconnects",
+    "Live sockets closed, by close code (1006: dropped without one), refusals after the "
+    "handshake included.", ["code"])
+# The codes a reader's socket ends with, named in the label; any other is counted as "other",
+# so a client choosing codes cannot create series.
+CLOSE_CODES = frozenset({1000, 1001, 1005, 1006, 1008, 1009, 1011, 1012, 1013, 4404, 4410})
 SLOW_READERS_DROPPED = Counter(
     "liveblog_slow_readers_dropped", "Readers cut off because their queue of frames overflowed.")
 EVENTS_PUBLISHED = Counter(
@@ -56,6 +62,15 @@ REDIS_FRAMES_RECEIVED = Counter(
     "liveblog_redis_frames_received", "Frames heard from other processes through Redis.")
 REDIS_POLLS = Counter(
     "liveblog_redis_polls", "Reads of the event log while Redis was unreachable.")
+# Per process; a scrape shows the lowest, so one process that cannot reach it shows as down.
+DEPENDENCY_UP = Gauge(
+    "liveblog_dependency_up", "1 if the dependency answered the last attempt to use it, else 0.",
+    ["dependency"], multiprocess_mode="livemin")
+DEPENDENCY_FAILURES = Counter(
+    "liveblog_dependency_failures",
+    "Failed attempts to use a dependency, by the component that tried (liveblog/outages.py).",
+    ["component", "dependency"])
+
 
 
 def reader_opened(story_id: int) -> None:
@@ -66,8 +81,22 @@ def reader_opened(story_id: int) -> None:
 
 def reader_closed(story_id: int) -> None:
     """Count a reader that unsubscribed from a story."""
-    DISCONNECTS.inc()
     OPEN_READERS.labels(str(story_id)).dec()
+
+
+def socket_closed(code: int) -> None:
+    """Count a live socket that ended, by its close code."""
+    DISCONNECTS.labels(str(code) if code in CLOSE_CODES else "other").inc()
+
+
+def dependency_up(dependency: str, up: bool) -> None:
+    """Record whether a dependency answered the last attempt to use it."""
+    DEPENDENCY_UP.labels(dependency).set(1 if up else 0)
+
+
+def dependency_failed(component: str, dependency: str) -> None:
+    """Count one failed attempt of a component to use a dependency."""
+    DEPENDENCY_FAILURES.labels(component, dependency).inc()
 
 
 def slow_reader_dropped() -> None:

@@ -46,11 +46,16 @@ class Scheduler:
                 db.session.remove()
 
     def _run(self) -> None:
+        from .outages import Outage
+
+        # A database that is down fails every pass: one line when it goes, one when it is back.
+        outage = Outage("scheduler", "database", log)
         while not self._stop.wait(self.interval):
             try:
                 published = self.run_once()
-            except Exception:  # a failed pass must not end the thread; the next one retries
-                log.exception("publishing scheduled entries failed")
+            except Exception as error:  # a failed pass must not end the thread; the next retries
+                outage.failed(error)
                 continue
+            outage.worked()
             if published:
                 log.info("published %d scheduled entries", published)

@@ -7,13 +7,23 @@ import logging
 import os
 import subprocess
 import sys
+import threading
+import time
+import urllib.error
 import urllib.request
 
 import pytest
 from flask import g
-from servers import free_port, wait_until_up
+from prometheus_client import REGISTRY
+from servers import Gunicorn, free_port, wait_until_up
+from sqlalchemy.exc import OperationalError
+from test_live import close_code, raw_websocket, receive_frames, ws_url
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from liveblog import logging_setup
+from liveblog.scheduler import Scheduler
+from liveblog.webhooks import Deliverer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
@@ -105,3 +115,118 @@ def test_gunicorn_writes_json_lines_for_itself_and_for_requests(tmp_path):
     (probe,) = [line for line in lines if line.get("request_id") == "probe-7"]
     assert probe["status"] == 200 and probe["path"] == "/healthz"
     assert REQUEST_FIELDS <= probe.keys()
+
+
+def wait_for(condition, timeout: float = 5.0):
+    """Wait (bounded) until condition() is true; a server thread writes what it checks."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.02)  # another thread logs or counts: there is no event to wait on
+    return result
+
+
+def failures(component: str, dependency: str = "database") -> float:
+    """How many failures of a dependency a component has counted in this process."""
+    return REGISTRY.get_sample_value("liveblog_dependency_failures_total",
+                                     {"component": component, "dependency": dependency}) or 0.0
+
+
+@pytest.mark.parametrize(("loop", "component", "logger"), [
+    (Scheduler, "scheduler", "liveblog.scheduler"),
+    (Deliverer, "webhooks", "liveblog.webhooks.delivery"),
+])
+def test_an_outage_logs_one_line_when_it_starts_and_one_when_it_ends(
+        app, caplog, loop, component, logger):
+    passes, failing = 0, 5
+    recovered = threading.Event()
+
+    def flaky_pass(*args, **kwargs):
+        nonlocal passes
+        passes += 1
+        if passes <= failing:
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+        if passes == failing + 3:
+            recovered.set()
+        return 0 if loop is Scheduler else []
+
+    before = failures(component)
+    worker = loop(app, interval=0.01)
+    worker.run_once = flaky_pass  # the loop's pass, as a database that is down then back
+    caplog.set_level(logging.INFO, logger=logger)
+    worker.start()
+    try:
+        assert recovered.wait(5), "the loop stopped running passes"
+    finally:
+        worker.stop()
+    lines = [r for r in caplog.records if r.name == logger and r.levelno >= logging.WARNING]
+    assert [r.levelno for r in lines] == [logging.WARNING, logging.WARNING], [
+        r.getMessage() for r in lines]
+    went, back = (r.getMessage() for r in lines)
+    assert "database" in went and "connection refused" in went and "back" in back
+    assert all(r.exc_info is None for r in lines)  # no traceback, however long the outage
+    assert failures(component) - before == failing
+
+
+@pytest.mark.slow
+def test_under_gunicorn_one_request_makes_one_access_line(tmp_path, empty_database_url):
+    env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
+           "DATABASE_URL": empty_database_url, "LOG_FORMAT": "json"}
+    log_path = tmp_path / "gunicorn.log"
+    with Gunicorn(env, str(log_path)) as server:
+        request = urllib.request.Request(f"{server.base}/no-such-page-17",
+                                         headers={"X-Request-ID": "probe-17"})
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(request, timeout=5)
+        assert missing.value.code == 404
+    lines = [line for line in log_path.read_text().splitlines() if "no-such-page-17" in line]
+    (line,) = lines  # ours, not gunicorn's access log beside it
+    record = json.loads(line)
+    assert record["request_id"] == "probe-17" and record["status"] == 404
+
+
+def live_lines(caplog) -> list[logging.LogRecord]:
+    """The request log's lines for live sockets so far."""
+    return [r for r in caplog.records
+            if r.name == "liveblog.requests" and r.path.endswith("/live")]
+
+
+def disconnects(code: str) -> float:
+    """Live sockets closed with this code, as this process counted them."""
+    return REGISTRY.get_sample_value("liveblog_websocket_disconnects_total",
+                                     {"code": code}) or 0.0
+
+
+def test_a_socket_leaves_its_close_code_duration_and_last_seq(app, live_server, actions,
+                                                              caplog):
+    caplog.set_level(logging.INFO, logger="liveblog.requests")
+    actions.create_story()
+    for number in range(3):
+        actions.post_entry(body=f"<p>Update {number}</p>")
+    counted = {code: disconnects(code) for code in ("4404", "1000", "1012")}
+
+    with raw_websocket(live_server, "/api/stories/nowhere/live") as raw:
+        assert close_code(raw.recv(4096)) == 4404
+    unknown = wait_for(lambda: live_lines(caplog))[-1]
+    assert (unknown.status, unknown.close_code) == (101, 4404)
+    assert unknown.getMessage() == "GET /api/stories/nowhere/live 101 closed 4404"
+
+    with connect(ws_url(live_server, after=1)) as ws:
+        receive_frames(ws, 2)  # seq 2 and 3
+    left = wait_for(lambda: len(live_lines(caplog)) == 2 and live_lines(caplog))[-1]
+    assert (left.status, left.close_code, left.last_seq) == (101, 1000, 3)
+
+    with connect(ws_url(live_server, after=0)) as ws:
+        receive_frames(ws, 3)
+        app.extensions["liveblog.hub"].close_all()  # the process is stopping
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd.code == 1012
+    sent_away = wait_for(lambda: len(live_lines(caplog)) == 3 and live_lines(caplog))[-1]
+    assert (sent_away.status, sent_away.close_code, sent_away.last_seq) == (101, 1012, 3)
+    assert sent_away.duration_ms > 0
+
+    line = json.loads(logging_setup.JsonFormatter().format(sent_away))
+    assert {"close_code", "last_seq", "duration_ms", "request_id"} <= line.keys()
+    for code in ("4404", "1000", "1012"):
+        wait_for(lambda code=code: disconnects(code) == counted[code] + 1)

@@ -96,8 +96,7 @@ def test_a_reader_and_an_entry_show_in_the_metrics(app, live_server, actions):
 def test_the_hub_counts_per_reader_and_observes_once_per_frame():
     hub = Hub(inline=True)
     cut_off = []
-    names = (f"{LATENCY}_count", "liveblog_slow_readers_dropped_total",
-             "liveblog_websocket_disconnects_total")
+    names = (f"{LATENCY}_count", "liveblog_slow_readers_dropped_total")
     before = {name: local(name) for name in names}
     open_before = local("liveblog_open_readers", story="9001")
     first = hub.subscribe(9001, on_overflow=lambda: cut_off.append(True))
@@ -116,8 +115,7 @@ def test_the_hub_counts_per_reader_and_observes_once_per_frame():
     for subscription in [first, *others, first]:  # a second unsubscribe of one reader: no-op
         hub.unsubscribe(subscription)
     assert local("liveblog_open_readers", story="9001") == open_before
-    assert local("liveblog_websocket_disconnects_total") == (
-        before["liveblog_websocket_disconnects_total"] + 3)
+    # Closes are counted by the socket, with their code (test_logging.py), not here.
 
 
 def test_the_commit_time_crosses_redis_and_outages_are_counted(two_processes, redis_server):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pytest
 from servers import Gunicorn, seed
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from liveblog.demo import DEMO_SLUG
@@ -144,3 +147,62 @@ def test_workers_default_to_one_per_core_only_when_redis_links_them(tmp_path, en
         [sys.executable, "-c", "import liveblog.gunicorn_conf as c; print(c.workers)"],
         cwd=ROOT, env=clean, check=True, capture_output=True, text=True, timeout=60)
     assert int(answer.stdout) == expected
+
+
+@pytest.mark.slow
+def test_after_sigterm_a_worker_takes_no_new_reader_and_is_not_ready(gunicorn_demo_server,
+                                                                     tmp_path):
+    base, _, server = gunicorn_demo_server
+    live = base.replace("http://", "ws://") + f"/api/stories/{DEMO_SLUG}/live?after=0"
+    with connect(live) as ws:
+        json.loads(ws.recv(timeout=5))  # a replayed frame: the reader is subscribed by now
+        server.send_signal(signal.SIGTERM)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=8)
+    assert closed.value.rcvd.code == 1012
+    # The worker sent 1012 from its SIGTERM handler, so it knows by now that it is stopping.
+    try:
+        with connect(live, open_timeout=5) as late:
+            frames = []
+            with pytest.raises(ConnectionClosed):
+                while True:
+                    frames.append(late.recv(timeout=5))
+        pytest.fail(f"a reader was let in after SIGTERM and sent {len(frames)} frames")
+    except InvalidStatus as refused:
+        assert refused.response.status_code == 503
+        assert int(refused.response.headers["Retry-After"]) > 0
+    except ConnectionRefusedError:
+        pass  # the worker has already closed its listening socket: refused as well
+    try:
+        with urllib.request.urlopen(f"{base}/readyz", timeout=5) as ready:
+            pytest.fail(f"/readyz answered {ready.status} after SIGTERM")
+    except urllib.error.HTTPError as unready:
+        assert unready.code == 503
+    except urllib.error.URLError as gone:
+        assert isinstance(gone.reason, ConnectionRefusedError)
+    assert server.wait(timeout=15) == 0
+    assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()  # it stopped cleanly
+
+
+def _master_pid(control_socket: str) -> int:
+    answer = subprocess.run([os.path.join(BIN, "gunicornc"), "-s", control_socket, "-j",
+                             "-c", "show stats"], capture_output=True, text=True, timeout=30,
+                            check=True)
+    return json.loads(answer.stdout)["pid"]
+
+
+@pytest.mark.slow
+def test_two_servers_on_one_host_keep_their_own_control_sockets(demo_env, tmp_path):
+    subprocess.run([os.path.join(BIN, "flask"), "--app", "app", "db", "upgrade"], cwd=ROOT,
+                   env=demo_env, check=True, capture_output=True, timeout=60)
+    # A short directory: a Unix socket's path must fit in 108 bytes.
+    with tempfile.TemporaryDirectory(prefix="ctl-") as runtime:
+        env = {**demo_env, "XDG_RUNTIME_DIR": runtime}
+        with (Gunicorn(env, str(tmp_path / "a.log")) as first,
+              Gunicorn(env, str(tmp_path / "b.log")) as second):
+            sockets = sorted(glob.glob(os.path.join(runtime, "*.ctl")))
+            assert len(sockets) == 2, sockets  # neither replaced the other's
+            masters = {_master_pid(path) for path in sockets}
+            assert masters == {first.process.pid, second.process.pid}
+        assert glob.glob(os.path.join(runtime, "*.ctl")) == []  # each removed its own

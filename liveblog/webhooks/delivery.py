@@ -224,9 +224,15 @@ class Deliverer:
                 self._busy.discard(endpoint_id)
 
     def _run(self) -> None:
+        from ..outages import Outage
+
+        # A database that is down fails every pass: one line when it goes, one when it is back.
+        outage = Outage("webhooks", "database", log)
         while not self._stop.wait(self.interval):
             try:
                 self.run_once()
-            except Exception:  # a failed pass must not end the thread; the next one retries
-                log.exception("webhook delivery pass failed")
+            except Exception as error:  # a failed pass must not end the thread; the next retries
+                outage.failed(error)
+                continue
+            outage.worked()
 
