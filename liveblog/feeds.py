@@ -17,6 +17,7 @@ from .models import Entry, Story, StoryStatus, as_utc, iso
 from .queries import published_entries
 from .reader import public_story
 from .rendering import render_entry
+from .sanitize import remove_forbidden_characters as xml_safe
 
 bp = Blueprint("feeds", __name__)
 
@@ -54,7 +55,8 @@ def absolute_urls(html: str, base: str) -> str:
 
 def entry_html(entry: Entry) -> str:
     """The reader partial for an entry, with absolute URLs."""
-    return absolute_urls(render_entry(entry), request.url_root)
+    # Text is cleaned when written; rows older than that check must not break a feed either.
+    return absolute_urls(xml_safe(render_entry(entry)), request.url_root)
 
 
 @bp.get("/stories/<slug>/feed.atom")
@@ -66,9 +68,9 @@ def atom_feed(slug: str):
     page_url = url_for("reader.story_page", slug=slug, _external=True)
     feed = FeedGenerator()
     feed.id(page_url)
-    feed.title(story.title)
+    feed.title(xml_safe(story.title))
     if story.summary:
-        feed.subtitle(story.summary)
+        feed.subtitle(xml_safe(story.summary))
     feed.updated(as_utc(story.updated_at))
     # Atom wants an author on the feed or on every entry; entries without a byline inherit this.
     feed.author(name=SITE_NAME)
@@ -77,11 +79,11 @@ def atom_feed(slug: str):
     for entry in published_entries(story.id, FEED_SIZE):
         item = feed.add_entry(order="append")
         item.id(permalink(entry))
-        item.title(entry.headline or entry.label)
+        item.title(xml_safe(entry.headline or entry.label))
         item.published(as_utc(entry.published_at))
         item.updated(as_utc(entry.updated_at))
         if entry.author:
-            item.author(name=entry.author.display_name)
+            item.author(name=xml_safe(entry.author.display_name))
         # feedgen 1.0 writes entry links without rel (lkiesow/python-feedgen#135), which
         # RFC 4287 section 4.2.7.2 reads as rel="alternate": the permalink.
         item.link(href=permalink(entry), rel="alternate", type="text/html")
@@ -94,13 +96,13 @@ def _json_item(entry: Entry) -> dict:
     item = {
         "id": permalink(entry),
         "url": permalink(entry),
-        "title": entry.headline or entry.label,
+        "title": xml_safe(entry.headline or entry.label),
         "content_html": entry_html(entry),
         "date_published": iso(entry.published_at),
         "date_modified": iso(entry.updated_at),
     }
     if entry.author:
-        item["authors"] = [{"name": entry.author.display_name}]
+        item["authors"] = [{"name": xml_safe(entry.author.display_name)}]
     return item
 
 
@@ -111,10 +113,10 @@ def json_feed(slug: str):
     caching.revalidate(story, "json-feed")
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": story.title,
+        "title": xml_safe(story.title),
         "home_page_url": url_for("reader.story_page", slug=slug, _external=True),
         "feed_url": url_for(".json_feed", slug=slug, _external=True),
-        "description": story.summary or None,
+        "description": xml_safe(story.summary) or None,
         "authors": [{"name": SITE_NAME}],
         # An ended story will not change again: JSON Feed's way to tell readers to stop polling.
         "expired": story.status == StoryStatus.ENDED,

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .labels import DEFAULT_TIMEZONE, entry_label
+from .sanitize import remove_forbidden_characters
 
 DEFAULT_LABEL_FORMAT = "UPDATE %H%M %Z"
 # Times are stored as UTC; PostgreSQL keeps the zone, SQLite hands back naive UTC values.
@@ -74,6 +75,12 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default=Role.CONTRIBUTOR.value)
     created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+
+    @validates("display_name")
+    def _printable_name(self, _key: str, name: str) -> str:
+        # A name reaches bylines in pages and feeds; whoever sets it (desk, CLI), it stays
+        # free of characters HTML and XML forbid.
+        return remove_forbidden_characters(name)
 
     def set_password(self, password: str) -> None:
         """Store a salted scrypt hash of the password."""

@@ -33,6 +33,16 @@ _SRCSET_CANDIDATE = {"img": re.compile(r"/media/[0-9]+/[0-9]+\.jpg [0-9]+w"),
 _SIZES = re.compile(r"[a-z0-9().:, -]+")
 _EMPTY_PARAGRAPH = re.compile(r"<p>(\s|<br>)*</p>")
 _BLANK_LINE = re.compile(r"\n[ \t\f\v]*\n")
+# What no HTML or XML document may carry: C0 controls but tab, newline and carriage return, DEL,
+# C1 controls, and Unicode's noncharacters (U+FDD0-U+FDEF and the last two of every plane). One
+# of them in a headline made the story's Atom feed unparseable for every reader.
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+    + "]"
+)
+# bleach keeps character references as written, so "&#1;" would bring a forbidden one back.
+_NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 # Browsers ignore these inside URLs, so "jav&#x09;ascript:" must be judged as "javascript:".
 _URL_NOISE = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+")
 
@@ -166,7 +176,8 @@ def clean_html(html_text: str) -> str:
     if not html_text or not html_text.strip():
         return ""
     with _LOCK:
-        cleaned = _CLEANER.clean(html_text)
+        cleaned = remove_forbidden_characters(_CLEANER.clean(html_text))
+    cleaned = _NUMERIC_REFERENCE.sub(_drop_forbidden_reference, cleaned)
     # Paragraphs left empty by removed markup (or by editors) would show as blank gaps.
     return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
 
@@ -177,7 +188,26 @@ def plain_text(value: str, max_length: int | None = None) -> str:
         return ""
     with _LOCK:
         stripped = _TEXT_CLEANER.clean(value)
-    text = " ".join(html.unescape(stripped).split())
+    text = " ".join(remove_forbidden_characters(html.unescape(stripped)).split())
     if max_length is not None and len(text) > max_length:
         text = text[: max(max_length - 1, 0)].rstrip() + "…"
     return text
+
+
+def remove_forbidden_characters(text: str) -> str:
+    """Remove the characters no HTML or XML document may carry; everything else is kept."""
+    return _FORBIDDEN.sub("", text) if text else text
+
+
+def _drop_forbidden_reference(match: re.Match) -> str:
+    hexadecimal, decimal = match.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    if 0x80 <= code <= 0x9F:  # what browsers do: "&#150;" is Windows-1252's en dash
+        try:
+            return f"&#{ord(bytes([code]).decode('cp1252'))};"
+        except UnicodeDecodeError:
+            return ""
+    # Surrogates and points past Unicode are no characters at all.
+    if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF or _FORBIDDEN.match(chr(code)):
+        return ""
+    return match.group(0)

@@ -9,7 +9,7 @@ from .content import prepare_body
 from .errors import Invalid
 from .labels import is_valid_label_format, is_valid_timezone
 from .models import StoryStatus
-from .sanitize import is_web_url, plain_text
+from .sanitize import is_web_url, plain_text, remove_forbidden_characters
 
 MAX_BODY_CHARS = 100_000
 MAX_HEADLINE_CHARS = 300
@@ -35,7 +35,9 @@ def _text(data: dict, name: str, errors: dict, max_chars: int, required: bool = 
     if "\x00" in value or not _is_encodable(value):
         errors[name] = "must be valid Unicode text without NUL characters"
         return None
-    return value
+    # Invisible control characters and noncharacters (pasted from word processors, or hostile)
+    # would make pages invalid and feeds unparseable; they carry no meaning, so they go.
+    return remove_forbidden_characters(value)
 
 
 def _is_encodable(value: str) -> bool:
