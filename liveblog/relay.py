@@ -22,11 +22,13 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import metrics
 from .extensions import db
 from .hub import Frame, Hub
 from .models import Story
+from .outages import Outage
 from .queries import events_after
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,8 @@ class Relay:
         self._sender: threading.Thread | None = None
         self._publish_failing = False
         self._outage = False
+        # Reads of the log fail every second while the database is down: logged once each way.
+        self.database = Outage("relay", "database", log)
 
     @property
     def polling(self) -> bool:
@@ -110,7 +114,12 @@ class Relay:
         The newest event is enough: the hub fills any gap before it from the log.
         """
         stories = self.hub.read_stories()
-        frames = self._newest_undelivered(stories) if stories else []
+        try:
+            frames = self._newest_undelivered(stories) if stories else []
+        except SQLAlchemyError as error:
+            self.database.failed(error)
+            raise
+        self.database.worked()
         for frame in frames:
             self.hub.accept(frame)
         self.caught_up.set()
@@ -156,7 +165,9 @@ class Relay:
                 self._listen()
             except RedisError as error:
                 self._fall_back(error)
-            except Exception:  # a bad message or a database error must not end fan-out
+            except SQLAlchemyError:
+                pass  # the catch-up failed: counted and logged once per outage, resubscribe
+            except Exception:  # a bad message must not end fan-out
                 log.exception("Redis relay failed; resubscribing")
             self.subscribed.clear()
             if self._stop.is_set():
@@ -209,5 +220,7 @@ class Relay:
             self.catch_up()
             self.polls += 1
             metrics.REDIS_POLLS.inc()
-        except Exception:  # the database may be briefly locked or down too; try again next time
+        except SQLAlchemyError:
+            pass  # the database is down too: counted and logged once per outage; next time
+        except Exception:  # anything else is a defect, but must not end the fallback
             log.exception("reading new events from the database failed")

@@ -22,6 +22,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from liveblog import logging_setup
+from liveblog.hub import Hub
+from liveblog.relay import Relay
 from liveblog.scheduler import Scheduler
 from liveblog.webhooks import Deliverer
 
@@ -230,3 +232,29 @@ def test_a_socket_leaves_its_close_code_duration_and_last_seq(app, live_server, 
     assert {"close_code", "last_seq", "duration_ms", "request_id"} <= line.keys()
     for code in ("4404", "1000", "1012"):
         wait_for(lambda code=code: disconnects(code) == counted[code] + 1)
+
+
+def test_the_relay_logs_a_database_outage_once_each_way(app, caplog):
+    hub = Hub(inline=True)
+    relay = Relay(app, hub, "redis://127.0.0.1:1/0")  # never connects: only its log reads run
+    subscription = hub.subscribe(9002)  # a reader, so there is a story to read the log for
+    passes, failing = 0, 4
+
+    def newest_undelivered(stories):
+        nonlocal passes
+        passes += 1
+        if passes <= failing:
+            raise OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+        return []
+
+    relay._newest_undelivered = newest_undelivered
+    before = failures("relay")
+    caplog.set_level(logging.INFO, logger="liveblog.relay")
+    for _ in range(failing + 2):
+        relay._poll()  # what the relay does every second while Redis is unreachable
+    hub.unsubscribe(subscription)
+    lines = [r for r in caplog.records if r.name == "liveblog.relay"]
+    assert [r.levelno for r in lines] == [logging.WARNING, logging.WARNING]
+    assert "database" in lines[0].getMessage() and "back" in lines[1].getMessage()
+    assert all(r.exc_info is None for r in lines)
+    assert failures("relay") - before == failing and relay.polls == 2
