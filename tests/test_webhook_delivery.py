@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -13,8 +14,9 @@ from webhook_support import WAIT, Receiver, post, register
 
 from liveblog import publishing
 from liveblog.extensions import db
-from liveblog.models import Event, Story, WebhookAttempt, WebhookEndpoint, utcnow
-from liveblog.webhooks import Deliverer
+from liveblog.models import Event, Story, WebhookAttempt, WebhookEndpoint, as_utc, utcnow
+from liveblog.webhooks import Deliverer, claim, deliver_endpoint
+from liveblog.webhooks.lease import LEASE
 
 
 @pytest.fixture
@@ -172,3 +174,31 @@ def test_an_idle_endpoint_costs_no_write_while_other_stories_move(app, stories, 
     deliverer.stop()
     assert writes == []
     assert len(receiver.requests) == 1
+
+
+def test_the_lease_is_renewed_before_every_attempt(app, stories, receiver):
+    endpoint_id = register(app, receiver.url, story_id=stories["storm"])
+    post(app, stories["storm"], 2)
+    second_arrived, let_second_go = receiver.hold(2)
+    with app.app_context():
+        lease = claim(endpoint_id)
+        # Nearly run out, as after a long first attempt.
+        db.session.execute(update(WebhookEndpoint).values(lease_until=utcnow() + timedelta(0, 1)))
+        db.session.commit()
+
+    def deliver() -> None:
+        with app.app_context():
+            deliver_endpoint(lease)
+
+    delivering = threading.Thread(target=deliver)
+    delivering.start()
+    try:
+        assert second_arrived.wait(WAIT)
+        with app.app_context():
+            endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+            assert endpoint.lease_owner == lease.owner
+            assert as_utc(endpoint.lease_until) - utcnow() > LEASE / 2
+    finally:
+        let_second_go.set()
+        delivering.join(WAIT)
+    assert [event_body["seq"] for event_body in receiver.events()] == [1, 2]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from webhook_support import Receiver, post, register
 from liveblog.extensions import db
 from liveblog.models import Role, Story, WebhookAttempt
 from liveblog.webhooks import Deliverer
+from liveblog.webhooks.transport import PinnedHTTPSConnection
 
 PUBLIC = "93.184.215.14"  # a global address nothing in the test may reach
 
@@ -100,3 +103,37 @@ def test_a_host_that_turns_internal_is_refused_before_connecting(app, story_id, 
     with app.app_context():
         attempt = db.session.scalar(select(WebhookAttempt))
         assert attempt.delivered is False and "internal address" in attempt.error
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """An HTTPS server on 127.0.0.1 whose certificate names hooks.example; (port, CA context)."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=hooks.example", "-addext", "subjectAltName=DNS:hooks.example",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    receiver = Receiver()
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
+    client_context = ssl.create_default_context(cafile=str(cert))
+    yield receiver, client_context
+    receiver.stop()
+
+
+def test_https_goes_to_the_checked_address_and_checks_the_certificate_by_name(tls_receiver):
+    receiver, context = tls_receiver
+    # hooks.example resolves nowhere: the connection can only reach the address it was given.
+    connection = PinnedHTTPSConnection("hooks.example", receiver.port, "127.0.0.1",
+                                       context=context)
+    connection.request("POST", "/hook", body=b'{"seq": 1}',
+                       headers={"Content-Type": "application/json"})
+    assert connection.getresponse().status == 204
+    connection.close()
+    assert receiver.arrivals[0].headers["Host"] == f"hooks.example:{receiver.port}"
+    wrong_name = PinnedHTTPSConnection("other.example", receiver.port, "127.0.0.1",
+                                       context=context)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        wrong_name.request("POST", "/hook", body=b"{}")
+    wrong_name.close()

@@ -28,6 +28,7 @@ class Arrival:
     body: bytes
     status: int
     client_port: int
+    sender: object = None  # what the receiver's identify hook said about the client
 
     def event(self) -> dict:
         """The webhook's JSON body."""
@@ -42,11 +43,12 @@ class Receiver:
     request, and `hold(seq)` keeps the first request for that seq waiting until released.
     """
 
-    def __init__(self, port: int = 0, answer=None):
+    def __init__(self, port: int = 0, answer=None, identify=None):
         self.requests: list[tuple[dict, bytes]] = []
         self.arrivals: list[Arrival] = []
         self.failing = False
         self.answer = answer  # (method, path, body) -> (status, extra headers)
+        self.identify = identify  # client port -> who sent it, asked while the client waits
         self.arrived = threading.Condition()
         self._holds: dict[int, tuple[threading.Event, threading.Event]] = {}
         receiver = self
@@ -70,13 +72,15 @@ class Receiver:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         self._wait_if_held(body)
         status, extra = 204, {}
+        port = request.client_address[1]
+        sender = self.identify(port) if self.identify else None
         if self.failing:
             status = 500
         elif self.answer is not None:
             status, extra = self.answer(request.command, request.path, body)
         with self.arrived:
             self.arrivals.append(Arrival(request.command, request.path, dict(request.headers),
-                                         body, status, request.client_address[1]))
+                                         body, status, port, sender))
             if request.command == "POST" and 200 <= status < 300:
                 self.requests.append((dict(request.headers), body))
             self.arrived.notify_all()

@@ -83,13 +83,24 @@ def deliver_endpoint(lease: Lease) -> int:
     """Deliver what the leased endpoint has waiting, story by story in seq order; let it go."""
     delivered = 0
     try:
-        budget = SESSION
-        while budget > 0:
+        budget, backlog = SESSION, True
+        # Rounds go on only while a story has more than one batch waiting: news that trickles
+        # in is left to the next pass, so the lease goes back to the pool (any process may
+        # take it) instead of staying with one process for as long as the newsroom writes.
+        while backlog and budget > 0:
             endpoint = db.session.get(WebhookEndpoint, lease.endpoint_id, populate_existing=True)
-            stories = due_stories(endpoint) if endpoint is not None and endpoint.active else []
-            progressed = False
-            for story in stories:
-                for event in waiting_events(endpoint, story, min(PER_STORY, budget)):
+            if endpoint is None or not endpoint.active:
+                break
+            # Detached, rows stay as read: the commit after each attempt would expire them and
+            # cost two more reads per event.
+            db.session.expunge(endpoint)
+            backlog = False
+            for story in due_stories(endpoint):
+                events = waiting_events(endpoint, story, min(PER_STORY, budget))
+                backlog = backlog or len(events) == PER_STORY
+                for event in events:
+                    db.session.expunge(event)
+                for event in events:
                     outcome = _attempt(endpoint, lease, story, event)
                     budget -= 1
                     if outcome in (Outcome.FAILED, Outcome.LOST):
@@ -97,9 +108,6 @@ def deliver_endpoint(lease: Lease) -> int:
                     if outcome is Outcome.REWOUND:
                         break
                     delivered += outcome is Outcome.DELIVERED
-                    progressed = True
-            if not progressed:
-                break
     finally:
         db.session.rollback()
         release(lease)

@@ -53,4 +53,6 @@ def downgrade():
         "   AND (webhook_endpoints.story_id IS NULL OR e.story_id = webhook_endpoints.story_id)),"
         " (SELECT MAX(id) FROM events), 0)"
     )
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.alter_column('cursor_event_id', server_default=None)
     op.drop_table('webhook_cursors')
