@@ -1,0 +1,47 @@
+"""What the desk shows a journalist, in Chromium: a readable tab title, the import form, previews."""
+
+from __future__ import annotations
+
+import pytest
+from browser_support import browser_tests
+from playwright.sync_api import expect
+from test_desk_browser import desk_as, new_page, open_desk, write_png
+
+from liveblog.models import Role
+
+pytestmark = browser_tests
+__all__ = ["new_page"]  # the fixture, shared with the desk's other browser tests
+
+SERVER = 5000  # ms: a round trip through the desk, with room for a slow machine
+
+
+@pytest.fixture
+def console_errors():
+    """Collects the console errors of the pages a test hands to `watch`."""
+    errors: list[str] = []
+
+    def watch(page):
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        return page
+
+    watch.errors = errors
+    return watch
+
+
+def test_story_list_has_a_short_title_and_shows_the_import_form(actions, new_page):
+    page = desk_as(new_page, actions, "dana@example.org")
+    assert page.title() == "Stories | liveblog desk"
+    expect(page.get_by_role("heading", name="Import a story")).to_be_visible()
+    expect(page.get_by_label("Archive (from “Export”)")).to_be_visible()
+
+
+def test_the_composer_shows_the_chosen_picture(actions, new_page, console_errors, tmp_path):
+    actions.create_story()
+    page = console_errors(desk_as(new_page, actions, "dana@example.org", Role.EDITOR))
+    open_desk(page, "storm")
+    page.locator("#picture-file").set_input_files(write_png(tmp_path / "quay.png"))
+    thumb = page.locator(".picture-row img.picture-thumb")
+    expect(thumb).to_be_visible(timeout=SERVER)
+    page.wait_for_load_state("networkidle")
+    assert thumb.evaluate("img => img.complete && img.naturalWidth") == 640
+    assert not [e for e in console_errors.errors if "Content Security Policy" in e]
