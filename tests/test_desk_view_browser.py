@@ -1,4 +1,4 @@
-"""What the desk shows a journalist, in Chromium: a readable tab title, the import form, previews."""
+"""What the desk shows a journalist, in Chromium: a short tab title, the import form, previews."""
 
 from __future__ import annotations
 
