@@ -72,7 +72,8 @@ def withdraw(app: Flask) -> None:
 def withdraw_worker(url: str, pid: int) -> int:
     """In the gunicorn master: withdraw the counts of a worker that is gone; return how many."""
     prefix = KEY.format(f"{os.environ.get(NODE, '')}:{pid}:")
-    client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
+    # Short timeouts: the master reaps and replaces workers meanwhile.
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
     try:
         keys = [key for key in client.smembers(PROCESSES) if key.decode().startswith(prefix)]
         if keys:

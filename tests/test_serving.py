@@ -16,9 +16,11 @@ import urllib.request
 
 import pytest
 from servers import Gunicorn, seed
+from test_live import close_code, raw_websocket, ws_url
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from liveblog import shutdown
 from liveblog.demo import DEMO_SLUG
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -206,3 +208,23 @@ def test_two_servers_on_one_host_keep_their_own_control_sockets(demo_env, tmp_pa
             masters = {_master_pid(path) for path in sockets}
             assert masters == {first.process.pid, second.process.pid}
         assert glob.glob(os.path.join(runtime, "*.ctl")) == []  # each removed its own
+
+
+def test_a_stopping_process_refuses_readers_before_the_handshake(app, live_server, actions):
+    actions.create_story()
+    actions.post_entry()
+    shutdown.begin(app)  # what a worker does on SIGTERM
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_url(live_server, after=0), open_timeout=5)
+    assert refused.value.response.status_code == 503
+    assert 1 <= int(refused.value.response.headers["Retry-After"]) <= 3
+
+
+def test_a_reader_that_slipped_in_while_stopping_is_sent_away_unreplayed(
+        app, live_server, actions):
+    actions.create_story()
+    actions.post_entry()
+    # Its handshake passed before the process began to stop; it subscribes after.
+    app.extensions["liveblog.hub"].close_all()
+    with raw_websocket(live_server, "/api/stories/storm/live?after=0") as raw:
+        assert close_code(raw.recv(4096)) == 1012  # the first frame: nothing replayed
