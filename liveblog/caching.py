@@ -12,13 +12,17 @@ from werkzeug.http import is_resource_modified
 
 from .models import Story, as_utc
 
+# A story taken back to draft (a takedown) must leave every shared cache within this bound.
+TAKEDOWN_SECONDS = 300
 # Long enough for a CDN to absorb a crowd; live changes reach open pages over the WebSocket.
 PUBLIC = "public, max-age=5, stale-while-revalidate=30"
 # Events up to the newest one: the next post changes the answer, so keep it only briefly.
 OPEN_RANGE = "public, max-age=2, stale-while-revalidate=2"
-IMMUTABLE = "public, max-age=31536000, immutable"
-# An archived story no longer changes unless someone reopens it: an hour, and a day if stale.
-ARCHIVED = "public, max-age=3600, stale-while-revalidate=86400"
+# A full range of older events never changes, and an archived story only if someone reopens
+# it; but either can be taken back to draft, so neither is "immutable": a few minutes, then a
+# revalidation that costs a 304 (or gets the draft's 404).
+CLOSED_RANGE = "public, max-age=240, stale-while-revalidate=60"
+ARCHIVED = "public, max-age=240, stale-while-revalidate=60"
 PRIVATE = "private, no-store"
 NO_STORE = "no-store"
 READS = ("GET", "HEAD")
@@ -49,6 +53,11 @@ def release() -> str:
 def story_etag(story: Story, variant: str) -> str:
     """A weak validator for a view of the story: it changes with every change readers can see."""
     return f'W/"{story.id}-{story.last_seq}-{variant}.{release()}"'
+
+
+def range_etag(story: Story, after: int, limit: int) -> str:
+    """A validator for a closed range of events: fixed while the story stays public."""
+    return f'W/"{story.id}-events-{after}-{limit}.{release()}"'
 
 
 def validate(etag: str, last_modified: datetime | None, policy: str = PUBLIC) -> None:
