@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from browser_support import browser_tests
 from playwright.sync_api import expect
@@ -37,3 +40,18 @@ def test_only_entries_that_arrive_live_animate(page, actions):
     expect(page.locator(f"#entry-{arrived['id']}")).to_be_visible(timeout=LIVE)
     # Newest first: the one that arrived live, alone, draws the eye.
     assert animated(page, "#entries > .entry") == [True, False, False, False]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/London", "Asia/Kolkata"])
+def test_last_updated_stays_in_the_storys_zone_after_live_updates(page, actions, zone):
+    actions.create_story(timezone=zone)
+    actions.post_entry(body="<p>Before the page</p>")
+    page.goto("/stories/storm")
+    updated = page.locator("#story-updated")
+    server_text = updated.text_content()
+    arrived = actions.post_entry(body="<p>Arrived live</p>")
+    expect(page.locator(f"#entry-{arrived['id']}")).to_be_visible(timeout=LIVE)
+    now = datetime.now(ZoneInfo(zone))
+    # The server's format, "%H:%M %Z, %d %b %Y", in the story's zone (give or take a minute).
+    expected = {(now + timedelta(minutes=m)).strftime("%H:%M %Z, %d %b %Y") for m in (-1, 0)}
+    assert updated.text_content() in expected, (server_text, updated.text_content())

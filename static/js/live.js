@@ -70,12 +70,39 @@
     list.appendChild(empty);
   }
 
+  // "Last updated" reads as the server writes it: "16:05 GMT, 30 Nov 2026", in the story's zone
+  // (the zone its time labels use), never in the reader's own. The zone's names come from the
+  // server, by UTC offset: browsers have their own ("GMT-5" for "EST").
+  var storyClock = (function () {
+    try {
+      return new Intl.DateTimeFormat("en-US", {
+        timeZone: story.dataset.timezone, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+        day: "2-digit", month: "numeric", year: "numeric", timeZoneName: "longOffset",
+      });
+    } catch (error) {
+      return null; // a zone this browser does not know: keep the server's text
+    }
+  })();
+  var zoneNames = JSON.parse(story.dataset.zoneNames || "{}");
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+  function storyTime(when) {
+    var part = {};
+    storyClock.formatToParts(when).forEach(function (p) { part[p.type] = p.value; });
+    // "GMT-05:00", or "GMT" at offset zero.
+    var offset = /GMT([+-])(\d\d):(\d\d)/.exec(part.timeZoneName);
+    var minutes = offset ? (offset[1] === "-" ? -1 : 1) * (offset[2] * 60 + +offset[3]) : 0;
+    var zone = zoneNames[minutes] || part.timeZoneName;
+    return part.hour + ":" + part.minute + " " + zone + ", " +
+      part.day + " " + MONTHS[parseInt(part.month, 10) - 1] + " " + part.year;
+  }
+
   function markUpdated() {
     var updated = document.getElementById("story-updated");
-    if (!updated) return;
+    if (!updated || !storyClock) return;
     var now = new Date();
     updated.setAttribute("datetime", now.toISOString());
-    updated.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    updated.textContent = storyTime(now);
   }
 
   // ---- Holding new entries while the reader is away ------------------------------------------
