@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin
 from xml.etree import ElementTree
 
@@ -24,6 +25,7 @@ bp = Blueprint("feeds", __name__)
 FEED_SIZE = 50
 SITE_NAME = "liveblog"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+_YOUTUBE_EMBED = re.compile(r"/embed/([A-Za-z0-9_-]{11})")
 
 
 def permalink(entry: Entry) -> str:
@@ -34,7 +36,7 @@ def permalink(entry: Entry) -> str:
 
 
 def absolute_urls(html: str, base: str) -> str:
-    """Entry HTML with site-relative links and pictures made absolute, for readers off-site."""
+    """Entry HTML for readers off-site: links and pictures absolute, videos as plain links."""
     root = lxml.html.fragment_fromstring(html, create_parent="div")
     root.make_links_absolute(base, resolve_base_href=False, handle_failures="ignore")
     for element in root.iter():
@@ -49,8 +51,29 @@ def absolute_urls(html: str, base: str) -> str:
                     if words[0]
                 ),
             )
+    _videos_as_links(root)
     children = (lxml.html.tostring(child, encoding="unicode") for child in root)
     return str(escape(root.text or "")) + "".join(children)
+
+
+def _videos_as_links(root) -> None:
+    # The page's click-to-play button needs the page's script; a feed reader runs none, so a
+    # video becomes a link to where it plays, with YouTube's thumbnail (its address is known).
+    for frame in root.find_class("embed-frame"):
+        figure = frame.getparent()
+        watch = figure.find(".//figcaption/a")
+        if watch is None:
+            continue
+        link = lxml.html.Element("a", href=watch.get("href"))
+        match = _YOUTUBE_EMBED.search(frame.get("data-embed-src", ""))
+        title = frame.get("data-embed-title") or "Video"
+        if figure.get("data-provider") == "youtube" and match:
+            lxml.html.etree.SubElement(
+                link, "img", src=f"https://i.ytimg.com/vi/{match.group(1)}/hqdefault.jpg",
+                alt=f"{title}: watch it where it plays", width="480", height="360")
+        else:
+            link.text = f"{title}: {watch.get('href')}"
+        figure.replace(frame, link)
 
 
 def entry_html(entry: Entry) -> str:

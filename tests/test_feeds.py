@@ -203,3 +203,21 @@ def test_robots_points_at_the_sitemap(client):
 )
 def test_absolute_urls(html, expected):
     assert absolute_urls(html, "http://h/") == expected
+
+
+@pytest.mark.parametrize(("pasted", "watch", "thumbnail"), [
+    ("https://www.youtube.com/watch?v=aqz-KE-bpKQ", "https://www.youtube.com/watch?v=aqz-KE-bpKQ",
+     "https://i.ytimg.com/vi/aqz-KE-bpKQ/hqdefault.jpg"),
+    ("https://vimeo.com/76979871", "https://vimeo.com/76979871", None),
+])
+def test_feeds_carry_videos_as_plain_links_not_the_pages_button(client, actions, pasted, watch,
+                                                               thumbnail):
+    actions.create_story()
+    actions.post_entry(body=f"<p>Watch this:</p><p>{pasted}</p>")
+    content = atom(client).find(f"{ATOM}entry").findtext(f"{ATOM}content")
+    items = client.get("/stories/storm/feed.json").get_json()["items"]
+    for html in (content, items[0]["content_html"]):
+        assert "<button" not in html and "data-embed-src" not in html
+        assert f'<a href="{watch}"' in html
+        if thumbnail:
+            assert f'<img src="{thumbnail}"' in html
