@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -56,7 +57,9 @@ def init_app(app: Flask) -> None:
         # Only the last `hops` addresses in X-Forwarded-For were written by our own proxies;
         # anything before them is whatever the client chose to send.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    app.extensions["liveblog.reader_slots"] = ReaderSlots()
     app.before_request(_refuse_when_full)
+    app.teardown_request(_give_back_slot)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
 
 
@@ -76,14 +79,49 @@ def _seconds_until_reset() -> int:
         return 60
 
 
+class ReaderSlots:
+    """The process's places for readers: one is taken before a reader costs anything.
+
+    Taken in the handshake's first hook, before any database work, and given back when the
+    request ends, whatever happened to it. Counting at the hub's subscribe instead (after a
+    query) let a reconnect storm's handshakes pass the check together, thousands over the cap.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.taken = 0
+
+    def take(self, cap: int) -> bool:
+        """Take a place if fewer than `cap` are taken; say whether one was."""
+        with self._lock:
+            if self.taken >= cap:
+                return False
+            self.taken += 1
+            return True
+
+    def give_back(self) -> None:
+        """Free a place taken by `take`."""
+        with self._lock:
+            self.taken -= 1
+
+
 def _refuse_when_full():
     # Before the upgrade, so the refusal is a plain HTTP answer a load balancer and a client
-    # understand. Concurrent handshakes can pass together and overshoot by a few; that is fine.
+    # understand.
     if request.endpoint != "live.stream":
         return None
-    hub = current_app.extensions["liveblog.hub"]
-    if hub.total_readers() < current_app.config["MAX_READERS_PER_PROCESS"]:
+    slots: ReaderSlots = current_app.extensions["liveblog.reader_slots"]
+    if slots.take(current_app.config["MAX_READERS_PER_PROCESS"]):
+        g.reader_slot = slots
         return None
     response, status = error_response(503, FULL_MESSAGE)
     response.headers["Retry-After"] = str(random.randint(*FULL_RETRY_AFTER))
     return response, status
+
+
+def _give_back_slot(error: BaseException | None = None) -> None:
+    # A teardown runs when the request ends, however it ends: after the socket closes, or
+    # after a later hook refused the handshake.
+    slots = g.pop("reader_slot", None)
+    if slots is not None:
+        slots.give_back()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _socket
 import json
+import logging
 import socket
 import ssl
 import struct
@@ -13,22 +14,23 @@ import time
 from flask import Blueprint, Flask, current_app, request
 from simple_websocket import ConnectionClosed
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import audience, relay, socket_trace
 from .extensions import db, sock
-from .hub import Frame, Hub
+from .hub import Frame, Hub, changes_story, withdraws
 from .models import Story, StoryStatus
 from .params import ascii_int
 from .queries import events_after
 
 bp = Blueprint("live", __name__)
+log = logging.getLogger(__name__)
 
 REPLAY_BATCH = 500
 CLOSE_UNKNOWN_STORY = 4404
 CLOSE_ARCHIVED = 4410
 CLOSE_RESTARTING = 1012  # "service restart": clients reconnect at once, elsewhere
-CLOSE_TRY_LATER = 1013  # "try again later": the database is not answering
+CLOSE_TRY_LATER = 1013  # "try again later": the database is not answering, or anything else
 
 
 def init_app(app: Flask) -> None:
@@ -181,13 +183,18 @@ def _raw_socket(sock) -> socket.socket | None:
     return raw if isinstance(raw, _socket.socket) else None
 
 
-def _replay(reader: Reader, story_id: int, before: int | None = None) -> None:
+def _replay(reader: Reader, story_id: int, before: int | None = None) -> bool:
+    # True if the last story change replayed set the story back to draft: its readers go.
+    withdrawn = False
     while True:
         rows = events_after(story_id, reader.last_seq, REPLAY_BATCH, before)
         for row in rows:
-            reader.send(Frame(story_id, row.seq, row.payload))
+            frame = Frame(story_id, row.seq, row.payload)
+            if changes_story(frame):
+                withdrawn = withdraws(frame)
+            reader.send(frame)
         if len(rows) < REPLAY_BATCH:
-            return
+            return withdrawn
 
 
 def _drain_incoming(ws) -> int:
@@ -204,13 +211,24 @@ def stream(ws, slug: str):
     """Replay events after ?after=<seq>, then stream live ones with no gap and no duplicate."""
     trace = socket_trace.watch(ws)  # the close code and last seq, for the request's log line
     try:
-        story = db.session.scalar(select(Story).filter_by(slug=slug))
-    except DBAPIError:
+        _serve(ws, slug, trace)
+    except (ConnectionClosed, OSError):
+        pass
+    except Exception as error:
         # The handshake is done, so an HTTP 503 can no longer be sent; a close the client
-        # understands makes it back off and resume by seq, instead of a garbled stream.
+        # understands makes it back off and resume by seq, instead of a garbled stream. The
+        # database being down or its pool exhausted (a reconnect storm) is no defect: the
+        # request's log line and the close-code counter say 1013. Anything else is one.
+        if not isinstance(error, SQLAlchemyError):
+            log.exception("serving a reader of story %r failed", slug)
+        if ws.connected:
+            ws.close(CLOSE_TRY_LATER, "The server cannot serve this story now; reconnect shortly")
+    finally:
         db.session.remove()
-        ws.close(CLOSE_TRY_LATER, "The database is not answering; reconnect shortly")
-        return
+
+
+def _serve(ws, slug: str, trace) -> None:
+    story = db.session.scalar(select(Story).filter_by(slug=slug))
     if story is None or story.status == StoryStatus.DRAFT:
         ws.close(CLOSE_UNKNOWN_STORY, "No such story")
         return
@@ -234,36 +252,39 @@ def stream(ws, slug: str):
             if after > last_seq:
                 # The reader knows a seq this story never reached (a restored database?).
                 reader.send_json({"type": "story.reset", "seq": last_seq})
-            if not subscription.closing:  # a stopping process replays to nobody
-                _replay(reader, story_id)
+            if not subscription.closing and _replay(reader, story_id):
+                # Set back to draft after the story was read above: gone, as for every reader.
+                subscription.close(unpublished=True)
         db.session.remove()  # hold no database connection while idle
         while ws.connected and not subscription.overflowed and not subscription.closing:
             woken = ws.event.wait(timeout=heartbeat)
             ws.event.clear()
             messages = _drain_incoming(ws)
+            # Read before the drain: every frame up to it has been offered to this reader by
+            # now, so a reader still short of it after the drain has lost one, and resumes.
+            delivered = hub.last_seq(story_id) or 0
             with reader.lock:
                 reader.flush()
                 frames = subscription.drain()
                 for frame in frames:
                     if frame.seq > reader.last_seq + 1:
+                        # The hub itself sends readers away when a story goes back to draft.
                         _replay(reader, story_id, before=frame.seq)
                         db.session.remove()
                     reader.send(frame)
                 if time.monotonic() - reader.last_sent_at >= heartbeat:
-                    reader.send_json({"type": "heartbeat", "seq": reader.last_seq})
+                    # The story's seq as this process knows it, not the reader's own: a page
+                    # that has less resumes with after=<its seq>.
+                    reader.send_json({"type": "heartbeat",
+                                      "seq": max(reader.last_seq, delivered)})
             if woken and not frames and not messages:
                 # simple-websocket sets the event just before it marks a closing socket as
                 # closed; let its thread finish so the loop sees `connected` turn false.
                 ws.thread.join(timeout=0.05)
         if subscription.closing and ws.connected:
-            ws.close(CLOSE_RESTARTING, "Server restarting; reconnect with after=<seq>")
-    except (ConnectionClosed, OSError):
-        pass
-    except DBAPIError:
-        # A replay or gap fill found the database down: the reader resumes by seq once it is back.
-        db.session.remove()
-        if ws.connected:
-            ws.close(CLOSE_TRY_LATER, "The database is not answering; reconnect shortly")
+            if subscription.unpublished:
+                ws.close(CLOSE_UNKNOWN_STORY, "No such story")
+            else:
+                ws.close(CLOSE_RESTARTING, "Server restarting; reconnect with after=<seq>")
     finally:
         hub.unsubscribe(subscription)
-        db.session.remove()

@@ -72,16 +72,19 @@ DEPENDENCY_FAILURES = Counter(
     ["component", "dependency"])
 
 
-
 def reader_opened(story_id: int) -> None:
     """Count a reader that subscribed to a story."""
     CONNECTS.inc()
     OPEN_READERS.labels(str(story_id)).inc()
 
 
-def reader_closed(story_id: int) -> None:
-    """Count a reader that unsubscribed from a story."""
+def reader_closed(story_id: int, last: bool = False) -> None:
+    """Count a reader that unsubscribed from a story; `last` if the story has none left here."""
     OPEN_READERS.labels(str(story_id)).dec()
+    if last and multiprocess_dir() is None:
+        # A story nobody reads has no series: months of stories would otherwise all stay.
+        # In files (several workers) a series cannot be deleted; the scrape hides it instead.
+        OPEN_READERS.remove(str(story_id))
 
 
 def socket_closed(code: int) -> None:
@@ -128,8 +131,27 @@ def _registry() -> CollectorRegistry:
         return REGISTRY
     # A fresh registry per scrape, as prometheus-client asks: it reads every worker's files.
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=path)
+    registry.register(_WithoutIdleStories(path))
     return registry
+
+
+class _WithoutIdleStories:
+    """Every worker's metrics from their files, less the open readers of unread stories.
+
+    prometheus-client cannot delete a series from a worker's file, which keeps one entry per
+    story the worker ever served; a story read by nobody now is left out of the scrape, so
+    Prometheus holds series only for stories with readers.
+    """
+
+    def __init__(self, path: str):
+        self._files = multiprocess.MultiProcessCollector(None, path=path)
+
+    def collect(self):
+        """The merged metrics, with zero-reader story series dropped."""
+        for metric in self._files.collect():
+            if metric.name == OPEN_READERS_NAME:
+                metric.samples = [sample for sample in metric.samples if sample.value]
+            yield metric
 
 
 def _trusted_network() -> bool:
