@@ -202,3 +202,23 @@ def test_the_lease_is_renewed_before_every_attempt(app, stories, receiver):
         let_second_go.set()
         delivering.join(WAIT)
     assert [event_body["seq"] for event_body in receiver.events()] == [1, 2]
+
+
+def test_a_deliverer_that_paused_past_its_lease_posts_nothing(app, stories, receiver):
+    endpoint_id = register(app, receiver.url, story_id=stories["storm"])
+    post(app, stories["storm"], 2)
+    with app.app_context():
+        paused = claim(endpoint_id)
+        # It froze for longer than the lease; another process took the endpoint over.
+        db.session.execute(update(WebhookEndpoint).values(lease_until=utcnow() - timedelta(1)))
+        db.session.commit()
+        paused.renewed -= LEASE.total_seconds()
+        successor = claim(endpoint_id)
+        assert successor is not None
+        assert deliver_endpoint(paused) == 0
+        assert receiver.arrivals == []
+        assert db.session.scalars(select(WebhookAttempt)).all() == []
+        endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+        assert endpoint.lease_owner == successor.owner
+        assert deliver_endpoint(successor) == 2
+    assert [event_body["seq"] for event_body in receiver.events()] == [1, 2]

@@ -33,7 +33,7 @@ from ..models import (
 )
 from . import transport
 from .due import StoryCursor, due_endpoints, due_stories, waiting_events
-from .lease import Lease, claim, fence, release
+from .lease import Lease, claim, fence, keep, release
 from .signing import HEADER, sign
 from .targets import check_target
 
@@ -118,6 +118,9 @@ def _attempt(endpoint: WebhookEndpoint, lease: Lease, story: StoryCursor,
              event: Event) -> Outcome:
     """POST one event, then record the attempt and its outcome if the lease is still ours."""
     endpoint_id, event_id, seq = endpoint.id, event.id, event.seq
+    if not keep(lease):
+        log.warning("webhook %s: lease lost before event %s; stopped", endpoint_id, event_id)
+        return Outcome.LOST
     started = time.monotonic()
     status, error = _post(endpoint, event, body_for(event, story.slug))
     ok = status is not None and error is None

@@ -10,7 +10,8 @@ Each such write also renews the lease, which lasts far longer than one attempt.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Row, or_, update
@@ -22,12 +23,14 @@ from ..models import WebhookEndpoint, utcnow
 LEASE = timedelta(seconds=60)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Lease:
     """The right to deliver to one endpoint, held under a token nobody else knows."""
 
     endpoint_id: int
     owner: str
+    # When it was last taken or renewed, by this process's clock (a pause shows here).
+    renewed: float = field(default_factory=time.monotonic)
 
 
 def claim(endpoint_id: int) -> Lease | None:
@@ -52,6 +55,7 @@ def fence(lease: Lease, **values) -> Row | None:
 
     Returns the endpoint's failure count and first failure time as they are after the update.
     """
+    renewing = time.monotonic()
     statement = (
         update(WebhookEndpoint)
         .where(WebhookEndpoint.id == lease.endpoint_id, WebhookEndpoint.lease_owner == lease.owner)
@@ -59,7 +63,23 @@ def fence(lease: Lease, **values) -> Row | None:
         .returning(WebhookEndpoint.failures, WebhookEndpoint.first_failure_at)
         .execution_options(synchronize_session=False)
     )
-    return db.session.execute(statement).one_or_none()
+    held = db.session.execute(statement).one_or_none()
+    if held is not None:
+        lease.renewed = renewing
+    return held
+
+
+def keep(lease: Lease) -> bool:
+    """Before an attempt: renew the lease (commit) if half of it has gone; False if it is lost.
+
+    Each recorded attempt renews it anyway, so this writes only after a pause (a frozen VM, a
+    long GC), when another process may have taken the endpoint over meanwhile.
+    """
+    if time.monotonic() - lease.renewed < LEASE.total_seconds() / 2:
+        return True
+    held = fence(lease) is not None
+    db.session.commit()
+    return held
 
 
 def release(lease: Lease) -> None:
