@@ -11,6 +11,7 @@ import pytest
 from browser_support import browser_tests
 from PIL import Image
 from playwright.sync_api import expect
+from servers import Gunicorn
 from sqlalchemy import func, select
 
 from liveblog.extensions import db
@@ -444,3 +445,47 @@ def test_a_cover_picture_is_uploaded_in_the_story_settings(actions, new_page, tm
     expect(cover).to_have_attribute("alt", "Orange sky over the pier")
     expect(reader.locator(".story-cover figcaption")).to_contain_text("The pier at dawn")
     assert reader.evaluate("document.querySelector('.story-cover img').naturalWidth") == 640
+
+
+@pytest.fixture
+def gunicorn_base(app, database_url, tmp_path):
+    """The app's database served by gunicorn, as in production.
+
+    Werkzeug's test server writes an HTTP response after a server-side close, which Chromium
+    takes for a broken stream (1006) instead of the close code the server sent.
+    """
+    env = {**os.environ, "DATABASE_URL": database_url}
+    with Gunicorn(env, str(tmp_path / "gunicorn.log")) as server:
+        yield server.base
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ending", ["draft", "archived"])
+def test_the_desk_stops_reconnecting_to_a_draft_or_archived_story(actions, browser,
+                                                                  gunicorn_base, ending):
+    # The server closes a draft's socket with 4404 and an archived one's with 4410; the desk
+    # must stop there, as the reader page does, instead of asking again every 30 s forever.
+    if ending == "draft":
+        actions.create_story(status="draft")
+    else:
+        actions.create_story()
+        actions.post_entry(body="<p>Last word</p>")
+        ended = actions.client.patch("/api/stories/storm", json={"status": "ended",
+                                                                 "archived": True},
+                                     headers=actions.headers())
+        assert ended.status_code == 200
+    actions.create_user("stop@example.org", Role.EDITOR)
+    context = browser.new_context(base_url=gunicorn_base)
+    try:
+        editor = log_in(context.new_page(), "stop@example.org")
+        handshakes = []
+        editor.on("websocket", lambda socket: handshakes.append(socket.url))
+        open_desk(editor, "storm")
+        note = editor.locator("#live-note")
+        expect(note).to_be_visible(timeout=SERVER)
+        expect(note).to_contain_text("draft" if ending == "draft" else "archived")
+        # The first retry would come within a second (backoff ceiling 500 ms × 2): give it 1.5 s.
+        editor.wait_for_timeout(1500)
+        assert len(handshakes) == 1, handshakes
+    finally:
+        context.close()

@@ -1092,6 +1092,19 @@
     updateCount();
   }
 
+  // Close codes after which the desk's live list stops reconnecting, with what to tell the desk.
+  var LIVE_STOPPED = {
+    4404: "Readers cannot see this story (it is a draft), so this list is not updated live. Reload the page once it goes live.",
+    4410: "This story is archived: readers get a static page, and this list is not updated live.",
+  };
+
+  function showLiveNote(text) {
+    var note = byId("live-note");
+    if (!note) return;
+    note.textContent = text;
+    note.hidden = false;
+  }
+
   function setUpLiveList(desk) {
     if (!("WebSocket" in window) || !desk.dataset.liveUrl || !byId("entries")) return;
     var lastSeq = parseInt(desk.dataset.seq, 10) || 0;
@@ -1139,9 +1152,16 @@
         armWatchdog();
       });
       socket.addEventListener("message", onMessage);
-      socket.addEventListener("close", function () {
+      socket.addEventListener("close", function (event) {
         clearTimeout(watchdog);
         socket = null;
+        // As on the reader page: a draft (4404) or archived (4410) story has no live stream, so
+        // asking again every 30 s forever would only load the server; say so and stop.
+        if (LIVE_STOPPED[event.code]) {
+          showLiveNote(LIVE_STOPPED[event.code]);
+          return;
+        }
+        if (event.code === 1012) attempts = 0; // a server restarting: come back at once, elsewhere
         // Capped exponential backoff with full jitter, so many desks do not reconnect in step.
         attempts += 1;
         var ceiling = Math.min(MAX_SOCKET_BACKOFF_MS, 500 * Math.pow(2, attempts));
