@@ -23,9 +23,12 @@ DEFAULT_WIDTH, DEFAULT_HEIGHT = 600, 800
 CACHE_AGE = 3600  # the iframe markup never changes; the page inside it stays live by itself
 # Addresses that name a story: its page or one of its entries.
 STORY_ENDPOINTS = {"reader.story_page", "reader.entry_permalink", "oembed.embed_page"}
-IFRAME = Markup(
+# The frame works alone at its first height; the loader (kept when a consumer allows scripts)
+# then grows it with the story. Its unversioned URL is cached briefly (assets.PLAIN).
+SNIPPET = Markup(
     '<iframe src="{src}" width="{width}" height="{height}" title="{title}" loading="lazy"'
-    ' style="border:0;max-width:100%"></iframe>'
+    ' data-liveblog-frame style="border:0;max-width:100%"></iframe>'
+    '<script async src="{loader}"></script>'
 )
 
 
@@ -73,7 +76,9 @@ def oembed():
     width = _bounded(DEFAULT_WIDTH, "maxwidth")
     height = _bounded(DEFAULT_HEIGHT, "maxheight")
     src = url_for(".embed_page", slug=story.slug, _external=True)
-    html = IFRAME.format(src=src, width=width, height=height, title=f"Live: {story.title}")
+    loader = url_for("static", filename="embed.js", v=None, _external=True)
+    html = SNIPPET.format(src=src, width=width, height=height, title=f"Live: {story.title}",
+                          loader=loader)
     response = jsonify(
         type="rich",
         version="1.0",

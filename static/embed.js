@@ -1,9 +1,12 @@
 // Embeds liveblog stories: <div data-liveblog="https://host/stories/slug"></div> becomes an
 // iframe to that story's embed page, resized to fit whenever the page inside reports its height.
+// An iframe that is already there (the oEmbed answer: <iframe data-liveblog-frame>) is resized
+// the same way. docs/embedding.md shows both.
 (function () {
   "use strict";
 
   var STORY_PATH = /^\/stories\/[a-z0-9]+(?:-[a-z0-9]+)*\/?$/;
+  var EMBED_PATH = /^\/stories\/[a-z0-9]+(?:-[a-z0-9]+)*\/embed$/;
   var MAX_HEIGHT = 100000; // px: a bound on what a frame may ask for
   var frames = [];
 
@@ -58,9 +61,27 @@
     }
   }
 
+  function adopt(iframe) {
+    if (iframe.dataset.liveblogEmbedded) return;
+    var url;
+    try {
+      url = new URL(iframe.src);
+    } catch (error) {
+      return;
+    }
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || !EMBED_PATH.test(url.pathname)) {
+      return;
+    }
+    iframe.dataset.liveblogEmbedded = "true";
+    iframe.style.width = "100%";
+    frames.push({ iframe: iframe, origin: url.origin });
+  }
+
   function embedAll() {
     var containers = document.querySelectorAll("div[data-liveblog]");
     for (var i = 0; i < containers.length; i++) embed(containers[i]);
+    var ready = document.querySelectorAll("iframe[data-liveblog-frame]");
+    for (var j = 0; j < ready.length; j++) adopt(ready[j]);
   }
 
   window.addEventListener("message", onMessage);

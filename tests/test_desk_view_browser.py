@@ -45,3 +45,17 @@ def test_the_composer_shows_the_chosen_picture(actions, new_page, console_errors
     page.wait_for_load_state("networkidle")
     assert thumb.evaluate("img => img.complete && img.naturalWidth") == 640
     assert not [e for e in console_errors.errors if "Content Security Policy" in e]
+
+
+def test_the_story_desk_offers_the_embed_code_with_a_copy_button(actions, new_page, live_server):
+    actions.create_story(title="Storm & \"more\"")
+    page = desk_as(new_page, actions, "dana@example.org")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_desk(page, "storm")
+    page.get_by_text("Embed this story on another site").click()
+    expected = (f'<div data-liveblog="{live_server}/stories/storm">Storm &amp; &#34;more&#34;'
+                f'</div><script async src="{live_server}/static/embed.js"></script>')
+    expect(page.get_by_label("Embed code")).to_have_value(expected)
+    page.get_by_role("button", name="Copy embed code").click()
+    expect(page.locator("#copy-embed-status")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == expected

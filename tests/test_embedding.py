@@ -117,8 +117,9 @@ def test_oembed_answers_a_rich_iframe_for_a_story(client, actions):
         "provider_name": "liveblog",
         "provider_url": f"{BASE}/",
         "html": f'<iframe src="{STORY_URL}/embed" width="600" height="800"'
-        ' title="Live: Storm watch" loading="lazy" style="border:0;max-width:100%">'
-        "</iframe>",
+        ' title="Live: Storm watch" loading="lazy" data-liveblog-frame'
+        ' style="border:0;max-width:100%"></iframe>'
+        f'<script async src="{BASE}/static/embed.js"></script>',
         "width": 600,
         "height": 800,
         "cache_age": 3600,
@@ -217,7 +218,11 @@ HOST_PAGE = """<!doctype html>
 @pytest.fixture
 def host_page(live_server):
     """A page on another origin (another port) that embeds the story with static/embed.js."""
-    html = HOST_PAGE.format(site=live_server).encode()
+    yield from serve_host_page(HOST_PAGE.format(site=live_server).encode())
+
+
+def serve_host_page(html: bytes):
+    """Serve one page from another origin (another port) until the generator is closed."""
 
     def host(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
@@ -286,3 +291,32 @@ def test_loader_embeds_the_story_on_another_origin_and_grows_with_it(
     expect(frame.locator("#entries > .entry")).to_have_count(4, timeout=5000)
     expect(frame.locator("#entries > .entry").first).to_contain_text("Update 2")
     page.wait_for_function(f"({FRAME_HEIGHT})() > {first} + 200", timeout=5000)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's Chromium not at {CHROMIUM}")
+def test_an_oembed_consumers_page_grows_with_the_story(browser_page, live_server, actions):
+    """A site that pastes the oEmbed answer into its page gets a frame that follows the story."""
+    from playwright.sync_api import expect
+
+    actions.create_story()
+    actions.post_entry(body="<p>Rain is spreading north.</p>")
+    answer = actions.client.get("/oembed", base_url=live_server, query_string={
+        "url": f"{live_server}/stories/storm"}).get_json()
+    assert answer["html"].endswith(f'<script async src="{live_server}/static/embed.js"></script>')
+    consumer = serve_host_page(
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>A newspaper</title>"
+        f"</head><body><h1>Elsewhere</h1>{answer['html']}</body></html>".encode())
+    page = browser_page
+    try:
+        page.goto(next(consumer))
+        frame = page.frame_locator("iframe")
+        expect(frame.locator("#entries > .entry")).to_have_count(1, timeout=5000)
+        page.wait_for_function(f"({FRAME_HEIGHT})() > 0", timeout=5000)
+        first = page.evaluate(FRAME_HEIGHT)
+        for n in range(3):
+            actions.post_entry(body=f"<p>{'More news. ' * 60} {n}</p>", headline=f"Update {n}")
+        expect(frame.locator("#entries > .entry")).to_have_count(4, timeout=5000)
+        page.wait_for_function(f"({FRAME_HEIGHT})() > {first} + 200", timeout=5000)
+    finally:
+        consumer.close()
