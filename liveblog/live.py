@@ -113,12 +113,16 @@ class Reader:
             self.sock.sendall(unsent)
 
     def write_now(self, frame: Frame) -> bool:
-        """From the hub: write the next frame if the socket takes it at once; True if it did.
+        """From the hub: write the next frame if the socket takes it at once.
+
+        True if the reader has the frame now: just written, or sent before (a replay).
 
         False leaves the frame to the reader's loop: the loop is busy writing, the reader is
         behind (a replay or gap fill comes first), or the socket is full. A partial write is
         kept in `unsent` and also answers False, so the loop is woken to finish it.
         """
+        if frame.seq <= self.last_seq:
+            return True  # it has this one (a replay, a check of the log): nobody to wake
         if self._raw is None or not self.lock.acquire(blocking=False):
             return False
         try:

@@ -34,6 +34,10 @@ from .queries import events_after
 log = logging.getLogger(__name__)
 
 CHANNEL = "liveblog:events"
+# While subscribed, how often each process with readers compares its stories' last_seq in the
+# database with what its hub delivered. A PUBLISH that failed (the publisher lost Redis while
+# this process did not) is otherwise seen only at the story's next event, which may never come.
+CHECK_INTERVAL = 2.0
 
 
 def init_app(app: Flask, hub: Hub) -> None:
@@ -49,11 +53,13 @@ class Relay:
     """Carries committed frames between processes through one Redis channel."""
 
     def __init__(self, app: Flask, hub: Hub, url: str, channel: str = CHANNEL,
-                 poll_interval: float = 1.0, retry_interval: float = 1.0):
+                 poll_interval: float = 1.0, retry_interval: float = 1.0,
+                 check_interval: float = CHECK_INTERVAL):
         self.app = app
         self.hub = hub
         self.channel = channel
         self.poll_interval = poll_interval  # how often to read the log while Redis is down
+        self.check_interval = check_interval  # how often to check the log while it is up
         self.retry_interval = retry_interval  # how often to try Redis again
         # No retries inside redis-py: a failure must reach us at once, so publishing never
         # stalls and the subscriber catches up from the log after every reconnection.
@@ -65,10 +71,12 @@ class Relay:
         self.publish_failures = 0
         self.received = 0  # frames heard through Redis
         self.polls = 0  # passes over the log while Redis was down
+        self.checks = 0  # checks of the log while subscribed
         self._outbox: queue.SimpleQueue[Frame | None] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
+        self._checker: threading.Thread | None = None
         self._sender: threading.Thread | None = None
         self._publish_failing = False
         self._outage = False
@@ -85,6 +93,9 @@ class Relay:
         if self._listener is None:
             with self._lock:
                 if self._listener is None:
+                    self._checker = threading.Thread(
+                        target=self._check_forever, name="liveblog-relay-check", daemon=True)
+                    self._checker.start()
                     self._listener = threading.Thread(
                         target=self._listen_forever, name="liveblog-relay", daemon=True)
                     self._listener.start()
@@ -103,7 +114,7 @@ class Relay:
         """Stop both threads and close the connections (tests, shutdown)."""
         self._stop.set()
         self._outbox.put(None)
-        for thread in (self._listener, self._sender):
+        for thread in (self._listener, self._checker, self._sender):
             if thread is not None:
                 thread.join(timeout)
         self.client.close()
@@ -176,6 +187,24 @@ class Relay:
                 last_poll = time.monotonic()
                 self._poll()
             self._stop.wait(min(self.retry_interval, self.poll_interval))
+
+    def _check_forever(self) -> None:
+        last_check = time.monotonic()
+        # Short waits, so a changed interval and a stop take effect soon.
+        while not self._stop.wait(min(0.5, self.check_interval)):
+            if not self.subscribed.is_set():  # the listener reads the log itself meanwhile
+                last_check = time.monotonic()
+                continue
+            if time.monotonic() - last_check < self.check_interval:
+                continue
+            last_check = time.monotonic()
+            try:
+                self.catch_up()
+                self.checks += 1
+            except SQLAlchemyError:
+                pass  # counted and logged once per outage by catch_up; next time
+            except Exception:  # a defect, but the next check must still come
+                log.exception("checking the event log failed")
 
     def _listen(self) -> None:
         pubsub = self.client.pubsub()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
+
+from prometheus_client import REGISTRY
 
 from liveblog import hub as hub_module
 from liveblog.hub import Frame, Hub
@@ -89,3 +92,59 @@ def test_close_all_sends_readers_away_including_ones_that_arrive_late():
     assert early.closing and woken.is_set()
     late = hub.subscribe(2)
     assert late.closing
+
+
+def test_a_frame_whose_gap_cannot_be_read_is_kept_and_delivered_in_order():
+    log = {seq: frame(seq) for seq in range(1, 4)}
+    outage = ["database down"]  # the first read of the log fails, the next one works
+
+    def load_gap(story_id, after, before):
+        if outage:
+            raise OSError(outage.pop())
+        return [log[seq] for seq in range(after + 1, before)]
+
+    hub = Hub(load_gap=load_gap)
+    hub.gap_retry_seconds = 0.05
+    woken = threading.Event()
+    reader = hub.subscribe(1, wakeup=woken)
+    received = []
+
+    def receive(count: int) -> list[int]:
+        deadline = time.monotonic() + 5
+        while len(received) < count:
+            assert woken.wait(max(0.0, deadline - time.monotonic())), received
+            woken.clear()
+            received.extend(f.seq for f in reader.drain())
+        return received
+
+    hub.publish(log[1])
+    assert receive(1) == [1]
+    hub.publish(log[3])  # 2 is committed but its writer has not published it (and never will)
+    assert receive(3) == [1, 2, 3]  # 3 was not dropped: it waited for the gap, then came
+
+
+def test_what_the_hub_keeps_per_story_goes_with_its_last_reader():
+    hub = Hub(load_gap=lambda story_id, after, before: [], inline=True)
+    for story_id in range(9100, 9150):
+        readers = [hub.subscribe(story_id) for _ in range(2)]
+        hub.publish(frame(1, story_id))
+        hub.publish(frame(2, story_id))
+        for reader in readers:
+            hub.unsubscribe(reader)
+    assert not hub._story_locks and not hub._last_seq
+    # Nor does a story nobody reads keep an open-readers series.
+    assert REGISTRY.get_sample_value("liveblog_open_readers", {"story": "9100"}) is None
+
+
+def test_a_story_set_back_to_draft_sends_its_readers_away_and_streams_no_more():
+    hub = Hub(inline=True)
+    woken = threading.Event()
+    reader = hub.subscribe(1, wakeup=woken)
+    other_story = hub.subscribe(2)
+    hub.publish(frame(1))
+    hub.publish(Frame(1, 2, '{"type":"story.updated","seq":2,"story":{"status":"draft"}}'))
+    hub.publish(Frame(1, 3, '{"type":"story.updated","seq":3,"story":{"status":"draft"}}'))
+    hub.publish(frame(1, 2))
+    assert reader.closing and reader.unpublished and woken.is_set()
+    assert [f.seq for f in reader.drain()] == [1]  # nothing after it went back to draft
+    assert not other_story.closing and [f.seq for f in other_story.drain()] == [1]

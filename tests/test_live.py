@@ -243,3 +243,16 @@ def test_an_after_that_is_not_ascii_digits_is_read_as_a_new_reader(
     # Served from the story's newest seq, as a reader without `after` is.
     assert json.loads(frame[2:]) == {"type": "heartbeat", "seq": 1}
     assert not [record for record in caplog.records if record.exc_info]
+
+
+def test_a_story_set_back_to_draft_closes_its_readers_as_an_unknown_story(
+        live_server, actions, client):
+    actions.create_story()
+    actions.post_entry()
+    with raw_websocket(live_server, "/api/stories/storm/live?after=1") as raw:
+        response = client.patch("/api/stories/storm", json={"status": "draft"},
+                                headers=actions.headers())
+        assert response.status_code == 200
+        assert close_code(raw.recv(4096)) == 4404  # not the change itself: the story is gone
+    with raw_websocket(live_server, "/api/stories/storm/live?after=1") as raw:
+        assert close_code(raw.recv(4096)) == 4404

@@ -9,7 +9,8 @@ import urllib.request
 from contextlib import ExitStack
 
 import pytest
-from test_live import assert_silent
+import redis
+from test_live import assert_silent, close_code, raw_websocket
 from websockets.sync.client import connect
 
 from liveblog.demo import DEMO_SLUG
@@ -129,7 +130,8 @@ def test_after_reconnecting_a_process_catches_up_from_the_database(two_processes
     create_story(a, token)
     with connect(ws_url(b.url)) as reader:
         assert b.relay.subscribed.wait(WAIT) and b.relay.caught_up.wait(WAIT)
-        b.relay.poll_interval = 3600  # so only the catch-up on reconnection can deliver
+        # So only the catch-up on reconnection can deliver.
+        b.relay.poll_interval = b.relay.check_interval = 3600
         b.relay.caught_up.clear()
         redis_server.stop()
         assert b.relay.caught_up.wait(WAIT)  # the one poll at the start of the outage is done
@@ -139,6 +141,54 @@ def test_after_reconnecting_a_process_catches_up_from_the_database(two_processes
         assert b.relay.subscribed.wait(WAIT)
         assert receive_seqs(reader, 1) == [1]
     assert b.relay.polls == 1
+
+
+def fail_next_publish(process, monkeypatch) -> None:
+    """Make this process's next Redis PUBLISH fail, while its subscription stays up."""
+    client = process.relay.client
+    publish = client.publish
+    failures = iter([redis.ConnectionError("Connection reset by peer")])
+
+    def flaky(channel, message):
+        for failure in failures:
+            raise failure
+        return publish(channel, message)
+
+    monkeypatch.setattr(client, "publish", flaky)
+
+
+def test_a_failed_publish_still_reaches_readers_on_the_other_process(two_processes, monkeypatch):
+    (a, b), token = two_processes
+    create_story(a, token)
+    with connect(ws_url(a.url)) as on_a, connect(ws_url(b.url)) as on_b:
+        assert a.relay.subscribed.wait(WAIT) and b.relay.subscribed.wait(WAIT)
+        fail_next_publish(a, monkeypatch)
+        a.post_entry(token, SLUG, "<p>Lost by Redis</p>")
+        assert receive_seqs(on_a, 1) == [1]  # A's own readers have it at once
+        # B's subscription never dropped, so only a check of the log can show it the entry.
+        assert receive_seqs(on_b, 1, timeout=5.0) == [1]
+        a.post_entry(token, SLUG, "<p>Through Redis again</p>")
+        assert receive_seqs(on_a, 1) == receive_seqs(on_b, 1) == [2]
+        assert_silent(on_b, 0.1)
+    assert a.relay.publish_failures == 1
+    assert b.relay.fallbacks == 0 and b.relay.subscribed.is_set()
+
+
+@pytest.mark.parametrize("path", ["redis", "log"])
+def test_a_story_set_back_to_draft_closes_its_readers_in_every_process(
+        two_processes, monkeypatch, path):
+    (a, b), token = two_processes
+    create_story(a, token)
+    with raw_websocket(b.url, f"/api/stories/{SLUG}/live?after=0") as on_b:
+        assert b.relay.subscribed.wait(WAIT)
+        if path == "log":  # the change reaches B only through its checks of the event log
+            fail_next_publish(a, monkeypatch)
+        response = a.app.test_client().patch(
+            f"/api/stories/{SLUG}", json={"status": "draft"},
+            headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+        on_b.settimeout(WAIT)
+        assert close_code(on_b.recv(4096)) == 4404
 
 
 @pytest.mark.slow
