@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 
 from . import metrics
 from .hub import Hub
+from .outages import Outage
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class Reporter:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._failing = False
+        self.redis = Outage("audience", "redis", log)
 
     def start(self) -> None:
         """Start reporting once; called when the first reader subscribes."""
@@ -185,10 +186,8 @@ class Reporter:
         try:
             self.report(counts)
         except RedisError as error:
-            if not self._failing:  # once per outage; the relay logs the outage too
-                log.warning("could not report open readers to Redis (%s)", error)
-            self._failing = True
+            self.redis.failed(error)  # one line when Redis goes, one when it is back
             return None
-        self._failing = False
+        self.redis.worked()
         self.reported.set()
         return counts
