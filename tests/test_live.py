@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import struct
 import threading
@@ -11,6 +12,8 @@ import time
 from contextlib import ExitStack, contextmanager
 
 import pytest
+from browser_support import CHROMIUM
+from playwright.sync_api import expect
 from servers import websocket_handshake
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -256,3 +259,50 @@ def test_a_story_set_back_to_draft_closes_its_readers_as_an_unknown_story(
         assert close_code(raw.recv(4096)) == 4404  # not the change itself: the story is gone
     with raw_websocket(live_server, "/api/stories/storm/live?after=1") as raw:
         assert close_code(raw.recv(4096)) == 4404
+
+
+def test_a_heartbeat_carries_the_storys_seq_past_a_frame_the_reader_lost(
+        app, live_server, actions, monkeypatch):
+    app.config["LIVE_HEARTBEAT_SECONDS"] = 0.2
+    actions.create_story()
+    with connect(ws_url(live_server)) as ws:
+        assert json.loads(ws.recv(timeout=WAIT)) == {"type": "heartbeat", "seq": 0}
+        # The hub delivers seq 1, but it never reaches this reader (a fault on the way).
+        monkeypatch.setattr(hub_module.Subscription, "offer", lambda self, frame: None)
+        actions.post_entry()
+        deadline = time.monotonic() + WAIT
+        while (frame := json.loads(ws.recv(timeout=WAIT)))["seq"] == 0:
+            assert time.monotonic() < deadline, "no heartbeat told the reader of seq 1"
+    assert frame == {"type": "heartbeat", "seq": 1}  # the page resumes with after=0
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's Chromium not at {CHROMIUM}")
+def test_a_page_that_lost_a_frame_resumes_when_a_heartbeat_says_so(
+        app, browser, live_server, actions):
+    app.config["LIVE_HEARTBEAT_SECONDS"] = 0.3
+    actions.create_story()
+    context = browser.new_context(base_url=live_server)
+    lost, sockets = [], []
+
+    def lose_the_first_entry(page_side) -> None:
+        sockets.append(page_side.url)
+        server_side = page_side.connect_to_server()
+
+        def to_page(message) -> None:
+            if '"entry.created"' in message and not lost:
+                lost.append(message)  # a frame that never reaches the page
+            else:
+                page_side.send(message)
+
+        server_side.on_message(to_page)
+
+    try:
+        page = context.new_page()
+        page.route_web_socket(re.compile(r"/api/stories/storm/live"), lose_the_first_entry)
+        page.goto("/stories/storm")
+        entry = actions.post_entry(body="<p>Lost once, then resumed.</p>")
+        expect(page.locator(f"#entry-{entry['id']}")).to_have_count(1, timeout=5000)
+        assert lost and len(sockets) >= 2 and sockets[-1].endswith("after=0")
+    finally:
+        context.close()

@@ -243,7 +243,11 @@
 
   // Returns false when the stream has a hole and must be restarted from lastSeq.
   function receive(frame) {
-    if (frame.type === "heartbeat") return true;
+    // A heartbeat carries the story's seq as the server knows it: a page short of it lost a
+    // frame on the way (a server that could not relay it at once), and resumes from lastSeq.
+    if (frame.type === "heartbeat") {
+      return !(typeof frame.seq === "number" && frame.seq > lastSeq);
+    }
     if (frame.type === "story.reset") {
       window.location.reload();
       return true;
@@ -307,6 +311,11 @@
       clearTimeout(watchdog);
       socket = null;
       if (archived || event.code === 4410) return; // an archived story never updates again
+      if (event.code === 4404) {
+        // Unpublished (set back to draft) or deleted: nothing more will come to this page.
+        showConnection("This story is no longer available.");
+        return;
+      }
       if (event.code === 1012) attempts = 0; // a server restarting: come back at once, elsewhere
       attempts += 1;
       // A network that never lets a socket open (a strict proxy) gets polling instead.
