@@ -4,6 +4,10 @@ Under gunicorn every worker is its own process, so `gunicorn_conf.py` sets PROME
 before any worker imports this module; prometheus-client then keeps each value in a per-process
 file and a scrape of any worker adds up every worker's files. Without it (one process, tests) the
 ordinary in-memory registry is used.
+
+Open readers are counted per story, and a story's series goes with its last reader: removed from
+the in-memory registry, and left out of the scrape in multiprocess mode (where a worker's file
+cannot forget a series), so Prometheus only ever holds series for stories being read.
 """
 
 from __future__ import annotations
