@@ -2,7 +2,9 @@
 
 import re
 
+from .embed_codes import EmbedRefused, read_embed_codes
 from .embeds import expand_embeds
+from .errors import Invalid
 from .sanitize import clean_html, paragraphs, plain_text
 
 # Two or more pictures in a row (figures without our embed class) make a picture set.
@@ -10,8 +12,15 @@ _PICTURE_RUN = re.compile(r"(?:<figure>(?:(?!</?figure).)*</figure>\s*){2,}", re
 
 
 def prepare_body(raw: str) -> str:
-    """Return the HTML to store for an entry body written by the desk or the API."""
-    return group_picture_sets(expand_embeds(clean_html(paragraphs(raw))))
+    """Return the HTML to store for an entry body written by the desk or the API.
+
+    Raises Invalid (on the body) for a pasted frame or script we cannot make safe.
+    """
+    try:
+        pasted = read_embed_codes(raw)
+    except EmbedRefused as refusal:
+        raise Invalid("Some fields are not valid.", {"body": refusal.message}) from None
+    return group_picture_sets(expand_embeds(clean_html(paragraphs(pasted.body)), pasted.posts))
 
 
 def group_picture_sets(html: str) -> str:

@@ -7,7 +7,9 @@ Which function handles what:
   post on X/Twitter (what is left of Twitter's official embed code once ``clean_html`` has taken
   its class and script away) goes to ``_tweet_from_blockquote``.
 - ``embed_for`` decides whether a URL belongs to a known provider, by exact host, and returns
-  an ``Embed``; ``render_embed`` turns an ``Embed`` into markup.
+  an ``Embed`` (X, YouTube, Vimeo, pictures) or an ``embed_providers.Item`` (charts, maps,
+  audio, other social posts); ``render_embed`` turns either into markup.
+- Pasted embed codes are read before cleaning, by ``embed_codes``, into links that come here.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from html import escape
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
+from .embed_providers import Item, PostDetails, item_for, render_item
+
 LINK_REL = "noopener noreferrer nofollow"
 
 TWITTER_HOSTS = frozenset(
     {"twitter.com", "www.twitter.com", "mobile.twitter.com", "x.com", "www.x.com"}
 )
-YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com"})
+YOUTUBE_HOSTS = frozenset(
+    {"youtube.com", "www.youtube.com", "m.youtube.com"}
+    | {"youtube-nocookie.com", "www.youtube-nocookie.com"}  # the privacy-mode player's code
+)
 YOUTU_BE_HOSTS = frozenset({"youtu.be"})
 VIMEO_HOSTS = frozenset({"vimeo.com", "www.vimeo.com"})
 VIMEO_PLAYER_HOSTS = frozenset({"player.vimeo.com"})
@@ -107,7 +114,7 @@ def _vimeo(host: str, path: str, query: dict[str, list[str]]) -> Embed | None:
     return Embed("vimeo", match.group(1), secret=secret if _VIMEO_HASH.fullmatch(secret) else "")
 
 
-def embed_for(url: str) -> Embed | None:
+def embed_for(url: str) -> Embed | Item | None:
     """Return the Embed for a URL from a known provider, or None; hosts must match exactly."""
     parts = _split(url)
     if parts is None:
@@ -121,13 +128,15 @@ def embed_for(url: str) -> Embed | None:
         return _youtube(host, path, query)
     if host in VIMEO_HOSTS or host in VIMEO_PLAYER_HOSTS:
         return _vimeo(host, path, query)
+    if item := item_for(url):
+        return item
     if path.lower().endswith(IMAGE_EXTENSIONS):
         return Embed("image", url.strip())
     return None
 
 
 def provider_for(url: str) -> str | None:
-    """Name the provider of a URL ("twitter", "youtube", "vimeo", "image"), or None."""
+    """Name the provider of a URL ("twitter", "youtube", "datawrapper", "image"...), or None."""
     embed = embed_for(url)
     return embed.provider if embed else None
 
@@ -176,8 +185,10 @@ def _tweet(embed: Embed, text_html: str = "", name: str = "") -> str:
     )
 
 
-def render_embed(embed: Embed) -> str:
+def render_embed(embed: Embed | Item, details: PostDetails | None = None) -> str:
     """Return our markup for an Embed; nothing in it comes from the journalist but the URL."""
+    if isinstance(embed, Item):
+        return render_item(embed, details)
     if embed.provider == "twitter":
         return _tweet(embed)
     if embed.provider == "youtube":
@@ -303,8 +314,11 @@ def _tweet_from_blockquote(quote: _Node) -> str | None:
     return _tweet(embed, text_html, match.group(1).strip() if match else "")
 
 
-def expand_embeds(cleaned_html: str) -> str:
-    """Replace top-level lone-URL paragraphs and pasted tweets with embed markup."""
+def expand_embeds(cleaned_html: str, posts: dict[str, PostDetails] | None = None) -> str:
+    """Replace top-level lone-URL paragraphs and pasted tweets with embed markup.
+
+    posts holds, by URL, what a pasted post's official code said of its author and text.
+    """
     if "<p" not in cleaned_html and "<blockquote" not in cleaned_html:
         return cleaned_html
     builder = _TreeBuilder(cleaned_html)
@@ -317,7 +331,8 @@ def expand_embeds(cleaned_html: str) -> str:
         replacement = None
         if node.tag == "p":
             embed = _lone_url_embed(node)
-            replacement = render_embed(embed) if embed else None
+            details = (posts or {}).get(embed.url) if isinstance(embed, Item) else None
+            replacement = render_embed(embed, details) if embed else None
         elif node.tag == "blockquote":
             replacement = _tweet_from_blockquote(node)
         if replacement is not None:

@@ -154,9 +154,14 @@ def paragraphs(text: str) -> str:
 
     Text with no tags at all is plain text and is escaped; inline markup is kept for the cleaner.
     """
-    if not text or _BLOCK_TAG.search(text):
+    if not text or has_block_markup(text):
         return text or ""
     return _paragraphs(text, escape=not _TAG.search(text))
+
+
+def has_block_markup(text: str) -> bool:
+    """True if text holds block elements (paragraphs, lists, quotes...) and needs no paragraphs."""
+    return _BLOCK_TAG.search(text) is not None
 
 
 def _paragraphs(text: str, escape: bool) -> str:

@@ -15,8 +15,12 @@ POLICY = "; ".join(
         # 'unsafe-inline'; no template writes a style attribute.
         "style-src 'self'",
         "img-src 'self' https: data:",
+        # Players, charts and maps load on the reader's click (static/js/embeds.js); a path
+        # keeps Google to its map frames.
         "frame-src https://www.youtube-nocookie.com https://player.vimeo.com"
-        " https://platform.twitter.com https://syndication.twitter.com",
+        " https://platform.twitter.com https://syndication.twitter.com"
+        " https://datawrapper.dwcdn.net https://flo.uri.sh https://www.google.com/maps/embed"
+        " https://w.soundcloud.com",
         # live.js opens a WebSocket to its own host; older Safari does not count ws: as 'self'.
         "connect-src 'self' ws: wss:",
         "base-uri 'none'",

@@ -255,23 +255,18 @@ def test_embed_for_returns_parts():
     assert embed_for("https://x.com/jack/status/20") == Embed("twitter", "20", handle="jack")
 
 
+# Pasted frames and scripts from unknown hosts are refused: tests/test_sanitize.py, PASTED_CODES.
 HOSTILE = [
     "<script>alert(1)</script>",
-    '<iframe src="https://evil.example/"></iframe>',
-    '<p><iframe src="https://www.youtube-nocookie.com.evil/embed/x"></iframe></p>',
     '<p><a href="https://youtu.be/dQw4w9WgXcQ"><script>alert(1)</script></a></p>',
     '<p><a href="https://youtu.be/dQw4w9WgXcQ&quot;&gt;&lt;script&gt;">x</a></p>',
     '<p>https://youtu.be/dQw4w9WgXcQ"><script>alert(1)</script></p>',
-    'https://youtu.be/dQw4w9WgXcQ"><iframe src=//evil>',
     'https://cdn.example/a.png?"><script>alert(1)</script>',
     "<p>https://cdn.example/a.png?&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;.png</p>",
     '<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
     '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
     '<noscript><p title="</noscript><script>alert(1)</script>"></noscript>',
     '<blockquote><p>hi</p><a href="https://x.com/a/status/20"><script>x</script></a></blockquote>',
-    '<blockquote><p><iframe src=https://evil></iframe></p><a href="https://x.com/a/status/20">d</a>'
-    "</blockquote>",
-    "<object data=x></object><embed src=x><applet code=x></applet>",
     "<<script>script>alert(1)<</script>/script>",
     PASTED_TWEET,
 ]

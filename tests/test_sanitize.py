@@ -1,7 +1,11 @@
 """The journalist-HTML cleaner, as a table of input and exact expected output."""
 
+import re
+
 import pytest
 
+from liveblog.content import prepare_body
+from liveblog.errors import Invalid
 from liveblog.sanitize import clean_html, paragraphs, plain_text
 
 REL = 'rel="noopener noreferrer nofollow"'
@@ -160,3 +164,91 @@ PLAIN = [
 @pytest.mark.parametrize(("raw", "max_length", "expected"), PLAIN)
 def test_plain_text(raw, max_length, expected):
     assert plain_text(raw, max_length) == expected
+
+
+# Pasted code as a whole entry body: either refused (422) naming where it would load from, or
+# cleaned with no frame, script or plug-in left, and only our own click-to-load frames.
+YT = "https://www.youtube.com/embed/dQw4w9WgXcQ"
+EVIL = "from evil.example"
+PASTED_CODES = [
+    ('<iframe src="https://evil.example/"></iframe>', EVIL),
+    ("<IFRAME SRC='//EVIL.example/x'></IFRAME>", EVIL),
+    ('<iframe src="https:\\\\evil.example\\x"></iframe>', EVIL),
+    ('<iframe src="/\\evil.example/x"></iframe>', EVIL),
+    ('<iframe src=" &#x09;https://evil&#46;example/x&#10;"></iframe>', EVIL),
+    ('<iframe\nsrc\n=\n"https://evil.example/x"\n></iframe>', EVIL),
+    ('<iframe/src="https://evil.example/x"></iframe>', EVIL),
+    ('<iframe src="https://www.youtube.com.evil.example/embed/dQw4w9WgXcQ"></iframe>',
+     "from www.youtube.com.evil.example"),
+    ('<iframe src="https://www.youtube.com@evil.example/embed/dQw4w9WgXcQ"></iframe>', EVIL),
+    ('<iframe src="https://evil.example/?u=https://www.youtube.com/embed/dQw4w9WgXcQ"></iframe>',
+     EVIL),
+    ('<iframe src="https://www.youtube.com/embed/dQw4w9WgXcQ%22onload%3D"></iframe>',
+     "from www.youtube.com"),
+    ('<iframe src="https://datawrapper.dwcdn.net/a1B2c/1/&quot;onload=&quot;alert(1)"></iframe>',
+     "from datawrapper.dwcdn.net"),
+    ('<iframe src="https://w.soundcloud.com/player/?url=https://evil.example/x"></iframe>',
+     "from w.soundcloud.com"),
+    (f'<iframe src="{YT}" srcdoc="<script>alert(1)</script>"></iframe>', "with inline content"),
+    ('<iframe srcdoc="&lt;script&gt;alert(1)&lt;/script&gt;"></iframe>', "with inline content"),
+    ('<iframe src="javascript:alert(1)"></iframe>', "with a javascript: address"),
+    ('<iframe src="jav&#x09;ascript:alert(1)"></iframe>', "with a javascript: address"),
+    ('<iframe src="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="></iframe>',
+     "with a data: address"),
+    ("<iframe></iframe>", "with no address"),
+    ('<iframe src="embed/x"></iframe>', "with a relative address"),
+    ('<embed src="https://evil.example/x.swf">', EVIL),
+    ('<object data="https://evil.example/x"></object>', EVIL),
+    ('<applet code="https://evil.example/A.class"></applet>', EVIL),
+    ('<script src="https://evil.example/x.js"></script>', EVIL),
+    ('<script src="https://platform.twitter.com.evil.example/widgets.js"></script>',
+     "from platform.twitter.com.evil.example"),
+    ('<script src="https://evil.example/embed.js"></script>', EVIL),  # Mastodon's, without a post
+    ('<svg><script href="https://evil.example/x.js"></script></svg>', EVIL),
+    ('<svg><script xlink:href="https://evil.example/x.js"></script></svg>', EVIL),
+    ('<math><mtext><iframe src="https://evil.example/"></iframe></mtext></math>', EVIL),
+    ('<noscript><iframe src="https://evil.example/"></iframe></noscript>', EVIL),
+    ('<p><a href="https://youtu.be/dQw4w9WgXcQ"><iframe src=//evil.example></iframe></a></p>',
+     EVIL),
+    ('<blockquote class="twitter-tweet"><p>x</p><a href="https://x.com/a/status/20">d</a>'
+     '</blockquote><script src="https://evil.example/widgets.js"></script>', EVIL),
+    # Made safe: our own markup, or nothing.
+    ('<iframe src="HTTPS://WWW.YOUTUBE.COM/embed/dQw4w9WgXcQ" onload="alert(1)">'
+     "<script>alert(1)</script></iframe>", None),
+    (f'<iframe src="{YT}"></iframe><script>alert(1)</script>', None),
+    ('<iframe class="mastodon-embed" src="https://evil.example/@a/123456789012345678/embed">'
+     '</iframe><script src="https://evil.example/embed.js"></script>', None),  # a static card
+    ('<blockquote class="instagram-media" data-instgrm-permalink="https://www.instagram.com/p/'
+     'ABCDE1/"><iframe src="https://evil.example/"></iframe><p>x</p></blockquote>', None),
+    ('<div class="flourish-embed" data-src="visualisation/1&quot;&gt;&lt;script&gt;alert(1)">'
+     '</div><p>x</p>', None),
+    ('<iframe src="https://www.google.com/maps/embed?pb=!1m2&amp;x=%22%3E%3Cscript%3E">'
+     "</iframe>", None),
+    ("<textarea><iframe src=https://evil.example></iframe></textarea><p>x</p>", None),
+    ('<base href="https://evil.example/"><meta http-equiv="refresh" content="0;url=https://evil.'
+     'example"><link rel="import" href="https://evil.example/x"><p>x</p>', None),
+    ("<scr<script>ipt src=https://evil.example/x.js></script><p>x</p>", None),
+]
+OUR_FRAMES = ("https://www.youtube-nocookie.com/embed/", "https://player.vimeo.com/video/",
+              "https://datawrapper.dwcdn.net/", "https://flo.uri.sh/",
+              "https://www.google.com/maps/embed?pb=", "https://w.soundcloud.com/player/?url=")
+LOADING_TAG = re.compile(r"<(iframe|frame|script|object|embed|applet|base|meta|link|portal)\b")
+
+
+@pytest.mark.parametrize(("raw", "refused"), PASTED_CODES)
+def test_pasted_code_cannot_place_a_frame_or_script_from_outside_the_allowlist(raw, refused):
+    if refused:
+        with pytest.raises(Invalid) as refusal:
+            prepare_body(raw)
+        assert f"An embed code {refused}" in refusal.value.fields["body"]
+        assert "paste a link to the post instead" in refusal.value.fields["body"]
+        return
+    body = prepare_body(raw)
+    lowered = body.lower()
+    assert not LOADING_TAG.search(lowered)
+    assert "javascript:" not in lowered and "srcdoc" not in lowered
+    assert not re.search(r"\son[a-z]+=", lowered)
+    for src in re.findall(r'data-embed-src="([^"]*)"', body):
+        assert src.startswith(OUR_FRAMES)
+    for address in re.findall(r'(?:href|src|cite)="([^"]*)"', body):
+        assert address.startswith(("https://", "http://", "/")) and not address.startswith("//")

@@ -14,7 +14,9 @@ POLICY = {
     "style-src": "'self'",
     "img-src": "'self' https: data:",
     "frame-src": "https://www.youtube-nocookie.com https://player.vimeo.com"
-    " https://platform.twitter.com https://syndication.twitter.com",
+    " https://platform.twitter.com https://syndication.twitter.com"
+    " https://datawrapper.dwcdn.net https://flo.uri.sh https://www.google.com/maps/embed"
+    " https://w.soundcloud.com",
     "connect-src": "'self' ws: wss:",
     "base-uri": "'none'",
     "form-action": "'self'",

@@ -1,24 +1,39 @@
-// Third-party players and posts load only when the reader asks (or the site says so): until
-// then YouTube, Vimeo and X learn nothing about who reads the story.
+// Third-party players, charts, maps and posts load only when the reader asks (or the site says
+// so): until then YouTube, Vimeo, X, Datawrapper, Flourish, Google and SoundCloud learn nothing
+// about who reads the story.
 (function () {
   "use strict";
 
-  var PLAYERS = ["https://www.youtube-nocookie.com/embed/", "https://player.vimeo.com/video/"];
+  // Only the frames our server writes (liveblog/embed_providers.py; the CSP's frame-src agrees),
+  // and what each may do: video players go full screen, charts and maps need nothing more.
+  var VIDEO = "encrypted-media; picture-in-picture; fullscreen; autoplay";
+  var FRAMES = [
+    { prefix: "https://www.youtube-nocookie.com/embed/", allow: VIDEO },
+    { prefix: "https://player.vimeo.com/video/", allow: VIDEO },
+    { prefix: "https://datawrapper.dwcdn.net/", allow: "" },
+    { prefix: "https://flo.uri.sh/", allow: "" },
+    { prefix: "https://www.google.com/maps/embed?pb=", allow: "fullscreen" },
+    { prefix: "https://w.soundcloud.com/player/?url=", allow: "autoplay" },
+  ];
   var TWEET_SCRIPT = "https://platform.twitter.com/widgets.js";
 
-  function isPlayer(src) {
-    return PLAYERS.some(function (prefix) { return src.indexOf(prefix) === 0; });
+  function frameFor(src) {
+    for (var i = 0; i < FRAMES.length; i++) {
+      if (src.indexOf(FRAMES[i].prefix) === 0) return FRAMES[i];
+    }
+    return null;
   }
 
-  function playVideo(frame) {
+  function loadFrame(frame) {
     var src = frame.dataset.embedSrc || "";
-    if (!isPlayer(src)) return; // only the players our server writes
+    var known = frameFor(src);
+    if (!known) return; // only the frames our server writes
     var player = document.createElement("iframe");
     player.src = src;
-    player.title = frame.dataset.embedTitle || "Video";
-    player.allow = "encrypted-media; picture-in-picture; fullscreen; autoplay";
+    player.title = frame.dataset.embedTitle || "Embedded content";
+    if (known.allow) player.allow = known.allow;
     player.referrerPolicy = "strict-origin-when-cross-origin";
-    player.allowFullscreen = true;
+    player.allowFullscreen = known.allow.indexOf("fullscreen") !== -1;
     frame.replaceChildren(player);
     frame.dataset.active = "true";
     player.focus();
@@ -53,7 +68,7 @@
   }
 
   function activateAll(root) {
-    root.querySelectorAll(".embed-frame[data-embed-src]:not([data-active])").forEach(playVideo);
+    root.querySelectorAll(".embed-frame[data-embed-src]:not([data-active])").forEach(loadFrame);
     root.querySelectorAll(".embed-tweet").forEach(showTweet);
   }
 
@@ -66,7 +81,7 @@
     var button = event.target.closest(".embed-activate");
     if (!button) return;
     var frame = button.closest(".embed-frame[data-embed-src]");
-    if (frame) return playVideo(frame);
+    if (frame) return loadFrame(frame);
     var card = button.closest(".embed-tweet");
     if (card) {
       button.remove();
