@@ -23,6 +23,9 @@ FRAME_HEAD = re.compile(rb'^\{"type": ?"([^"]+)", ?"seq": ?(\d+)')
 # live.js backs off up to 30 s; the drill caps it at 2 s so that a recovery figure measures the
 # servers, not how long a client chose to wait.
 BACKOFF_CAP = 2.0
+# A browser waits long for a handshake or an answer; a client that gives up sooner, in a storm,
+# leaves the server handshakes nobody waits for and comes back to add more (a retry storm).
+PATIENCE = 30.0
 
 
 class CrowdReader:
@@ -120,8 +123,9 @@ def masked_frame(opcode: int, payload: bytes) -> bytes:
 class ReaderCrowd:
     """Hundreds of resuming readers of one story on one asyncio loop in a background thread.
 
-    Like live.js behind a load balancer: each new connection goes to the next server in turn,
-    after any close a reader waits a jittered backoff and reconnects with after=<last seq>.
+    Like live.js behind a load balancer: each connection goes to a server picked at random, or
+    to the next one after a refusal (as a balancer skips a dead backend); after any close a
+    reader waits a jittered backoff and reconnects with after=<last seq>.
     """
 
     def __init__(self, bases: list[str], slug: str, after: int, count: int):
@@ -149,11 +153,13 @@ class ReaderCrowd:
             await asyncio.sleep(1 / rate)
 
     async def _read(self, reader: CrowdReader) -> None:
-        turn, attempts = reader.index, 0
+        refused_by, attempts = None, 0
         while not self._stopping:
-            server = turn % len(self.addresses)
-            turn += 1
+            servers = len(self.addresses)
+            server = (random.randrange(servers) if refused_by is None
+                      else (refused_by + 1) % servers)
             connection = await self._connect(reader, server)
+            refused_by = server if connection is None else None
             if connection is None:
                 reader.refusals += 1
                 attempts += 1
@@ -177,7 +183,7 @@ class ReaderCrowd:
                    f"Sec-WebSocket-Version: 13\r\n\r\n").encode()
         connection = None
         try:
-            async with asyncio.timeout(WAIT):
+            async with asyncio.timeout(PATIENCE):
                 _, connection = await self._loop.create_connection(
                     lambda: _CrowdSocket(self, reader, request), address.hostname, address.port)
                 await connection.opened
@@ -312,7 +318,7 @@ class SteadyWriter(threading.Thread):
                 self.progress.notify_all()
 
     def _publish(self, post: Post) -> None:
-        deadline = post.sent_at + 60
+        deadline = post.sent_at + 2 * PATIENCE
         while True:
             base = self.bases[self._turn % len(self.bases)]
             self._turn += 1
@@ -323,7 +329,7 @@ class SteadyWriter(threading.Thread):
                 headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": post.key,
                          "Content-Type": "application/json"})
             try:
-                with urllib.request.urlopen(request, timeout=WAIT) as response:
+                with urllib.request.urlopen(request, timeout=PATIENCE) as response:
                     answer = json.load(response)
                 post.status, post.entry_id, post.seq = response.status, answer["id"], answer["seq"]
                 post.done_at = time.monotonic()
@@ -349,13 +355,14 @@ class SteadyWriter(threading.Thread):
                                    timeout)
             post = found()
         assert self.error is None, f"the writer failed: {self.error!r}"
-        assert post is not None, f"no entry was published within {timeout} s"
+        assert post is not None, (f"no entry was published within {timeout} s; the last: "
+                                  f"{self.posts[-1] if self.posts else None}")
         return post
 
     def stop(self) -> None:
         """Stop after the entry under way, and wait for the thread to end."""
         self._stopping.set()
-        self.join(timeout=70)
+        self.join(timeout=3 * PATIENCE)
 
 
 def reconnect_delays(readers: list[CrowdReader], since: float) -> list[float]:

@@ -190,3 +190,20 @@ def reload_workers(server: Gunicorn, timeout: float = 30) -> None:
     while (now := server.worker_pids()) & before or not now:
         assert time.monotonic() < deadline, "gunicorn did not replace its workers after SIGHUP"
         time.sleep(0.05)  # polling another process's children; nothing to wait on
+
+
+def cpu_seconds(server: Gunicorn) -> float:
+    """CPU time a master and its workers have used: live workers, and the ones it has reaped."""
+    def used(pid: int, reaped: bool) -> float:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0  # it exited while we looked
+        # utime, stime (and cutime, cstime: children waited for) in clock ticks.
+        ticks = fields[11:15] if reaped else fields[11:13]
+        return sum(map(int, ticks)) / os.sysconf("SC_CLK_TCK")
+
+    if server.process.poll() is not None:
+        return 0.0
+    return used(server.process.pid, True) + sum(used(pid, False) for pid in server.worker_pids())
