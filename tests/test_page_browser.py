@@ -55,3 +55,29 @@ def test_last_updated_stays_in_the_storys_zone_after_live_updates(page, actions,
     # The server's format, "%H:%M %Z, %d %b %Y", in the story's zone (give or take a minute).
     expected = {(now + timedelta(minutes=m)).strftime("%H:%M %Z, %d %b %Y") for m in (-1, 0)}
     assert updated.text_content() in expected, (server_text, updated.text_content())
+
+
+def test_a_polling_page_stops_when_the_story_is_unpublished(browser, live_server, actions):
+    """Where sockets are blocked, an unpublished story's 404 ends polling, as 4404 ends a socket."""
+    actions.create_story()
+    actions.post_entry(body="<p>Before</p>")
+    context = browser.new_context(base_url=live_server)
+    context.add_init_script("window.liveblogPollMs = 200;")
+    page = context.new_page()
+    page.route_web_socket("**/live*", lambda ws: ws.close())
+    polls = []
+    page.on("request", lambda request: "/events?" in request.url and polls.append(request.url))
+    try:
+        page.goto("/stories/storm")
+        expect(page.locator("#live-connection")).to_contain_text("every few seconds", timeout=10000)
+        answer = actions.client.patch("/api/stories/storm", json={"status": "draft"},
+                                      headers=actions.headers())
+        assert answer.status_code == 200
+        expect(page.locator("#live-connection")).to_have_text(
+            "This story is no longer available.", timeout=3000)
+        seen = len(polls)
+        # Ten polling intervals: a page still polling would ask again several times.
+        page.wait_for_timeout(2000)
+        assert len(polls) == seen
+    finally:
+        context.close()

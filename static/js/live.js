@@ -268,6 +268,7 @@
   var everOpened = false;
   var watchdog = null;
   var pollTimer = null;
+  var gone = false;
 
   function showConnection(text) {
     if (!connection) return;
@@ -283,6 +284,7 @@
   }
 
   function connect() {
+    if (gone) return;
     if (!("WebSocket" in window)) return startPolling();
     var url = new URL(story.dataset.liveUrl, window.location.href);
     url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -311,11 +313,7 @@
       clearTimeout(watchdog);
       socket = null;
       if (archived || event.code === 4410) return; // an archived story never updates again
-      if (event.code === 4404) {
-        // Unpublished (set back to draft) or deleted: nothing more will come to this page.
-        showConnection("This story is no longer available.");
-        return;
-      }
+      if (event.code === 4404 || gone) return storyGone();
       if (event.code === 1012) attempts = 0; // a server restarting: come back at once, elsewhere
       attempts += 1;
       // A network that never lets a socket open (a strict proxy) gets polling instead.
@@ -330,6 +328,13 @@
     });
   }
 
+  function storyGone() {
+    // Unpublished (set back to draft) or deleted: nothing more will come to this page.
+    gone = true;
+    stopPolling();
+    showConnection("This story is no longer available.");
+  }
+
   function scheduleReconnect() {
     // Capped exponential backoff with full jitter, so a crowd does not reconnect in step.
     var ceiling = Math.min(MAX_BACKOFF_MS, 500 * Math.pow(2, attempts));
@@ -341,10 +346,12 @@
     var url = "/api/stories/" + slug + "/events?after=" + lastSeq;
     fetch(url, { headers: { Accept: "application/json" } })
       .then(function (response) {
+        if (response.status === 404) return storyGone();
         if (!response.ok) throw new Error(response.statusText);
         return response.json();
       })
       .then(function (page) {
+        if (!page) return;
         page.events.every(receive);
         // A full page means more are waiting: ask again at once.
         if (page.events.length && lastSeq < page.last_seq) poll();
