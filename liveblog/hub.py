@@ -222,12 +222,6 @@ class Hub:
         """The seq last delivered for a story, or None if the hub is not tracking it."""
         return self._last_seq.get(story_id)
 
-    def tracked_stories(self) -> int:
-        """How many stories the hub keeps anything for (readers, locks, seqs): for tests."""
-        with self._lock:
-            return len(self._subscribers.keys() | self._story_locks.keys()
-                       | self._last_seq.keys() | self._waiting.keys() | self._withdrawn)
-
     def publish(self, frame: Frame) -> None:
         """Hand over a committed frame; returns without waiting for readers."""
         if self.relay is not None:
@@ -278,11 +272,15 @@ class Hub:
         """Deliver a committed frame, first filling any gap from the database so order holds."""
         story_id = frame.story_id
         with self._story_lock(story_id):
-            if not self.reader_count(story_id):
-                # Nobody here to keep in order: new readers replay from the log and fill holes
-                # themselves, so forgetting the story costs no gap loads of frames nobody reads.
-                self._last_seq.pop(story_id, None)
-                return
+            with self._lock:
+                if story_id not in self._subscribers:
+                    # Nobody here to keep in order: new readers replay from the log and fill
+                    # holes themselves, so forgetting the story costs no gap loads of frames
+                    # nobody reads (and whatever a reader leaving mid-delivery let back in).
+                    self._last_seq.pop(story_id, None)
+                    self._waiting.pop(story_id, None)
+                    self._withdrawn.discard(story_id)
+                    return
             last = self._last_seq.get(story_id)
             if last is not None and frame.seq <= last:
                 return  # already delivered while filling an earlier gap
@@ -303,8 +301,9 @@ class Hub:
                         self._withdrawn.discard(story_id)  # published again
                 if story_id not in self._withdrawn:
                     self._deliver(item)
-            self._last_seq[story_id] = frame.seq
             with self._lock:
+                if story_id in self._subscribers:  # not brought back if the last one left
+                    self._last_seq[story_id] = frame.seq
                 waiting = self._waiting.get(story_id)
                 if waiting is not None and waiting.seq <= frame.seq:
                     del self._waiting[story_id]
