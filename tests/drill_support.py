@@ -275,12 +275,13 @@ class Post:
     index: int
     key: str
     sent_at: float  # the first attempt
-    done_at: float = 0.0  # the answer to the last attempt
+    done_at: float = 0.0  # the answer that published it
     attempts: int = 0
     failures: list[str] = field(default_factory=list)
     status: int = 0
     entry_id: int | None = None
     seq: int | None = None
+    repeated: bool = False  # sent again after its answer, as by a client that lost the answer
 
 
 class SteadyWriter(threading.Thread):
@@ -288,9 +289,12 @@ class SteadyWriter(threading.Thread):
 
     Each entry keeps one Idempotency-Key through all its attempts: a refused connection, a cut
     one or a 502/503/504 is retried on the next server, which must not create a second entry.
+    Every few entries are also sent again after their answer, on the other server: the answer
+    must be the same entry (200), as for a client whose first answer was lost.
     """
 
     RETRIED = (502, 503, 504)
+    REPEAT_EVERY = 3
 
     def __init__(self, bases: list[str], token: str, slug: str, rate: float):
         super().__init__(daemon=True)
@@ -307,22 +311,28 @@ class SteadyWriter(threading.Thread):
             due = time.monotonic()
             while not self._stopping.wait(max(0.0, due - time.monotonic())):
                 post = Post(len(self.posts), uuid.uuid4().hex, time.monotonic())
-                self._publish(post)
+                post.status, post.entry_id, post.seq = self._send(post)
+                post.done_at = time.monotonic()
                 with self.progress:
                     self.posts.append(post)
                     self.progress.notify_all()
+                if post.index % self.REPEAT_EVERY == 0:
+                    again = self._send(post, count=False)
+                    assert again == (200, post.entry_id, post.seq), (post, again)
+                    post.repeated = True
                 due = max(due + 1 / self.rate, time.monotonic())
         except BaseException as error:  # surfaced by first_post_after and by the test
             self.error = error
             with self.progress:
                 self.progress.notify_all()
 
-    def _publish(self, post: Post) -> None:
-        deadline = post.sent_at + 2 * PATIENCE
+    def _send(self, post: Post, count: bool = True) -> tuple[int, int, int]:
+        """POST the entry until a server answers it; (status, entry id, seq)."""
+        deadline = time.monotonic() + 2 * PATIENCE
         while True:
             base = self.bases[self._turn % len(self.bases)]
             self._turn += 1
-            post.attempts += 1
+            post.attempts += count
             request = urllib.request.Request(
                 f"{base}/api/stories/{self.slug}/entries", method="POST",
                 data=json.dumps({"body": f"<p>Drill entry {post.index}</p>"}).encode(),
@@ -331,9 +341,7 @@ class SteadyWriter(threading.Thread):
             try:
                 with urllib.request.urlopen(request, timeout=PATIENCE) as response:
                     answer = json.load(response)
-                post.status, post.entry_id, post.seq = response.status, answer["id"], answer["seq"]
-                post.done_at = time.monotonic()
-                return
+                return response.status, answer["id"], answer["seq"]
             except urllib.error.HTTPError as error:
                 if error.code not in self.RETRIED:
                     raise AssertionError(f"post {post.index} got HTTP {error.code}: "

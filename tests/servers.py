@@ -147,8 +147,9 @@ class Gunicorn:
             time.sleep(0.05)  # polling another process's children; nothing to wait on
 
 
-def _established_inodes(port: int) -> set[str]:
-    # /proc/net/tcp: local address as hex ip:port, state 01 = ESTABLISHED, inode in column 10.
+def _established_inodes(port: int, state: str = "01") -> set[str]:
+    # /proc/net/tcp: local address as hex ip:port, state 01 = ESTABLISHED (0A = LISTEN), inode
+    # in column 10.
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -157,7 +158,7 @@ def _established_inodes(port: int) -> set[str]:
         except OSError:
             continue
         for row in rows:
-            if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == "01":
+            if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] == state:
                 inodes.add(row[9])
     return inodes
 
@@ -207,3 +208,33 @@ def cpu_seconds(server: Gunicorn) -> float:
     if server.process.poll() is not None:
         return 0.0
     return used(server.process.pid, True) + sum(used(pid, False) for pid in server.worker_pids())
+
+
+def serving_workers(server: Gunicorn) -> set[int]:
+    """The master's workers that accept connections: booted, their event loop on the listener."""
+    listeners = _established_inodes(server.port, state="0A")
+    serving = set()
+    for pid in server.worker_pids():
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            links = {fd: os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds}
+            listening = {fd for fd, link in links.items()
+                         if link.startswith("socket:[") and link[8:-1] in listeners}
+            watched = set()
+            for fd, link in links.items():
+                if link == "anon_inode:[eventpoll]":  # "tfd: <fd>" per watched descriptor
+                    with open(f"/proc/{pid}/fdinfo/{fd}") as info:
+                        watched |= {line.split()[1] for line in info if line.startswith("tfd:")}
+        except OSError:
+            continue  # it exited, or a descriptor closed while we looked
+        if listening & watched:
+            serving.add(pid)
+    return serving
+
+
+def wait_until_serving(server: Gunicorn, workers: int, timeout: float = 60) -> None:
+    """Wait (bounded) until `workers` of the master's workers accept connections."""
+    deadline = time.monotonic() + timeout
+    while len(serving_workers(server)) < workers:
+        assert time.monotonic() < deadline, f"{workers} workers not serving after {timeout} s"
+        time.sleep(0.05)  # polling another process's state; nothing to wait on
