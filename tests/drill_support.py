@@ -251,12 +251,12 @@ class ReaderCrowd:
 
     def stop(self) -> None:
         """Close every connection, end the readers and the loop."""
-        if not self._thread.is_alive():
-            return
-        asyncio.run_coroutine_threadsafe(self._close_all(), self._loop).result(WAIT)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(WAIT)
-        self._loop.close()
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._close_all(), self._loop).result(WAIT)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(WAIT)
+        if not self._loop.is_closed():  # also when the crowd never started
+            self._loop.close()
 
     async def _close_all(self) -> None:
         self._stopping = True
