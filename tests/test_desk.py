@@ -131,19 +131,95 @@ def test_contributor_entries_wait_for_an_editor(app, client, desk, story):
         f"/api/stories/{story}/entries").get_json()["entries"]] == ["<p>From the scene</p>"]
 
 
-def test_editing_with_a_stale_version_shows_both_texts(app, desk, story, actions):
+def test_a_stale_save_offers_theirs_mine_or_a_merge_and_overwrites_only_by_choice(
+    app, desk, story, actions
+):
     entry = actions.post_entry(body="<p>Original</p>")
     editor = desk(Role.EDITOR)
     url = f"/admin/stories/{story}/entries/{entry['id']}/edit"
     ok = post_form(editor, url, {"body": "<p>Theirs</p>", "version": "1"})
     assert ok.status_code == 302
-    stale = post_form(editor, url, {"body": "<p>Mine</p>", "version": "1"})
+    mine = {"body": "<p>Original</p><p><strong>Mine</strong></p>", "version": "1"}
+    stale = post_form(editor, url, mine)
     assert stale.status_code == 409
     html = stale.get_data(as_text=True)
-    assert "Someone saved this entry" in html and "Theirs" in html and "Mine" in html
-    assert re.search(r'<input id="version" name="version"[^>]*value="2"', html)
+    assert "Someone saved this entry" in html
+    # Both versions formatted as readers would get them, not as markup.
+    assert '<div class="conflict-text entries"><p>Theirs</p></div>' in html
+    assert "<p><strong>Mine</strong></p>" in html and "&lt;strong&gt;" not in html.split(
+        'id="compose"')[0]
+    assert re.search(r"version <span id=\"entry-version\">2</span>", html)
+    # The form keeps the version it was based on: saving again without a choice is refused.
+    assert re.search(r'<input id="version" name="version"[^>]*value="1"', html)
+    assert '<input type="hidden" name="their_version" value="2">' in html
+    for choice in ("Keep theirs", "Use mine", "Edit a merge"):
+        assert choice in html
+    assert post_form(editor, url, mine).status_code == 409
+
+    merge = post_form(editor, url, {**mine, "conflict_choice": "merge", "their_version": "2"})
+    assert merge.status_code == 200
+    merged = merge.get_data(as_text=True)
+    assert "Their version and yours are merged below" in merged
+    form_body = merged[merged.index('id="body"'):]
+    assert form_body.index("Theirs") < form_body.index("Mine")
+    assert re.search(r'<input id="version" name="version"[^>]*value="2"', merged)
     with app.app_context():
-        assert db.session.get(Entry, entry["id"]).body_html == "<p>Theirs</p>"
+        assert db.session.get(Entry, entry["id"]).body_html == "<p>Theirs</p>"  # not saved
+
+    used = post_form(editor, url, {**mine, "conflict_choice": "mine", "their_version": "2"})
+    assert used.status_code == 302
+    with app.app_context():
+        saved = db.session.get(Entry, entry["id"])
+        assert saved.body_html == "<p>Original</p><p><strong>Mine</strong></p>"
+        assert saved.version == 3
+    # "Use mine" against a version that has moved on again is refused, not an overwrite.
+    again = post_form(editor, url, {**mine, "conflict_choice": "mine", "their_version": "2"})
+    assert again.status_code == 409
+
+
+def test_a_stale_save_from_the_script_gets_both_versions_and_the_merge(
+    app, desk, story, actions
+):
+    entry = actions.post_entry(body="<p>Two roads closed.</p><p>More soon.</p>")
+    editor = desk(Role.EDITOR)
+    url = f"/admin/stories/{story}/entries/{entry['id']}/edit"
+    post_form(editor, url, {"body": "<p>Two roads closed.</p><p>More soon. A30 shut.</p>",
+                            "version": "1"})
+    refused = post_form(editor, url, {"body": "<p>Two roads closed.</p><p>Diversions.</p>",
+                                      "headline": "Roads", "version": "1"}, json=True)
+    assert refused.status_code == 412
+    error = refused.get_json()["error"]
+    assert error["current"]["version"] == 2
+    assert error["theirs"] == {"version": 2, "headline": "",
+                               "body": "<p>Two roads closed.</p><p>More soon. A30 shut.</p>",
+                               "body_html": "<p>Two roads closed.</p><p>More soon. A30 shut.</p>"}
+    assert error["yours"] == {"headline": "Roads",
+                              "body_html": "<p>Two roads closed.</p><p>Diversions.</p>"}
+    assert error["merged"] == (
+        "<p>Two roads closed.</p>\n<p>More soon. A30 shut.</p>\n<p>Diversions.</p>"
+    )
+
+
+def test_ending_a_story_asks_first_and_an_ended_desk_offers_reopen(app, desk, story, client):
+    editor = desk(Role.EDITOR)
+    one_click = post_form(editor, f"/admin/stories/{story}/status", {"status": "ended"})
+    assert one_click.status_code == 303
+    assert one_click.headers["Location"].endswith(f"/admin/stories/{story}/end")
+    assert client.get(f"/api/stories/{story}").get_json()["status"] == "live"
+    desk_page = editor.get(f"/admin/stories/{story}").get_data(as_text=True)
+    assert 'id="compose"' in desk_page and f'href="/admin/stories/{story}/end"' in desk_page
+    question = editor.get(f"/admin/stories/{story}/end").get_data(as_text=True)
+    assert "End “Storm watch”?" in question and 'name="confirmed" value="1"' in question
+    ended = post_form(editor, f"/admin/stories/{story}/status",
+                      {"status": "ended", "confirmed": "1"})
+    assert ended.status_code == 302
+    assert client.get(f"/api/stories/{story}").get_json()["status"] == "ended"
+    desk_page = editor.get(f"/admin/stories/{story}").get_data(as_text=True)
+    assert 'id="compose"' not in desk_page and "This story has ended" in desk_page
+    assert re.search(r'name="status" value="live"><button[^>]*>Reopen</button>', desk_page)
+    contributor_page = desk(Role.CONTRIBUTOR).get(f"/admin/stories/{story}").get_data(
+        as_text=True)
+    assert 'id="compose"' not in contributor_page and "An editor can reopen it" in contributor_page
 
 
 def test_correction_note_is_shown_to_readers(client, desk, story, actions):
@@ -175,8 +251,11 @@ ROUTES = [
     ("get", "/admin/stories/storm/readers", {}, {"admin": 200, "editor": 200, "contributor": 200}),
     ("get", "/admin/stories/storm/settings", {}, {"admin": 200, "editor": 200,
                                                   "contributor": 403}),
-    ("post", "/admin/stories/storm/status", {"status": "ended"},
+    ("post", "/admin/stories/storm/status", {"status": "ended", "confirmed": "1"},
      {"admin": 302, "editor": 302, "contributor": 403}),
+    ("get", "/admin/stories/storm/end", {}, {"admin": 200, "editor": 200, "contributor": 403}),
+    ("get", "/admin/stories/storm/watch?wait=0", {},
+     {"admin": 200, "editor": 200, "contributor": 200}),
     ("post", "/admin/stories/storm/entries", {"body": "<p>x</p>", "action": "draft"},
      {"admin": 302, "editor": 302, "contributor": 302}),
     ("get", "/admin/stories/storm/entries/1/edit", {}, {"admin": 200, "editor": 200,

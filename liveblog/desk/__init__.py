@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
         stories,
         uploads,
         users,
+        watch,
         webhooks,
     )
 

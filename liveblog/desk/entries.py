@@ -18,9 +18,12 @@ from ..publishing.times import AmbiguousTime, local_time
 from ..rendering import entry_json, render_entry
 from ..validation import entry_fields
 from . import EDITORS, EVERYONE, bp, roles_required
+from .conflicts import conflict_details, merge_bodies
 from .forms import VERSION_MESSAGE, EditEntryForm, EntryForm, NotANumber, form_number
 from .idempotency import new_idempotency_key
+from .state import desk_changed, desk_state
 from .stories import render_story_desk, story_or_404
+from .watch import watch_url
 
 ACTIONS = {
     "publish": EntryStatus.PUBLISHED,
@@ -98,6 +101,7 @@ def create_entry(slug: str):
             return _refusal_json(error)
         flash(error.message, "error")
         return _story_page_with(form, error), error.status
+    desk_changed()  # an open desk's approval queue shows a submission at once
     message = _created_message(entry)
     if wants_json():
         return jsonify(entry=entry_json(entry), created=created, message=message,
@@ -137,7 +141,7 @@ def _story_page_with(form, error: LiveblogError):
 @bp.route("/stories/<slug>/entries/<int:entry_id>/edit", methods=["GET", "POST"])
 @roles_required(*EVERYONE)
 def edit_entry(slug: str, entry_id: int):
-    """Edit an entry; saving over a colleague's newer version is refused and both are shown."""
+    """Edit an entry; a save over a colleague's newer version is refused and the choices shown."""
     story = story_or_404(slug)
     entry = _entry_or_404(story.id, entry_id)
     if not _may_edit(entry):
@@ -148,23 +152,32 @@ def edit_entry(slug: str, entry_id: int):
                          pinned=entry.pinned, version=entry.version)
     conflict = None
     if form.validate_on_submit():
+        choice = request.form.get("conflict_choice", "")
+        if choice == "merge":
+            return _merge_page(story, entry, form)
+        expected = form.version.data
+        if choice == "mine":  # "Use mine": against the version the journalist was shown
+            expected = form_number("their_version", VERSION_MESSAGE) or expected
         data = _entry_data(form, current_user.can_publish)
         if form.correction.data is not None:
             data["correction"] = form.correction.data
         try:
-            entry = publishing.update_entry(story.id, entry.id, data, form.version.data,
+            entry = publishing.update_entry(story.id, entry.id, data, expected,
                                             editor=current_user)
         except VersionConflict as error:
-            conflict = error.current
-            form.version.data = error.current["version"]
-            form.version.raw_data = [str(error.current["version"])]
+            # The form keeps the version it was based on: only a choice saves over theirs.
+            db.session.rollback()
+            entry = _entry_or_404(story.id, entry_id)
+            conflict = conflict_details(entry, form.headline.data, form.body.data)
             if wants_json():
-                return json_error(error)
+                return error_response(error.status, error.message, current=error.current,
+                                      **conflict)
         except LiveblogError as error:
             if wants_json():
                 return json_error(error)
             flash(error.message, "error")
         else:
+            desk_changed()
             if wants_json():
                 return jsonify(entry=entry_json(entry), message="Saved.")
             flash("Saved.", "success")
@@ -172,8 +185,22 @@ def edit_entry(slug: str, entry_id: int):
     elif form.errors and wants_json():
         return json_error(Invalid("Some fields are not valid.", _flat_errors(form)))
     status = 409 if conflict else (422 if form.errors else 200)
+    return _edit_page(story, entry, form, conflict=conflict), status
+
+
+def _edit_page(story, entry: Entry, form, **extra) -> str:
     return render_template("desk/entry_edit.html", story=story, entry=entry, form=form,
-                           conflict=conflict), status
+                           watch=desk_state(story.id, current_user.id, entry.id),
+                           watch_url=watch_url(story, entry.id), **extra)
+
+
+def _merge_page(story, entry: Entry, form):
+    """The edit form holding their version and the journalist's merged, based on theirs."""
+    form.body.data = merge_bodies(entry.body_source or entry.body_html, form.body.data or "")
+    form.headline.data = form.headline.data or entry.headline
+    form.version.data = entry.version
+    form.version.raw_data = [str(entry.version)]
+    return _edit_page(story, entry, form, merged=True)
 
 
 @bp.route("/stories/<slug>/entries/<int:entry_id>/delete", methods=["GET", "POST"])
@@ -194,6 +221,7 @@ def delete_entry(slug: str, entry_id: int):
             return json_error(error)
         flash(error.message, "error")
     else:
+        desk_changed()
         if wants_json():
             return jsonify(message="Deleted.")
         flash("Entry deleted.", "success")
@@ -247,6 +275,7 @@ def _run(slug: str, message: str, action, *args, **kwargs):
             return json_error(error)
         flash(error.message, "error")
     else:
+        desk_changed()
         if wants_json():
             return jsonify(message=message)
         flash(message, "success")

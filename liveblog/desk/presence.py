@@ -1,4 +1,7 @@
-"""Who else has an entry open for editing: a lease renewed by the edit page, expiring by itself."""
+"""Who else has an entry open for editing: a lease renewed by the edit page, expiring by itself.
+
+The other editors learn of a change through ``watch`` (pushed), not from this renewal.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from sqlalchemy import delete, select
 from ..extensions import db
 from ..models import EditingPresence, Entry, utcnow
 from . import EVERYONE, bp, roles_required
+from .state import desk_changed
 from .stories import story_or_404
 
 # The edit page renews every 10 s; a closed laptop drops out after 30 s.
@@ -38,6 +42,7 @@ def presence(slug: str, entry_id: int):
     else:
         mine.expires_at = now + LEASE
     db.session.commit()
+    desk_changed()  # the other editors of this entry hear of it at once
     others = db.session.scalars(
         select(EditingPresence).where(EditingPresence.entry_id == entry_id,
                                       EditingPresence.user_id != current_user.id)

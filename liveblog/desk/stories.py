@@ -35,6 +35,7 @@ from ..queries import desk_entries, pinned_entries
 from . import EDITORS, EVERYONE, bp, roles_required
 from .forms import EntryForm, StoryForm
 from .idempotency import new_idempotency_key
+from .state import desk_changed, desk_state
 
 STORY_FIELDS = ("title", "summary", "timezone", "label_format", "status", "cover_url", "cover_alt",
                 "cover_caption", "cover_credit", "featured_kicker", "featured_title",
@@ -134,12 +135,21 @@ def story_settings(slug: str):
                            zones=_zones()), 422 if form.errors else 200
 
 
+@bp.get("/stories/<slug>/end")
+@roles_required(*EDITORS)
+def end_story(slug: str):
+    """Ask before ending: what readers will see, and whether to archive too."""
+    return render_template("desk/story_end.html", story=story_or_404(slug))
+
+
 @bp.post("/stories/<slug>/status")
 @roles_required(*EDITORS)
 def story_status(slug: str):
-    """Go live, end or reopen a story; open readers are told at once."""
+    """Go live, end or reopen a story; open readers are told at once. Ending is asked first."""
     story = story_or_404(slug)
     status = request.form.get("status", "")
+    if status == StoryStatus.ENDED and request.form.get("confirmed") != "1":
+        return redirect(url_for("desk.end_story", slug=slug), 303)
     change = {"status": status}
     if status == "ended":
         change["archived"] = request.form.get("archived") == "1"
@@ -148,6 +158,7 @@ def story_status(slug: str):
     except LiveblogError as error:
         flash(error.message, "error")
     else:
+        desk_changed()  # other open desks show the ended (or reopened) story
         flash({"ended": "The story has ended.", "live": "The story is live."}.get(
             status, "Status changed."), "success")
     return redirect(url_for("desk.story", slug=slug))
@@ -169,6 +180,8 @@ def render_story_desk(story: Story, form: EntryForm | None = None,
         form=form or EntryForm(idempotency_key=new_idempotency_key()),
         readers=audience.reader_count(story.id), may_publish=current_user.can_publish,
         label_now=format_label(utcnow(), story.timezone, story.label_format),
+        watch=desk_state(story.id, current_user.id),
+        watch_url=url_for("desk.watch", slug=story.slug),
     )
 
 

@@ -5,7 +5,6 @@
 
   var AUTOSAVE_DELAY_MS = 400;
   var PREVIEW_DELAY_MS = 700;
-  var PRESENCE_EVERY_MS = 10000;
   // The count adds up every process's reports, which are a few seconds old anyway.
   var READERS_EVERY_MS = 15000;
   var MAX_RETRY_MS = 30000;
@@ -127,6 +126,7 @@
     setUpPreview(state);
     setUpPictures(state);
     setUpTimeChoices(state);
+    if (editPage) setUpLoadText(state);
     return state;
   }
 
@@ -459,7 +459,7 @@
     var message = data.message || "Saved.";
     if (state.editPage) {
       // Stay on the page: the version moves on so the next save is not taken for a conflict.
-      if (data.entry) setFieldValue("version", String(data.entry.version));
+      if (data.entry) setVersion(String(data.entry.version));
       var conflict = byId("conflict-js");
       if (conflict) conflict.remove();
       state.initial = snapshot(state);
@@ -841,87 +841,30 @@
     list.hidden = state.pictures.length === 0;
   }
 
-  /* ---------- edit page: conflicts and presence ---------- */
+  /* ---------- edit page: a refused stale save, and text loaded by the conflict choices ---------- */
 
+  // conflict.js offers the choices; the version field keeps the version this text was based on,
+  // so saving again without choosing is refused again instead of replacing the colleague's text.
   function showConflict(state, error) {
-    var current = error.current;
-    setFieldValue("version", String(current.version));
-    var old = byId("conflict-js");
-    if (old) old.remove();
-    var box = document.createElement("div");
-    box.className = "conflict";
-    box.id = "conflict-js";
-    box.setAttribute("role", "alert");
-    var title = document.createElement("h2");
-    title.textContent = "Someone saved this entry while you were editing";
-    var explain = document.createElement("p");
-    explain.textContent = "It is now at version " + current.version + ". Compare your text with " +
-      "theirs and merge what you need. Saving again will replace their version with yours.";
-    var columns = document.createElement("div");
-    columns.className = "conflict-columns";
-    var theirs = document.createElement("div");
-    theirs.className = "conflict-theirs";
-    var theirsTitle = document.createElement("h3");
-    theirsTitle.textContent = "Their version";
-    var theirsText = document.createElement("div");
-    theirsText.className = "conflict-text";
-    theirsText.innerHTML = current.body_html || ""; // cleaned by the server when it was saved
-    theirs.append(theirsTitle);
-    if (current.headline) theirs.append(strongLine(current.headline));
-    theirs.append(theirsText);
-    var yours = document.createElement("div");
-    yours.className = "conflict-yours";
-    var yoursTitle = document.createElement("h3");
-    yoursTitle.textContent = "Your version";
-    var yoursText = document.createElement("pre");
-    yoursText.className = "conflict-text";
-    yoursText.textContent = bodyText(state).trim();
-    yours.append(yoursTitle);
-    if (fieldValue("headline")) yours.append(strongLine(fieldValue("headline")));
-    yours.append(yoursText);
-    columns.append(theirs, yours);
-    box.append(title, explain, columns);
-    state.form.before(box);
+    state.form.dispatchEvent(new CustomEvent("desk:conflict", { detail: error, bubbles: true }));
     showStatus(state, error.message || "Someone else saved this entry first.", "error");
-    box.scrollIntoView({ block: "nearest" });
   }
 
-  function strongLine(text) {
-    var line = document.createElement("p");
-    var strong = document.createElement("strong");
-    strong.textContent = text;
-    line.append(strong);
-    return line;
-  }
-
-  function setUpPresence(editPage) {
-    var url = editPage.dataset.presenceUrl;
-    var box = byId("presence");
-    if (!url) return;
-    function presenceForm(leave) {
-      var body = new FormData();
-      body.append("csrf_token", csrfToken());
-      if (leave) body.append("leave", "1");
-      return body;
-    }
-    function renew() {
-      postJson(url, presenceForm(false))
-        .then(function (answer) {
-          if (!box || !answer.ok) return;
-          var names = answer.data.editing || [];
-          box.hidden = names.length === 0;
-          box.textContent = names.length ? "Also editing: " + names.join(", ") : "";
-        })
-        .catch(function () {
-          // Offline: the lease simply runs out; the next renewal brings it back.
-        });
-    }
-    renew();
-    var timer = setInterval(renew, PRESENCE_EVERY_MS);
-    window.addEventListener("pagehide", function () {
-      clearInterval(timer);
-      if (navigator.sendBeacon) navigator.sendBeacon(url, presenceForm(true));
+  // {headline, body, version}: "Keep theirs" and "Edit a merge" put that text in the editor.
+  function setUpLoadText(state) {
+    state.form.addEventListener("desk:load-text", function (event) {
+      var text = event.detail || {};
+      if (text.headline !== undefined) setFieldValue("headline", text.headline || "");
+      if (text.body !== undefined) setBody(state, text.body || "");
+      if (text.version !== undefined) setVersion(String(text.version));
+      if (state.saveSoon) state.saveSoon();
     });
+  }
+
+  function setVersion(version) {
+    setFieldValue("version", version);
+    var heading = byId("entry-version");
+    if (heading) heading.textContent = version;
   }
 
   /* ---------- story desk: held lists, actions and the live list ---------- */
@@ -1172,6 +1115,21 @@
     connect();
   }
 
+  /* ---------- story desk: what watch.js hears (held entries, the story's status) ---------- */
+
+  function setUpDeskWatch(desk) {
+    document.addEventListener("desk:watch", function (event) {
+      var state = event.detail || {};
+      if (state.status && state.status !== desk.dataset.status) {
+        // Ended or reopened elsewhere: the page's actions and composer change with it. Unsent
+        // text is kept by the autosave and offered back after the reload.
+        window.location.reload();
+        return;
+      }
+      refreshSideLists(); // a submission, approval, draft or schedule: swap in the held lists
+    });
+  }
+
   /* ---------- start ---------- */
 
   /* ---------- story desk: the open-reader count ---------- */
@@ -1198,11 +1156,10 @@
   function start() {
     var form = byId("compose");
     if (form) setUpForm(form);
-    var editPage = byId("edit-entry");
-    if (editPage) setUpPresence(editPage);
     var desk = byId("story-desk");
     if (desk) {
       setUpActions();
+      setUpDeskWatch(desk);
       setUpLiveList(desk);
       setUpReaderCount();
     }
