@@ -15,22 +15,13 @@ from urllib.parse import urlsplit
 
 from bleach.html5lib_shim import HTMLParser, HTMLSerializer, getTreeWalker
 
+from .embed_posts import POST_CODES, address_of, links_in, local_name, read_post, text_of
 from .embed_providers import FRAMES, Item, PostDetails, item_for
 from .embeds import Embed, embed_for
 from .sanitize import has_block_markup
 
 # Elements that fetch and run or show something from an address.
 LOADERS = frozenset({"iframe", "frame", "embed", "object", "applet", "script", "portal"})
-# What each provider's official code wraps its post in, by class.
-POST_CODES = {
-    "instagram-media": "instagram",
-    "tiktok-embed": "tiktok",
-    "bluesky-embed": "bluesky",
-    "text-post-media": "threads",
-    "mastodon-embed": "mastodon",
-    "fb-post": "facebook",
-    "fb-xfbml-parse-ignore": "facebook",
-}
 # Scripts that come with the codes we turn into our own markup: dropped without a word.
 PROVIDER_SCRIPTS = frozenset(
     {
@@ -50,12 +41,9 @@ PROVIDER_SCRIPTS = frozenset(
 _FACEBOOK_SDK = re.compile(r"connect\.facebook\.net/[a-z]{2}_[A-Z]{2}/(?:sdk|all)\.js")
 _DATAWRAPPER_SCRIPT = re.compile(r"/([A-Za-z0-9]{5})(?:/[0-9]{1,4})?/embed\.js")
 _HINT = re.compile(r"frame|script|embed|object|applet|portal|blockquote|div", re.I)
-# Browsers drop these anywhere in an address, and trim C0 controls and spaces at its ends.
-_URL_NOISE = re.compile(r"[\t\n\r]")
+_ADDRESSED = frozenset({"src", "srcdoc", "data", "code", "href"})
 _HOST = re.compile(r"[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\]")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,20}")
-_HANDLE_AT_END = re.compile(r"\(@([A-Za-z0-9._]{1,30})\)\s*$")
-_BLANK_LINE = re.compile(r"\n\s*\n")
 
 
 class EmbedRefused(ValueError):
@@ -77,21 +65,10 @@ class PastedCodes:
     posts: dict[str, PostDetails] = field(default_factory=dict)
 
 
-def _local(tag) -> str:
-    # html5lib names SVG and MathML elements "{namespace}name"; a frame hides in either too.
-    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
-
-
-def _address(value: str) -> str:
-    value = _URL_NOISE.sub("", value).strip("".join(map(chr, range(33))))
-    value = value.replace("\\", "/")  # "https:\\host" and "/\host" both reach host
-    return "https:" + value if value.startswith("//") else value
-
-
 def _refusal(value: str | None, inline: bool = False) -> EmbedRefused:
     if inline:
         return EmbedRefused("inline content (srcdoc)", has_host=False)
-    address = _address(value or "")
+    address = address_of(value or "")
     if not address:
         return EmbedRefused("no address", has_host=False)
     try:
@@ -112,72 +89,6 @@ def _script_key(address: str) -> tuple[str, str]:
         return (parts.hostname or ""), parts.path
     except ValueError:
         return "", ""
-
-
-def _text(element, skip=()) -> str:
-    """Plain text of an element in reading order, line breaks kept, skipped elements left out."""
-    out = [element.text or ""]
-    for child in element:
-        name = _local(child.tag)
-        if name == "br":
-            out.append("\n")
-        elif child not in skip and name not in ("script", "style", "svg", "template"):
-            out.append(_text(child, skip))
-        out.append(child.tail or "")
-    return "".join(out)
-
-
-def _paragraphs(text: str) -> tuple[str, ...]:
-    return tuple(p for p in (" ".join(b.split()) for b in _BLANK_LINE.split(text)) if p)
-
-
-def _links(element) -> list:
-    return [a for a in element.iter() if _local(a.tag) == "a" and a.get("href")]
-
-
-def _post_address(provider: str, element) -> Item | None:
-    candidates = [element.get(name, "") for name in (
-        "data-instgrm-permalink", "cite", "data-text-post-permalink", "data-href")]
-    candidates.append(element.get("data-embed-url", "").removesuffix("/embed"))
-    candidates += [a.get("href") for a in reversed(_links(element))]
-    for candidate in candidates:
-        item = item_for(_address(candidate)) if candidate else None
-        if item and item.provider == provider:
-            return item
-    return None
-
-
-def _read_post(provider: str, element) -> tuple[Item, PostDetails] | None:
-    item = _post_address(provider, element)
-    if item is None:
-        return None
-    links = _links(element)
-    own = [a for a in links if (found := item_for(_address(a.get("href")))) and found == item]
-    at_links = [a for a in links if _text(a).strip().startswith("@")]
-    name, handle, text = "", "", ()
-    if provider == "instagram" and (byline := [p for p in element.iter() if _local(p.tag) == "p"]):
-        words = " ".join(_text(byline[-1]).split())
-        if match := _HANDLE_AT_END.search(words):
-            handle, name = match.group(1), words[: match.start()].strip()
-            name = name.rsplit(" by ", 1)[-1]
-    elif provider == "tiktok":
-        text = _paragraphs(" ".join(_text(element, skip=at_links[:1]).split()))
-    elif provider == "bluesky":
-        paragraphs = [p for p in element if _local(p.tag) == "p"]
-        text = _paragraphs(_text(paragraphs[0], skip=own)) if paragraphs else ()
-        handle = _text(at_links[-1]).strip().lstrip("@") if at_links else ""
-        byline = (element.text or "") + "".join(child.tail or "" for child in element)
-        name = " ".join(byline.split("(")[0].split()).strip("\u2014\u2013- ")
-        # The code names the author by DID; a pasted link, like the card, by handle.
-        key = item.url.rsplit("/", 1)[1]
-        if handle and (better := item_for(f"https://bsky.app/profile/{handle}/post/{key}")):
-            item = better
-    elif provider == "facebook":
-        quote = next((q for q in element.iter() if _local(q.tag) == "blockquote"), element)
-        text = tuple(t for p in quote if _local(p.tag) == "p" for t in _paragraphs(_text(p)))
-        authors = [a for a in quote if _local(a.tag) == "a" and a not in own]
-        name = " ".join(_text(authors[0]).split()) if authors else ""
-    return item, PostDetails(name[:200], handle[:100], text)
 
 
 class _Reader:
@@ -212,7 +123,7 @@ class _Reader:
 
     def _replace(self, element, url: str) -> None:
         parent = self.parents[element]
-        alone = _local(parent.tag) == "p" and len(parent) == 1 and not (
+        alone = local_name(parent.tag) == "p" and len(parent) == 1 and not (
             (parent.text or "").strip() or (element.tail or "").strip())
         self.links.append((url, alone))
         self._remove(element, f"{self.token}-{len(self.links) - 1}\ue000")
@@ -223,14 +134,14 @@ class _Reader:
             if not self._is_gone(element):
                 self._read_element(element)
         for element in list(self.root.iter()):  # scripts last: a Mastodon code names its host
-            if _local(element.tag) == "script" and not self._is_gone(element):
+            if local_name(element.tag) == "script" and not self._is_gone(element):
                 self._read_script(element)
 
     def _read_element(self, element) -> None:
-        name, classes = _local(element.tag), (element.get("class") or "").split()
+        name, classes = local_name(element.tag), (element.get("class") or "").split()
         if name in ("blockquote", "div"):
             provider = next((POST_CODES[c] for c in classes if c in POST_CODES), None)
-            if provider and (post := _read_post(provider, element)):
+            if provider and (post := read_post(provider, element)):
                 item, details = post
                 self.posts[item.url] = details
                 if provider == "mastodon":
@@ -249,7 +160,7 @@ class _Reader:
         if element.get("srcdoc") is not None:
             raise _refusal(None, inline=True)
         raw = next((element.get(a) for a in ("src", "data", "code") if element.get(a)), "")
-        address = _address(raw)
+        address = address_of(raw)
         found = embed_for(address) if name == "iframe" else None
         if "mastodon-embed" in classes and address.endswith("/embed"):
             found = item_for(address.removesuffix("/embed"))
@@ -269,9 +180,9 @@ class _Reader:
         siblings = list(parent)
         index = siblings.index(frame)
         credit = siblings[index + 1] if index + 1 < len(siblings) else None
-        if credit is None or _local(credit.tag) != "div" or (frame.tail or "").strip():
+        if credit is None or local_name(credit.tag) != "div" or (frame.tail or "").strip():
             return item
-        pages = [item_for(_address(a.get("href"))) for a in _links(credit)]
+        pages = [item_for(address_of(a.get("href"))) for a in links_in(credit)]
         if pages and all(p and p.provider == "soundcloud" for p in pages[-1:]):
             self._remove(credit)
             return pages[-1]
@@ -282,7 +193,7 @@ class _Reader:
             "{http://www.w3.org/1999/xlink}href")
         if not raw:  # inline code (Datawrapper's resizer): the cleaner drops it with its text
             return self._remove(element)
-        address = _address(raw)
+        address = address_of(raw)
         host, path = _script_key(address)
         if f"{host}{path}" in PROVIDER_SCRIPTS or _FACEBOOK_SDK.fullmatch(f"{host}{path}"):
             return self._remove(element)
@@ -297,7 +208,7 @@ class _Reader:
     def serialize(self) -> str:
         """The fragment as HTML, each marker now a link in a paragraph of its own."""
         serializer = HTMLSerializer(quote_attr_values="always", omit_optional_tags=False,
-                                    resolve_entities=False, sanitize=False)
+                                    resolve_entities=False)
         html = serializer.render(getTreeWalker("etree")(self.root))
         blocks = has_block_markup(html)
         for number, (url, alone) in enumerate(self.links):
@@ -308,11 +219,71 @@ class _Reader:
         return html
 
 
+def _parse(html: str):
+    return HTMLParser(namespaceHTMLElements=False).parseFragment(html)
+
+
+def _is_code(text: str) -> bool:
+    """True if text, read as HTML, holds an embed code: a loader with an address or a wrapper."""
+    wrappers = {*POST_CODES, "flourish-embed", "twitter-tweet"}
+    return _HINT.search(text) is not None and any(
+        (local_name(element.tag) in LOADERS and _ADDRESSED.intersection(element.keys()))
+        or wrappers.intersection((element.get("class") or "").split())
+        or element.get("id") == "fb-root"  # the first line of Facebook's code
+        for element in _parse(text).iter()
+    )
+
+
+def _plain_paragraph_text(element) -> str | None:
+    if local_name(element.tag) != "p" or any(local_name(c.tag) != "br" for c in element):
+        return None
+    return text_of(element).strip()
+
+
+def _code_written_as_text(raw: str) -> str:
+    """Rich editors (the desk's Quill) paste code as text: read such paragraphs as the code.
+
+    A run of plain paragraphs from one starting with "<" to one ending with ">" (a script in
+    the code may span lines) is taken for code when, read as HTML, it holds an embed code.
+    """
+    root = _parse(raw)
+    children, runs, index = list(root), [], 0
+    while index < len(children):
+        parts = [_plain_paragraph_text(children[index]) or ""]
+        end = index
+        while parts[0].startswith("<") and not parts[-1].endswith(">") and end + 1 < len(
+                children) and (more := _plain_paragraph_text(children[end + 1])) is not None:
+            end += 1
+            parts.append(more)
+        code = "\n".join(parts)
+        if code.startswith("<") and code.endswith(">") and _is_code(code):
+            runs.append((children[index : end + 1], code))
+            index = end + 1
+        else:
+            index += 1
+    if not runs:
+        return raw
+    token = f"\ue000{secrets.token_hex(8)}"
+    for number, (run, _) in enumerate(runs):
+        tail = run[-1].tail
+        run[0].clear()
+        run[0].text, run[0].tail = f"{token}-{number}\ue000", tail
+        for element in run[1:]:
+            root.remove(element)
+    html = HTMLSerializer(quote_attr_values="always", omit_optional_tags=False,
+                          resolve_entities=False).render(getTreeWalker("etree")(root))
+    for number, (_, code) in enumerate(runs):
+        html = html.replace(f"<p>{token}-{number}\ue000</p>", code)
+    return html
+
+
 def read_embed_codes(raw: str) -> PastedCodes:
     """Turn pasted embed codes into links to their items; raise EmbedRefused for the rest."""
     if not raw or "<" not in raw or not _HINT.search(raw):
         return PastedCodes(raw)
-    reader = _Reader(HTMLParser(namespaceHTMLElements=False).parseFragment(raw))
+    if "&lt;" in raw:
+        raw = _code_written_as_text(raw)
+    reader = _Reader(_parse(raw))
     reader.read()
     if not reader.links:
         # Nothing to turn into an embed: what is left for the cleaner is what was written.

@@ -1,7 +1,11 @@
 """Pasted embed codes: each supported provider's official code makes the same embed as its link;
 a frame or script from anywhere else is refused with a message that names where it comes from."""
 
+import html
+
 import pytest
+from browser_support import browser_tests
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from liveblog.content import prepare_body
@@ -338,3 +342,94 @@ def test_pasted_post_text_cannot_carry_markup():
     body = prepare_body(code)
     assert "<img" not in body and "<b>" not in body
     assert "&lt;img src=x onerror=alert(1)&gt;bold" in body
+
+
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__violations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
+@browser_tests[0]
+@browser_tests[1]
+def test_charts_maps_and_audio_load_on_click_within_the_policy(browser, live_server, actions):
+    """Nothing from a provider loads until the reader asks; then its frame passes the CSP."""
+    actions.create_story()
+    for code in (DATAWRAPPER_CODE, FLOURISH_CODE, MAP_CODE, SOUNDCLOUD_CODE, INSTAGRAM_CODE):
+        actions.post_entry(body=code)
+    context = browser.new_context(base_url=live_server)
+    context.add_init_script(RECORD_VIOLATIONS)
+    page = context.new_page()
+    outside = []
+    page.on("request", lambda request: outside.append(request.url)
+            if "127.0.0.1" not in request.url else None)
+    # The network here is closed: requests that pass the CSP are aborted, not waited for.
+    page.route("**/*", lambda route: route.abort()
+               if "127.0.0.1" not in route.request.url else route.continue_())
+    page.goto("/stories/storm")
+    expect(page.locator(".embed-post")).to_contain_text("National Geographic")
+    expect(page.locator("iframe")).to_have_count(0)
+    assert outside == []
+    expected = {
+        "datawrapper": "https://datawrapper.dwcdn.net/a1B2c/3/",
+        "flourish": "https://flo.uri.sh/visualisation/16234567/embed",
+        "googlemaps": MAP_URL,
+        "soundcloud": TRACK_PLAYER.replace("&amp;", "&") + "the-world-at-one",
+    }
+    for provider, src in expected.items():
+        card = page.locator(f'figure[data-provider="{provider}"]')
+        # The keyboard, not a click: each loaded frame takes focus and scrolls the page.
+        card.locator(".embed-activate").press("Enter")
+        expect(card.locator("iframe")).to_have_attribute("src", src)
+    expect(page.locator("iframe")).to_have_count(4)
+    assert page.evaluate("window.__violations") == []
+    assert page.locator(".embed-post script, .embed-post button").count() == 0
+    context.close()
+
+
+def test_feeds_carry_charts_maps_and_posts_as_plain_links(client, actions):
+    actions.create_story()
+    for code in (DATAWRAPPER_CODE, MAP_CODE, BLUESKY_CODE):
+        actions.post_entry(body=code)
+    items = client.get("/stories/storm/feed.json").get_json()["items"]
+    chart, map_, post = (item["content_html"] for item in reversed(items[:3]))
+    assert "<button" not in chart + map_ + post
+    assert f'<a href="{DW}">Datawrapper chart: {DW}</a>' in chart
+    assert "Google map: https://www.google.com/maps/embed?pb=" in map_
+    assert "Polls are open until 10pm." in post and f'href="{BLUESKY[2]}"' in post
+
+
+def as_editor_text(code):
+    """What the desk's editor sends for code pasted as plain text: escaped lines, one per <p>."""
+    lines = code.split("\n")
+    return "".join(f"<p>{html.escape(line, quote=False) or '<br>'}</p>" for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("code", "link"),
+    [(YOUTUBE_CODE, "https://youtu.be/dQw4w9WgXcQ"), (DATAWRAPPER_CODE, DW),
+     (INSTAGRAM_CODE, None), (FACEBOOK_SDK_CODE, None)],
+    ids=["youtube", "datawrapper-script-over-two-lines", "instagram", "facebook"],
+)
+def test_code_pasted_into_the_desk_editor_as_text_is_read_as_code(code, link):
+    expected = prepare_body(link if link else code)
+    body = prepare_body(f"<p>Before</p>{as_editor_text(code)}<p>After</p>")
+    # The cleaner leaves a line break where it unwraps a <div> (Facebook's first line).
+    assert body.replace("</p>\n<", "</p><") == f"<p>Before</p>{expected}<p>After</p>"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["<p>&lt;b&gt;bold&lt;/b&gt; is how HTML says it</p>", "<p>&lt;iframe&gt; tags</p>",
+     "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>", "<p>&lt;p&gt;</p>"],
+)
+def test_writing_about_markup_stays_text(text):
+    assert prepare_body(text) == text
+
+
+def test_unknown_code_pasted_as_text_is_refused_too():
+    with pytest.raises(Invalid) as refusal:
+        prepare_body(as_editor_text('<iframe src="https://evil.example/x"></iframe>'))
+    assert "from evil.example" in refusal.value.fields["body"]
