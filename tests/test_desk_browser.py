@@ -43,6 +43,12 @@ def new_page(browser, live_server):
         context.close()
 
 
+@pytest.fixture(autouse=True)
+def short_desk_polls(app):
+    """Desk long polls of 2 s: none outlives its test by more than that."""
+    app.config["DESK_WATCH_SECONDS"] = 2
+
+
 @pytest.fixture
 def scheduler(app):
     """The server's scheduler thread, looking for due entries five times a second."""
@@ -299,42 +305,145 @@ def test_unsent_text_is_restored_after_a_reload_and_can_be_discarded(app, action
     expect(editor.locator("#restore-note")).to_have_count(0)
 
 
-def test_stale_edit_shows_both_texts_and_the_next_save_overwrites(app, actions, new_page):
+def test_a_second_editor_is_announced_at_once_and_a_stale_save_offers_three_choices(
+    app, actions, new_page
+):
     actions.create_story(slug="storm")
     entry = actions.post_entry(body="Two roads closed.\n\nMore soon.")  # plain text, as API may
     edit_path = f"/admin/stories/storm/entries/{entry['id']}/edit"
     ann = desk_as(new_page, actions, "ann@newsroom.example", name="Ann")
     ben = desk_as(new_page, actions, "ben@newsroom.example", name="Ben")
-    for page in (ann, ben):
-        page.goto(edit_path)
-        expect(page.locator("#compose .ql-editor p")).to_have_text(
-            ["Two roads closed.", "More soon."]
-        )
+    ann.goto(edit_path)
+    expect(ann.locator("#compose .ql-editor p")).to_have_text(["Two roads closed.", "More soon."])
+    ben.goto(edit_path)
+    # Pushed, not found at the next 10-second refresh.
+    expect(ann.locator("#presence")).to_have_text("Also editing: Ben", timeout=LIVE)
     expect(ben.locator("#presence")).to_have_text("Also editing: Ann", timeout=SERVER)
 
+    ben.locator("#compose .ql-editor").press("Control+End")
+    ben.keyboard.type(" Police advise avoiding the A30.")
+    ben.locator("#compose .ql-editor").press("Control+Enter")
+    expect(ben.locator("#compose-status")).to_contain_text("Saved.", timeout=SERVER)
+    expect(ann.locator("#saved-elsewhere")).to_contain_text("Ben saved version 2", timeout=LIVE)
+    expect(ben.locator("#saved-elsewhere")).to_be_hidden()
+    expect(ben.locator("#entry-version")).to_have_text("2")
+
+    # A stale save: both versions formatted, the heading brought up to date, nothing replaced.
     ann.locator("#compose .ql-editor").press("Control+End")
-    ann.keyboard.type(" Police advise avoiding the A30.")
+    ann.keyboard.type(" Diversions are signed.")
+    ann.locator("#compose .ql-editor").press("Control+Enter")
+    conflict = ann.locator("#conflict-js")
+    expect(conflict).to_be_visible(timeout=SERVER)
+    expect(conflict.locator(".conflict-theirs p")).to_have_text(
+        ["Two roads closed.", "More soon. Police advise avoiding the A30."])
+    expect(conflict.locator(".conflict-yours p")).to_have_text(
+        ["Two roads closed.", "More soon. Diversions are signed."])
+    expect(ann.locator("#entry-version")).to_have_text("2")
+    expect(ann.locator("#version")).to_have_value("1")  # still based on what Ann saw
+    mine = "More soon. Diversions are signed."
+    expect(ann.locator("#compose .ql-editor p").last).to_have_text(mine)
+    ann.locator("#compose .ql-editor").press("Control+Enter")  # no choice made: refused again
+    expect(conflict).to_be_visible(timeout=SERVER)
+    with app.app_context():
+        assert "Diversions" not in db.session.get(Entry, entry["id"]).body_html
+
+    # "Edit a merge": both texts in the editor, based on Ben's version, saved as a third.
+    conflict.get_by_role("button", name="Edit a merge").click()
+    expect(conflict).to_have_count(0)
+    expect(ann.locator("#compose .ql-editor p")).to_have_text(
+        ["Two roads closed.", "More soon. Police advise avoiding the A30.", mine])
+    expect(ann.locator("#version")).to_have_value("2")
+    ann.locator("#compose .ql-editor p").nth(1).click()
+    ann.keyboard.press("End")
+    ann.keyboard.type(" Diversions are signed.")
+    ann.locator("#compose .ql-editor p").last.click()
+    ann.keyboard.press("End")
+    for _ in range(len(mine)):
+        ann.keyboard.press("Backspace")
+    ann.keyboard.press("Backspace")  # and the empty paragraph
     ann.locator("#compose .ql-editor").press("Control+Enter")
     expect(ann.locator("#compose-status")).to_contain_text("Saved.", timeout=SERVER)
-
-    ben.locator("#compose .ql-editor").press("Control+End")
-    ben.keyboard.type(" Diversions are signed.")
-    ben.locator("#compose .ql-editor").press("Control+Enter")
-    conflict = ben.locator("#conflict-js")
-    expect(conflict).to_be_visible(timeout=SERVER)
-    expect(conflict.locator(".conflict-theirs")).to_contain_text("Police advise avoiding the A30.")
-    expect(conflict.locator(".conflict-yours")).to_contain_text("Diversions are signed.")
-    expect(ben.locator("#version")).to_have_value(str(entry["version"] + 1))
-    mine = "More soon. Diversions are signed."
-    expect(ben.locator("#compose .ql-editor p").last).to_have_text(mine)  # kept, not replaced
-
-    ben.locator("#compose .ql-editor").press("Control+Enter")  # a deliberate overwrite
-    expect(ben.locator("#compose-status")).to_contain_text("Saved.", timeout=SERVER)
-    expect(conflict).to_have_count(0)
+    expect(ann.locator("#entry-version")).to_have_text("3")
     with app.app_context():
         saved = db.session.get(Entry, entry["id"])
-        assert "Diversions are signed." in saved.body_html
-        assert saved.version == entry["version"] + 2
+        assert saved.version == 3
+        assert "Police advise avoiding the A30. Diversions are signed." in saved.body_html
+
+    # "Keep theirs": Ben's newer text replaces Ann's unsaved one in the form; nothing is saved.
+    expect(ben.locator("#saved-elsewhere")).to_contain_text("Ann saved version 3", timeout=LIVE)
+    ben.reload()
+    ben.locator("#compose .ql-editor").press("Control+Home")
+    ben.keyboard.type("Update: ")
+    ben.locator("#compose .ql-editor").press("Control+Enter")
+    expect(ben.locator("#compose-status")).to_contain_text("Saved.", timeout=SERVER)
+    ann.locator("#compose .ql-editor").press("Control+End")
+    ann.keyboard.type(" Buses too.")
+    ann.locator("#compose .ql-editor").press("Control+Enter")
+    expect(conflict).to_be_visible(timeout=SERVER)
+    conflict.get_by_role("button", name="Keep theirs").click()
+    expect(ann.locator("#compose .ql-editor p").first).to_have_text("Update: Two roads closed.")
+    expect(ann.locator("#compose .ql-editor")).not_to_contain_text("Buses too.")
+    expect(ann.locator("#version")).to_have_value("4")
+    expect(ann.locator("#entry-version")).to_have_text("4")
+
+    # "Use mine": saved against Ben's version, on purpose.
+    ben.reload()
+    ben.locator("#compose .ql-editor").press("Control+End")
+    ben.keyboard.type(" Trains run.")
+    ben.locator("#compose .ql-editor").press("Control+Enter")
+    expect(ben.locator("#compose-status")).to_contain_text("Saved.", timeout=SERVER)
+    ann.locator("#compose .ql-editor").press("Control+End")
+    ann.keyboard.type(" Ferries run.")
+    ann.locator("#compose .ql-editor").press("Control+Enter")
+    expect(conflict).to_be_visible(timeout=SERVER)
+    conflict.get_by_role("button", name="Use mine").click()
+    expect(ann.locator("#compose-status")).to_contain_text("Saved.", timeout=SERVER)
+    expect(ann.locator("#entry-version")).to_have_text("6")
+    with app.app_context():
+        saved = db.session.get(Entry, entry["id"])
+        assert saved.version == 6
+        assert "Ferries run." in saved.body_html and "Trains run." not in saved.body_html
+
+
+def test_a_contributors_submission_appears_on_an_open_editors_desk_within_a_second(
+    app, actions, new_page
+):
+    actions.create_story(slug="vote", title="Count night")
+    editor = open_desk(desk_as(new_page, actions, "edna@newsroom.example", name="Edna"), "vote")
+    editor.evaluate("window.__marker = 1")
+    contributor = open_desk(
+        desk_as(new_page, actions, "cory@newsroom.example", Role.CONTRIBUTOR, "Cory"), "vote")
+    for turnout in ("61%", "58%"):
+        type_body(contributor, f"Turnout in the north ward is {turnout}.")
+        contributor.get_by_role("button", name="Submit for approval").click()
+        expect(contributor.locator("#compose-status")).to_have_text(
+            "Sent to an editor for approval.", timeout=SERVER)
+        expect(editor.locator("#held-pending .held-entry").first).to_contain_text(
+            f"Turnout in the north ward is {turnout}.", timeout=LIVE)
+    expect(editor.locator("#held-pending h2")).to_have_text("Waiting for approval (2)")
+    assert editor.evaluate("window.__marker") == 1  # no reload
+
+
+def test_ending_a_story_asks_first_and_an_ended_desk_offers_reopen(app, actions, new_page):
+    actions.create_story(slug="vote", title="Count night")
+    editor = open_desk(desk_as(new_page, actions, "edna@newsroom.example"), "vote")
+    colleague = open_desk(desk_as(new_page, actions, "carl@newsroom.example"), "vote")
+    editor.get_by_role("link", name="End story…").click()
+    expect(editor.get_by_role("heading", name="End “Count night”?")).to_be_visible()
+    editor.get_by_role("link", name="Keep it live").click()
+    expect(editor.locator("#desk-status")).to_have_text("live")
+    editor.get_by_role("link", name="End story…").click()
+    editor.get_by_role("button", name="End story", exact=True).click()
+    expect(editor.locator("#desk-status")).to_have_text("ended")
+    expect(editor.get_by_role("heading", name="This story has ended")).to_be_visible()
+    expect(editor.locator("#compose")).to_have_count(0)
+    # A colleague's open desk follows (its composer could only answer 409 now).
+    expect(colleague.locator("#compose")).to_have_count(0, timeout=SERVER)
+    expect(colleague.locator("#ended-note")).to_be_visible()
+    editor.locator("#ended-note").get_by_role("button", name="Reopen").click()
+    expect(editor.locator("#desk-status")).to_have_text("live")
+    expect(editor.locator("#compose .ql-editor")).to_be_visible()
+    expect(colleague.locator("#compose .ql-editor")).to_be_visible(timeout=SERVER)
 
 
 def test_pasted_x_embed_code_becomes_the_posts_address_on_its_own_line(actions, new_page):
