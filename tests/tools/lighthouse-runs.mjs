@@ -1,0 +1,92 @@
+// Lighthouse on a phone profile, run after run, in one Chromium:
+// `node lighthouse-runs.mjs IN_A_ROW AT_MOST URL...` audits each URL until IN_A_ROW runs in a row
+// score 100 in every category, at most AT_MOST times, and prints one JSON line per run. Each run is gathered once and scored twice: with
+// Lighthouse's default CPU slowdown (4x, which assumes a fast desktop) and with the slowdown
+// Lighthouse's throttling guide prescribes for the speed this run measured (its benchmarkIndex),
+// so a machine already as slow as the phone Lighthouse imitates is not slowed down four times more.
+import * as chromeLauncher from 'chrome-launcher';
+import {navigationGather} from 'lighthouse/core/gather/navigation-runner.js';
+import {Runner} from 'lighthouse/core/runner.js';
+
+const CATEGORIES = ['performance', 'accessibility', 'best-practices', 'seo'];
+// The network is closed here: nothing in Chromium may dial out.
+const CHROME_FLAGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run'];
+
+// The calculator linked from Lighthouse's docs/throttling.md ("Calibrating multipliers"):
+// https://github.com/patrickhulce/lighthouse-cpu-throttling-calculator
+function cpuSlowdownFor(benchmarkIndex) {
+  if (benchmarkIndex >= 1300) return 3 + (benchmarkIndex - 1300) / 233;
+  if (benchmarkIndex >= 800) return 2 + (benchmarkIndex - 800) / 500;
+  if (benchmarkIndex >= 150) return 1 + (benchmarkIndex - 150) / 650;
+  return 1;
+}
+
+async function score(artifacts, runnerOptions, cpuSlowdownMultiplier) {
+  const {resolvedConfig} = runnerOptions;
+  const settings = {...resolvedConfig.settings,
+    throttling: {...resolvedConfig.settings.throttling, cpuSlowdownMultiplier}};
+  // Simulated throttling applies the slowdown only when scoring, never while gathering, so the
+  // run is as if it had been gathered with this setting (Lighthouse checks that they match).
+  const {lhr} = await Runner.audit({...artifacts, settings},
+      {resolvedConfig: {...resolvedConfig, settings}, computedCache: new Map()});
+  return lhr;
+}
+
+function summary(lhr) {
+  const scores = Object.fromEntries(CATEGORIES.map(id => [id, lhr.categories[id]?.score ?? null]));
+  // Every audit that costs a category points, with what Lighthouse says about it.
+  const short = [];
+  for (const id of CATEGORIES) {
+    for (const ref of lhr.categories[id]?.auditRefs ?? []) {
+      const audit = lhr.audits[ref.id];
+      if (ref.weight > 0 && audit.score !== null && audit.score < 1) {
+        short.push({category: id, audit: ref.id, score: audit.score, value: audit.displayValue});
+      }
+    }
+  }
+  const metrics = lhr.audits.metrics?.details?.items?.[0] ?? {};
+  return {scores, short, metrics: {
+    fcp: metrics.firstContentfulPaint, lcp: metrics.largestContentfulPaint,
+    si: metrics.speedIndex, tbt: metrics.totalBlockingTime, cls: metrics.cumulativeLayoutShift,
+    // What this machine saw before any simulation: the speed index starts from it.
+    observedFcp: metrics.observedFirstContentfulPaint, observedSi: metrics.observedSpeedIndex,
+    observedLoad: metrics.observedLoad,
+  }, runtimeError: lhr.runtimeError?.code ?? null};
+}
+
+function perfect(result) {
+  return !result.runtimeError && Object.values(result.scores).every(value => value === 1);
+}
+
+async function main() {
+  const [inARow, atMost, ...urls] = process.argv.slice(2);
+  const streak = Object.fromEntries(urls.map(url => [url, 0]));
+  const chrome = await chromeLauncher.launch({chromeFlags: CHROME_FLAGS});
+  try {
+    for (let run = 1; run <= Number(atMost); run++) {
+      // A page that has its runs in a row is done; a page that can no longer get them is too.
+      const left = urls.filter(url => streak[url] < Number(inARow) &&
+          Number(atMost) - run + 1 >= Number(inARow) - streak[url]);
+      if (!left.length) break;
+      for (const url of left) {
+        const flags = {port: chrome.port, onlyCategories: CATEGORIES, formFactor: 'mobile',
+          disableFullPageScreenshot: true, logLevel: 'error'};
+        const {artifacts, runnerOptions} = await navigationGather(undefined, url, {flags});
+        const benchmarkIndex = artifacts.BenchmarkIndex;
+        const calibrated = cpuSlowdownFor(benchmarkIndex);
+        const asDefault = summary(await score(artifacts, runnerOptions, 4));
+        const asCalibrated = summary(await score(artifacts, runnerOptions, calibrated));
+        streak[url] = perfect(asCalibrated) ? streak[url] + 1 : 0;
+        process.stdout.write(JSON.stringify({url, run, benchmarkIndex,
+          cpuSlowdownMultiplier: Math.round(calibrated * 100) / 100, inARow: streak[url],
+          calibrated: asCalibrated, default: asDefault}) + '\n');
+      }
+    }
+  } finally {
+    chrome.kill();
+  }
+}
+
+await main();
