@@ -182,11 +182,12 @@ class _Reader:
         credit = siblings[index + 1] if index + 1 < len(siblings) else None
         if credit is None or local_name(credit.tag) != "div" or (frame.tail or "").strip():
             return item
-        pages = [item_for(address_of(a.get("href"))) for a in links_in(credit)]
-        if pages and all(p and p.provider == "soundcloud" for p in pages[-1:]):
-            self._remove(credit)
-            return pages[-1]
-        return item
+        links = links_in(credit)
+        page = item_for(address_of(links[-1].get("href"))) if links else None
+        if page is None or page.provider != "soundcloud":
+            return item
+        self._remove(credit)
+        return page
 
     def _read_script(self, element) -> None:
         raw = element.get("src") or element.get("href") or element.get(

@@ -97,7 +97,8 @@ def _youtube(host: str, path: str, query: dict[str, list[str]]) -> Embed | None:
         video_id = query.get("v", [""])[0]
     elif match := _YOUTUBE_PATH.fullmatch(path):
         video_id = match.group(1)
-    if not _YOUTUBE_ID.fullmatch(video_id):
+    # "videoseries" fits an ID's shape but names a playlist, which our player cannot show.
+    if not _YOUTUBE_ID.fullmatch(video_id) or video_id == "videoseries":
         return None
     start = _seconds(query.get("t", query.get("start", [""]))[0])
     return Embed("youtube", video_id, start=start)

@@ -142,6 +142,7 @@ LOOK_ALIKES = [
     "https://www.youtube.com/watch?list=dQw4w9WgXcQ",
     "https://www.youtube.com/channel/dQw4w9WgXcQ",
     "https://youtu.be/dQw4w9WgXcQ/extra",
+    "https://www.youtube.com/embed/videoseries?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG",
     "https://vimeo.com.evil/76979871",
     "https://vimeo.com/channels/staffpicks",
     "https://vimeo.com/video/76979871",
