@@ -180,6 +180,7 @@ def test_under_gunicorn_one_request_makes_one_access_line(tmp_path, empty_databa
                                          headers={"X-Request-ID": "probe-17"})
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(request, timeout=5)
+        missing.value.close()
         assert missing.value.code == 404
     lines = [line for line in log_path.read_text().splitlines() if "no-such-page-17" in line]
     (line,) = lines  # ours, not gunicorn's access log beside it

@@ -180,6 +180,7 @@ def test_after_sigterm_a_worker_takes_no_new_reader_and_is_not_ready(gunicorn_de
         with urllib.request.urlopen(f"{base}/readyz", timeout=5) as ready:
             pytest.fail(f"/readyz answered {ready.status} after SIGTERM")
     except urllib.error.HTTPError as unready:
+        unready.close()
         assert unready.code == 503
     except urllib.error.URLError as gone:
         assert isinstance(gone.reason, ConnectionRefusedError)
