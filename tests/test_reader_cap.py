@@ -91,17 +91,21 @@ async def answer(sock: socket.socket | str, held: list) -> str:
 
 
 async def close_codes(held: list) -> list[int | None]:
-    """For each held socket, the code of a close the server sent at once, else None."""
+    """For each held socket, the code of the close it got first, or None if a heartbeat came.
+
+    A socket is upgraded before its story is read, so under a storm a reader may wait a while
+    for the database (or its pool) before it is subscribed: its first heartbeat says it is.
+    """
 
     async def code(reader) -> int | None:
         try:
-            frame = await asyncio.wait_for(reader.read(4), timeout=0.5)
+            frame = await asyncio.wait_for(reader.read(4), timeout=HANDSHAKE_TIMEOUT)
         except TimeoutError:
-            return None  # still open and quiet: held
+            return -2  # neither served nor closed in time
         if len(frame) >= 4 and frame[0] == 0x88:
             return struct.unpack("!H", frame[2:4])[0]
         if frame[:1] == b"\x81":
-            return None  # a heartbeat: served and still open
+            return None  # a heartbeat: subscribed and served
         return -1  # anything else is a fault (a garbled stream, a bare EOF)
 
     return await asyncio.gather(*(code(reader) for reader, _ in held))
@@ -131,7 +135,7 @@ def test_a_storm_of_readers_never_overshoots_the_cap_and_is_refused_cleanly(
         pytest.skip("the open-files limit is too low for the storm")
     env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
            "DATABASE_URL": empty_database_url, "MAX_READERS_PER_PROCESS": str(CAP),
-           "RATELIMIT_ENABLED": "0", "LOG_FORMAT": "text"}
+           "RATELIMIT_ENABLED": "0", "LOG_FORMAT": "text", "LIVE_HEARTBEAT_SECONDS": "3"}
     seed(env)
     log_path = tmp_path / "gunicorn.log"
     with Gunicorn(env, str(log_path), workers=1) as server:
@@ -147,7 +151,7 @@ def test_a_storm_of_readers_never_overshoots_the_cap_and_is_refused_cleanly(
     # Each 1013 gave its slot back, so at most that many more than the cap got a 101.
     assert held <= CAP and outcomes.count("101") <= CAP + len(closed), (held, len(closed))
     assert served == held
-    assert held >= CAP * 0.9, (held, closed[:5])  # the cap is reached, not refused early
+    assert outcomes.count("101") >= CAP  # the cap is reached, not refused early
     assert outcomes.count("503") >= STORM - CAP - len(closed)
     assert "Traceback" not in log, log[log.index("Traceback") - 200:][:3000]
     print(f"storm answered in {seconds:.1f} s: {held} held, {outcomes.count('503')} refused")
