@@ -6,8 +6,10 @@ import threading
 import time
 
 from prometheus_client import REGISTRY
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
 from liveblog import hub as hub_module
+from liveblog import metrics
 from liveblog.hub import Frame, Hub
 
 
@@ -148,3 +150,15 @@ def test_a_story_set_back_to_draft_sends_its_readers_away_and_streams_no_more():
     assert reader.closing and reader.unpublished and woken.is_set()
     assert [f.seq for f in reader.drain()] == [1]  # nothing after it went back to draft
     assert not other_story.closing and [f.seq for f in other_story.drain()] == [1]
+
+
+def test_a_scrape_of_the_workers_files_leaves_out_stories_nobody_reads(tmp_path):
+    # Several gunicorn workers keep metrics in files, which cannot forget a series.
+    name = metrics.OPEN_READERS_NAME
+    values = MmapedDict(str(tmp_path / "gauge_livesum_4242.db"))
+    for story, readers in (("1", 0.0), ("2", 3.0)):
+        values.write_value(mmap_key(name, name, ["story"], [story], "readers"), readers, 0.0)
+    values.close()
+    collected = metrics._WithoutIdleStories(str(tmp_path)).collect()
+    samples = [s for family in collected if family.name == name for s in family.samples]
+    assert [(s.labels["story"], s.value) for s in samples] == [("2", 3.0)]
