@@ -40,7 +40,10 @@ PROVIDER_SCRIPTS = frozenset(
 )
 _FACEBOOK_SDK = re.compile(r"connect\.facebook\.net/[a-z]{2}_[A-Z]{2}/(?:sdk|all)\.js")
 _DATAWRAPPER_SCRIPT = re.compile(r"/([A-Za-z0-9]{5})(?:/[0-9]{1,4})?/embed\.js")
-_HINT = re.compile(r"frame|script|embed|object|applet|portal|blockquote|div", re.I)
+# Every code we read names one of these (a loader's tag or a provider's class): anything else
+# goes to the cleaner unparsed. "embed" covers tiktok-, bluesky-, mastodon- and flourish-embed.
+_HINT = re.compile(r"frame|script|embed|object|applet|portal|instagram-media|text-post-media"
+                   r"|fb-post|fb-xfbml|fb-root", re.I)
 _ADDRESSED = frozenset({"src", "srcdoc", "data", "code", "href"})
 _HOST = re.compile(r"[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\]")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,20}")
