@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from liveblog import create_app, media, publishing
+from liveblog import archive, create_app, media, publishing
 from liveblog.extensions import db
 from liveblog.models import Story, User
 
@@ -132,7 +132,7 @@ def test_an_archived_story_is_a_static_page_with_no_live_connection(app, client,
     actions.post_entry(body="<p>The last word</p>")
     refused = client.patch("/api/stories/storm", json={"archived": True},
                            headers=actions.headers())
-    assert refused.status_code == 422  # only an ended story can be archived
+    assert refused.status_code == 409  # only an ended story can be archived
     actions.create_user("chief@example.org", Role.EDITOR)
     desk = app.test_client()
     log_in(desk, "chief@example.org")
@@ -178,3 +178,18 @@ def test_export_and_import_from_the_desk(app, client, actions, fresh_app):
     }, content_type="multipart/form-data")
     assert response.status_code == 302 and response.headers["Location"].endswith("/storm")
     assert "Moved by hand" in other.get("/stories/storm").get_data(as_text=True)
+
+
+def test_an_archive_written_before_frames_were_refused_still_imports(app, client, archived_story):
+    """Back then a pasted foreign frame was dropped silently; the import does the same."""
+    with app.app_context():
+        data, _ = archive.export_story(archived_story)
+    data["entries"][0]["body"] = ('<iframe src="https://evil.example/x"></iframe>'
+                                  "<p>Kept words</p>")
+    data["story"]["slug"], data["media"] = "old-storm", []
+    out = io.BytesIO()
+    archive.write_archive(data, [], out)
+    with app.app_context():
+        archive.import_archive(out.getvalue())
+    page = client.get("/stories/old-storm").get_data(as_text=True)
+    assert "Kept words" in page and "evil.example" not in page

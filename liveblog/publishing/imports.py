@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import Invalid
 from ..extensions import db
 from ..models import Entry, EntryRevision, EntryStatus, EventType, Story, User
+from ..sanitize import clean_html
 from ..validation import entry_fields
 from .changes import story_change
 from .stories import create_story
@@ -21,8 +23,7 @@ def import_story(story_data: dict, entries: list[dict], authors: dict[str, User]
     with story_change(story.id) as change:
         story = db.session.get(Story, story.id)
         for record in sorted(entries, key=lambda r: (r["published_at"], r["position"])):
-            fields = entry_fields({"body": record["body"], "headline": record.get("headline") or "",
-                                   "label": record.get("label") or ""})
+            fields = _imported_fields(record)
             entry = Entry(
                 story_id=story.id, author=authors.get(record.get("author_email") or ""),
                 status=record["status"], pinned=record.get("pinned", False),
@@ -51,3 +52,17 @@ def import_story(story_data: dict, entries: list[dict], authors: dict[str, User]
         for name, value in (times or {}).items():  # created, updated, ended as they were
             setattr(story, name, value)
     return story
+
+
+def _imported_fields(record: dict) -> dict:
+    """An archived entry's fields, checked as the API checks them."""
+    data = {"body": record["body"], "headline": record.get("headline") or "",
+            "label": record.get("label") or ""}
+    try:
+        return entry_fields(data)
+    except Invalid as refusal:
+        if "body" not in refusal.fields:
+            raise
+    # Written before pasted frames and scripts were refused, when they were dropped silently:
+    # the page showed the body without them, and so does the import.
+    return entry_fields({**data, "body": clean_html(record["body"])})
