@@ -37,10 +37,12 @@ PHONE = {"viewport": {"width": 412, "height": 823}, "device_scale_factor": 1.75,
          "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1350, "height": 940}}
 # Each story must score 100 in every category in this many runs in a row, within LIGHTHOUSE_AT_MOST
-# runs: a run whose first frame this busy machine shows late (the observed speed index, which
-# Lighthouse multiplies by 1.4) costs one, not the test; a page that loses points every time fails.
+# runs: a run whose first frame this busy machine presents late (Lighthouse starts its speed index
+# from the observed one, times 1.4) costs a run, not the test; a page that loses points every
+# time fails. A run on a machine slower than the phone Lighthouse imitates (benchmarkIndex < 150,
+# `busy`) does not judge performance; accessibility, best practices and SEO are judged every run.
 LIGHTHOUSE_IN_A_ROW = 2
-LIGHTHOUSE_AT_MOST = 4
+LIGHTHOUSE_AT_MOST = 3
 
 pytestmark = [
     *browser_tests,
@@ -49,11 +51,21 @@ pytestmark = [
     pytest.mark.xdist_group("page_quality"),
     pytest.mark.skipif(TEST_DATABASE != "sqlite",
                        reason="pages do not depend on the database: judged in the SQLite run"),
+]
+# The tests that run the tools from npm.
+needs_tools = [
     pytest.mark.skipif(not (os.path.exists(VNU) and os.path.exists(AXE)),
                        reason="the page tools are not installed: run `make test-tools`"),
     pytest.mark.skipif(not (shutil.which("java") and shutil.which("node")),
                        reason="the Nu checker needs java and Lighthouse needs node"),
 ]
+
+
+def with_tools(test):
+    """Mark a test as one that needs the npm tools (skipped, naming `make test-tools`, without)."""
+    for mark in needs_tools:
+        test = mark(test)
+    return test
 
 
 def _call_api(base: str, token: str, path: str, body: dict) -> dict:
@@ -128,7 +140,10 @@ def _desk_story_page(base: str) -> str:
         return page.read().decode()
 
 
-def test_the_nu_checker_finds_no_error_on_reader_and_desk_pages(newsroom, tmp_path):
+@pytest.fixture(scope="module")
+def nu_checking(newsroom, tmp_path_factory):
+    """The Nu checker started on every page (and the stylesheet); yields (process, file -> page)."""
+    folder = tmp_path_factory.mktemp("nu")
     pages = {}
     for path in READER_PAGES:
         with urllib.request.urlopen(newsroom + path, timeout=30) as page:
@@ -136,25 +151,22 @@ def test_the_nu_checker_finds_no_error_on_reader_and_desk_pages(newsroom, tmp_pa
     pages["/admin/stories/" + DEMO_SLUG] = _desk_story_page(newsroom)
     files = {}  # file name -> the address it was read from
     for number, (path, html) in enumerate(pages.items()):
-        (tmp_path / f"page-{number}.html").write_text(html, encoding="utf-8")
+        (folder / f"page-{number}.html").write_text(html, encoding="utf-8")
         files[f"page-{number}.html"] = path
-    shutil.copy(os.path.join(ROOT, "static", "css", "liveblog.css"), tmp_path / "liveblog.css")
+    shutil.copy(os.path.join(ROOT, "static", "css", "liveblog.css"), folder / "liveblog.css")
     files["liveblog.css"] = "/static/css/liveblog.css"
-    # One JVM for every page: starting it is most of the cost.
-    checked = subprocess.run(
-        ["java", "-Xss4m", "-jar", VNU, "--format", "json",
-         "--stdout", "--also-check-css", *(str(tmp_path / name) for name in files)],
-        capture_output=True, text=True, timeout=240)
-    assert checked.stdout.startswith("{"), checked.stderr[-2000:]
-    messages = json.loads(checked.stdout)["messages"]
-    errors, warnings = [], []
-    for message in messages:
-        name = message.get("url", "").rsplit("/", 1)[-1]
-        where = files.get(name, message.get("url"))
-        line = f"{where}:{message.get('lastLine')}: {message['message']}"
-        (errors if message["type"] in ("error", "non-document-error") else warnings).append(line)
-    print("Nu checker warnings:", *warnings or ["none"], sep="\n  ")
-    assert not errors, "\n".join(errors)
+    # One JVM for every page (starting it is most of the cost), working while axe does.
+    process = subprocess.Popen(
+        ["java", "-Xss4m", "-jar", VNU, "--format", "json", "--stdout", "--also-check-css",
+         *(str(folder / name) for name in files)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield process, files
+    finally:
+        if process.poll() is None:
+            process.kill()
+        if not process.stdout.closed:  # the test did not read it: close the pipes
+            process.communicate(timeout=30)
 
 
 def _axe(browser, url: str, scheme: str, device: dict, axe_source: str) -> tuple[list, list]:
@@ -174,6 +186,9 @@ def _axe(browser, url: str, scheme: str, device: dict, axe_source: str) -> tuple
     return results["violations"], results["incomplete"]
 
 
+# The Nu checker starts first, so that its JVM works while axe does.
+@with_tools
+@pytest.mark.usefixtures("nu_checking")
 def test_axe_finds_no_violation_in_light_dark_phone_and_desktop(newsroom, browser):
     with open(AXE) as source:
         axe_source = source.read()
@@ -194,6 +209,22 @@ def test_axe_finds_no_violation_in_light_dark_phone_and_desktop(newsroom, browse
     assert not found, "\n".join(found)
 
 
+@with_tools
+def test_the_nu_checker_finds_no_error_on_reader_and_desk_pages(nu_checking):
+    process, files = nu_checking
+    stdout, stderr = process.communicate(timeout=240)
+    assert stdout.startswith("{"), stderr[-2000:]
+    errors, warnings = [], []
+    for message in json.loads(stdout)["messages"]:
+        name = message.get("url", "").rsplit("/", 1)[-1]
+        where = files.get(name, message.get("url"))
+        line = f"{where}:{message.get('lastLine')}: {message['message']}"
+        (errors if message["type"] in ("error", "non-document-error") else warnings).append(line)
+    print("Nu checker warnings:", *warnings or ["none"], sep="\n  ")
+    assert not errors, "\n".join(errors)
+
+
+@with_tools
 def test_lighthouse_on_a_phone_scores_100_in_every_category_run_after_run(newsroom):
     urls = [f"{newsroom}/stories/{DEMO_SLUG}", f"{newsroom}/stories/{API_SLUG}"]
     ran = subprocess.run(
@@ -205,13 +236,54 @@ def test_lighthouse_on_a_phone_scores_100_in_every_category_run_after_run(newsro
     report = []
     for run in runs:
         calibrated, default = run["calibrated"], run["default"]
-        report.append(f"run {run['run']} {urllib.parse.urlsplit(run['url']).path}: "
+        report.append(f"run {run['run']} {urllib.parse.urlsplit(run['url']).path}"
+                      f"{' (busy)' if run['busy'] else ''}: "
                       f"benchmarkIndex {run['benchmarkIndex']}, CPU slowdown "
                       f"{run['cpuSlowdownMultiplier']}x: {calibrated['scores']} "
                       f"{calibrated['metrics']} {calibrated['short'] or ''} "
                       f"{calibrated['runtimeError'] or ''}; at the default 4x: {default['scores']}")
     print("Lighthouse, phone profile:", *report, sep="\n  ")
+    steady = ("accessibility", "best-practices", "seo")
+    assert all(not run["calibrated"]["runtimeError"] and
+               all(run["calibrated"]["scores"][category] == 1 for category in steady)
+               for run in runs), \
+        "\n".join(report)
     best = {url: max((run["inARow"] for run in runs if run["url"] == url), default=0)
             for url in urls}
-    assert all(count >= LIGHTHOUSE_IN_A_ROW for count in best.values()), "\n".join(
+    short = [url for url in urls if best[url] < LIGHTHOUSE_IN_A_ROW]
+    measured = {url: sum(not run["busy"] for run in runs if run["url"] == url) for url in urls}
+    if short and all(measured[url] < LIGHTHOUSE_IN_A_ROW for url in short):
+        pytest.skip("this machine was too busy to judge performance (benchmarkIndex < 150):\n"
+                    + "\n".join(report))
+    assert not short, "\n".join(
         [f"runs in a row at 100 (of {LIGHTHOUSE_IN_A_ROW} needed): {best}", *report])
+
+
+def test_controls_that_live_js_adds_after_the_first_paint_move_no_entry(newsroom, browser):
+    # Lighthouse saw the entries jump down (CLS 0.037) when live.js added the order toggle after
+    # the first paint. Here live.js is held back until the page has painted, so that it always
+    # comes late, and every layout shift is counted.
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        held = []
+        page.route("**/static/js/live.js*", lambda route: held.append(route))
+        page.goto(f"{newsroom}/stories/{API_SLUG}", wait_until="commit")
+        page.wait_for_function("() => performance.getEntriesByType('paint').length > 0",
+                               timeout=15000)
+        page.evaluate("""() => {
+            window.shifted = 0;
+            new PerformanceObserver(list => list.getEntries().forEach(shift => {
+                window.shifted += shift.value;
+            })).observe({type: "layout-shift", buffered: true});
+        }""")
+        assert page.locator("#order-toggle").count() == 0
+        assert len(held) == 1, "live.js was not asked for"
+        held[0].continue_()
+        page.wait_for_selector("#order-toggle", state="visible", timeout=15000)
+        # Two frames later every shift of the toggle's arrival has been reported.
+        page.evaluate("new Promise(done => requestAnimationFrame(() => "
+                      "requestAnimationFrame(done)))")
+        assert page.evaluate("window.shifted") == 0
+    finally:
+        context.close()

@@ -430,7 +430,10 @@
   orderButton.type = "button";
   orderButton.id = "order-toggle";
   orderButton.className = "order-toggle";
-  list.parentNode.insertBefore(orderButton, newUpdates);
+  // Into the room the page keeps for it, so the entries do not move down once it appears.
+  var tools = document.getElementById("entries-tools");
+  if (tools) tools.appendChild(orderButton);
+  else list.parentNode.insertBefore(orderButton, newUpdates);
 
   function showOrder() {
     orderButton.textContent = newestFirst ? "Show oldest first" : "Show newest first";
