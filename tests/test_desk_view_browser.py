@@ -42,7 +42,8 @@ def test_the_composer_shows_the_chosen_picture(actions, new_page, console_errors
     page.locator("#picture-file").set_input_files(write_png(tmp_path / "quay.png"))
     thumb = page.locator(".picture-row img.picture-thumb")
     expect(thumb).to_be_visible(timeout=SERVER)
-    page.wait_for_load_state("networkidle")
+    # Not "networkidle": the desk keeps a long poll open, so its network is never idle.
+    page.wait_for_function("img => img.complete", arg=thumb.element_handle(), timeout=SERVER)
     assert thumb.evaluate("img => img.complete && img.naturalWidth") == 640
     assert not [e for e in console_errors.errors if "Content Security Policy" in e]
 
