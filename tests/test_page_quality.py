@@ -36,18 +36,21 @@ API_SLUG = "harbour-vote"
 PHONE = {"viewport": {"width": 412, "height": 823}, "device_scale_factor": 1.75,
          "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1350, "height": 940}}
-# Each story must score 100 in every category in this many runs in a row, within LIGHTHOUSE_AT_MOST
-# runs: a run whose first frame this busy machine presents late (Lighthouse starts its speed index
-# from the observed one, times 1.4) costs a run, not the test; a page that loses points every
-# time fails. A run on a machine slower than the phone Lighthouse imitates (benchmarkIndex < 150,
-# `busy`) does not judge performance; accessibility, best practices and SEO are judged every run.
+# Each story must score 100 in every category in LIGHTHOUSE_IN_A_ROW runs in a row, within
+# LIGHTHOUSE_AT_MOST runs. A run that a busy machine spoils (a first frame presented late, which
+# Lighthouse's speed index takes from what it observed, times 1.4; long tasks from other
+# processes' load, counted as blocking time) costs a run, not the test; a page that loses points
+# every time fails. A run on a machine slower than the phone Lighthouse imitates
+# (benchmarkIndex < 150, `busy`) does not judge performance; the other categories are judged
+# in every run.
 LIGHTHOUSE_IN_A_ROW = 2
-LIGHTHOUSE_AT_MOST = 3
+LIGHTHOUSE_AT_MOST = 4
 
 pytestmark = [
     *browser_tests,
     pytest.mark.slow,
-    # With --dist loadgroup the three tests share one worker, one server and one seeding.
+    # With --dist loadgroup the module's tests share one worker, one server and one seeding, and
+    # Lighthouse never measures while this module's axe run loads the same two cores.
     pytest.mark.xdist_group("page_quality"),
     pytest.mark.skipif(TEST_DATABASE != "sqlite",
                        reason="pages do not depend on the database: judged in the SQLite run"),
@@ -229,7 +232,7 @@ def test_lighthouse_on_a_phone_scores_100_in_every_category_run_after_run(newsro
     urls = [f"{newsroom}/stories/{DEMO_SLUG}", f"{newsroom}/stories/{API_SLUG}"]
     ran = subprocess.run(
         ["node", LIGHTHOUSE_RUNS, str(LIGHTHOUSE_IN_A_ROW), str(LIGHTHOUSE_AT_MOST), *urls],
-        capture_output=True, text=True, timeout=420, cwd=TOOLS,
+        capture_output=True, text=True, timeout=480, cwd=TOOLS,
         env={**os.environ, "CHROME_PATH": CHROMIUM})
     assert ran.returncode == 0, ran.stderr[-3000:]
     runs = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith("{")]
