@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
@@ -22,6 +23,11 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 WRITERS = (Role.ADMIN, Role.EDITOR)
 MAX_PAGE = 100
 MAX_INT = MAX_INTEGER  # larger numbers overflow PostgreSQL's INTEGER; nothing real is that big
+# An entry's version as If-Match may name it: 3, "3" or W/"3", and the strong ETag compression
+# gives ("3:gzip"). Nine digits: no entry is edited a billion times. The spec states the same.
+IF_MATCH = re.compile(r'[0-9]{1,9}|(?:W/)?"[0-9]{1,9}(?::(?:br|gzip))?"')
+# Idempotency keys are tokens (a UUID is usual): visible ASCII, no spaces.
+IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,200}")
 
 
 class BadRequest(LiveblogError):
@@ -43,10 +49,12 @@ def _json_body() -> dict:
 
 
 def _int_arg(name: str, default: int | None, low: int = 0, high: int = MAX_INT) -> int | None:
-    value = request.args.get(name)
-    if value is None or value == "":
+    values = request.args.getlist(name)
+    if not values:
         return default
-    number = ascii_int(value, maximum=high)
+    # Taking the first of several, or reading "" as absent, would answer a request the spec
+    # calls invalid as if it were another.
+    number = ascii_int(values[0], maximum=high) if len(values) == 1 else None
     if number is None or number < low:
         raise BadRequest(f"'{name}' must be a whole number from {low} to {high}.")
     return number
@@ -57,13 +65,10 @@ def _if_match_version() -> int | None:
     header = request.headers.get("If-Match")
     if header is None:
         return None
-    value = header.strip().removeprefix("W/").strip('"')
+    if not IF_MATCH.fullmatch(header):
+        raise BadRequest('If-Match must be the entry\'s version: 3, "3" or W/"3".')
     # Compression appends its coding to a strong ETag ("3:gzip"); the version is before it.
-    value = value.partition(":")[0]
-    version = ascii_int(value, maximum=MAX_INT)
-    if version is None:
-        raise BadRequest("If-Match must be the entry's version number.")
-    return version
+    return int(header.removeprefix("W/").strip('"').partition(":")[0])
 
 
 def _story(slug: str) -> Story:
@@ -142,9 +147,10 @@ def list_entries(slug: str):
     """Published entries, newest first, paged with ?before=<entry id>&limit=."""
     story = _story(slug)
     limit = _int_arg("limit", 20, low=1, high=MAX_PAGE)
-    before = _int_arg("before", None)
+    before = _int_arg("before", None, low=1)
     if before is not None and not _entry_exists(story, before):
-        raise BadRequest("'before' must be the id of an entry in this story.")
+        # The page anchored at an entry the story does not have does not exist.
+        raise NotFound(f"No entry {before} in this story to page back from.")
     caching.revalidate(story, "entries")
     entries = published_entries(story.id, limit + 1, before)
     more = len(entries) > limit
@@ -160,8 +166,8 @@ def list_entries(slug: str):
 def create_entry(slug: str):
     """Publish an entry, now or at `scheduled_for`; an Idempotency-Key makes retries safe."""
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise BadRequest("Idempotency-Key must be 1 to 200 characters.")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise BadRequest("Idempotency-Key must be 1 to 200 visible ASCII characters.")
     story = _story(slug)
     body = schemas.load(schemas.EntryCreate(), _json_body())
     scheduled_for = body.pop("scheduled_for", None)

@@ -82,9 +82,16 @@ def _handle_liveblog_error(error: LiveblogError):
 
 def http_error(error: HTTPException):
     """An HTTP error as JSON under /api (or for a script that asks), else as a page."""
+    # The exception's own headers carry what the status promises: Allow with a 405 (RFC 9110),
+    # WWW-Authenticate with a 401. Its Content-Type is for its HTML body, which is not sent.
+    headers = [(name, value) for name, value in error.get_headers() if name != "Content-Type"]
     if _wants_json():
-        return error_response(error.code or 500, error.description or error.name)
-    return render_template("error.html", status=error.code, message=error.description), error.code
+        response, status = error_response(error.code or 500, error.description or error.name)
+    else:
+        page = render_template("error.html", status=error.code, message=error.description)
+        response, status = current_app.make_response(page), error.code
+    response.headers.extend(headers)
+    return response, status
 
 
 def database_unavailable(error: DBAPIError) -> bool:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import Invalid
+from .labels import ALLOWED_DIRECTIVES, zone_names
 from .models import EntryStatus, EventType, StoryStatus
 from .validation import (
     MAX_BODY_CHARS,
@@ -23,12 +24,39 @@ from .validation import (
     STORY_EXTRAS,
 )
 
+# A JSON string may hold NUL or half a surrogate pair; no database or page can, so they get 422.
+# Only NUL is stated: validators built on Rust (schemathesis's) cannot hold a lone surrogate.
+# Said as what a text must not be: a pattern to match makes generators (schemathesis's coverage
+# phase) build matches as long as maxLength allows, a minute for a 100,000-character body.
+HAS_NUL = {"type": "string", "pattern": r"\u0000"}
+# Control characters and noncharacters are dropped and spaces trimmed (validation.py), so a
+# title or body needs one character that survives.
+BLANK = {"type": "string", "pattern": r"^[\s\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]*$"}
+NUL_OR_BLANK = {"anyOf": [BLANK, HAS_NUL]}
+# What the spec states of formats the server checks in code (validation.py, labels.py).
+WEB_ADDRESS = r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/?#][!-~]*)?"
+LABEL_FORMAT = (
+    rf"^(?=[\s\S]*\S)(?:[^%\u0000]|%[{''.join(sorted(ALLOWED_DIRECTIVES))}])*$"
+)
+
 # Field messages in the voice of validation.py, so a client sees one style whichever check spoke.
 FIELD_MESSAGES = {"required": "is required", "null": "must not be null"}
 
 
 class Text(fields.String):
+    """A JSON string the spec calls text: no NUL, no half of a surrogate pair (none is kept)."""
+
     default_error_messages = {**FIELD_MESSAGES, "invalid": "must be a string"}
+
+    def __init__(self, **kwargs):
+        validators = kwargs.get("validate") or []
+        validators = validators if isinstance(validators, list) else [validators]
+        metadata = kwargs.get("metadata", {})
+        if "not" not in metadata and not any(
+            isinstance(check, validate.Regexp) for check in validators
+        ):
+            kwargs["metadata"] = {"not": HAS_NUL, **metadata}
+        super().__init__(**kwargs)
 
 
 class Flag(fields.Boolean):
@@ -93,23 +121,27 @@ class RequestSchema(Schema):
 
 
 class StoryUpdate(RequestSchema):
-    title = Text(validate=Chars(min=1, max=MAX_TITLE_CHARS))
+    title = Text(validate=Chars(min=1, max=MAX_TITLE_CHARS), metadata={"not": NUL_OR_BLANK})
     summary = Text(validate=Chars(max=MAX_SUMMARY_CHARS))
     status = Text(validate=_one_of(StoryStatus))
     timezone = Text(
         validate=Chars(min=1, max=64),
-        metadata={"description": "An IANA time zone, e.g. Europe/London."},
+        # The zones this server knows, listed, so a client cannot send one it would refuse.
+        metadata={"description": "An IANA time zone, e.g. Europe/London.",
+                  "enum": sorted(zone_names())},
     )
     label_format = Text(
         validate=Chars(min=1, max=64),
-        metadata={"description": "A short strftime format using %H %M %Z and friends."},
+        metadata={"description": "A short strftime format using %H %M %Z and friends.",
+                  "pattern": LABEL_FORMAT},
     )
     archived = Flag(metadata={"description": "Only an ended story can be archived."})
     # The optional cover picture and featured link; null or "" clears one.
     cover_url = Text(
         allow_none=True,
         validate=Chars(max=STORY_EXTRAS["cover_url"]),
-        metadata={"description": "An http(s) address, or a path on this site."},
+        metadata={"description": "An http(s) address, or a path on this site.",
+                  "pattern": f"^(?:{WEB_ADDRESS}|/(?!/)[!-~]*)?$"},
     )
     cover_alt = Text(
         allow_none=True,
@@ -123,7 +155,7 @@ class StoryUpdate(RequestSchema):
     featured_url = Text(
         allow_none=True,
         validate=Chars(max=STORY_EXTRAS["featured_url"]),
-        metadata={"description": "An http(s) address."},
+        metadata={"description": "An http(s) address.", "pattern": f"^(?:{WEB_ADDRESS})?$"},
     )
 
 
@@ -135,14 +167,17 @@ class StoryCreate(StoryUpdate):
             validate.Regexp(SLUG, error="must be lower-case letters, digits and single hyphens"),
         ],
     )
-    title = Text(required=True, validate=Chars(min=1, max=MAX_TITLE_CHARS))
+    title = Text(
+        required=True, validate=Chars(min=1, max=MAX_TITLE_CHARS), metadata={"not": NUL_OR_BLANK}
+    )
 
 
 class EntryCreate(RequestSchema):
     body = Text(
         required=True,
         validate=Chars(min=1, max=MAX_BODY_CHARS),
-        metadata={"description": "HTML (cleaned to an allowlist) or plain text."},
+        metadata={"description": "HTML (cleaned to an allowlist) or plain text.",
+                  "not": NUL_OR_BLANK},
     )
     headline = Text(allow_none=True, validate=Chars(max=MAX_HEADLINE_CHARS))
     label = Text(
@@ -168,7 +203,8 @@ class EntryUpdate(EntryCreate):
 
     body = Text(
         validate=Chars(min=1, max=MAX_BODY_CHARS),
-        metadata={"description": "HTML (cleaned to an allowlist) or plain text."},
+        metadata={"description": "HTML (cleaned to an allowlist) or plain text.",
+                  "not": NUL_OR_BLANK},
     )
     # Only an edit corrects: a new entry has nothing to correct (and no time it was corrected).
     correction = Text(

@@ -109,7 +109,8 @@ def _earlier_entry(author: User, key: str | None, fingerprint: str) -> Entry | N
     if earlier is None:
         return None
     if earlier.request_hash != fingerprint:
-        raise Invalid("This Idempotency-Key was used for a different request.")
+        # 409, not 422: the body is valid; it is the key, already taken, that conflicts.
+        raise Conflict("This Idempotency-Key was used for a different request.")
     return db.session.get(Entry, earlier.entry_id)
 
 

@@ -14,6 +14,7 @@ from .changes import story_change
 def create_story(data: dict) -> Story:
     """Create a story from validated fields; a taken slug is a conflict."""
     fields = story_fields(data)
+    _refuse_archiving_unless_ended(fields)
     story = Story(**fields)
     if story.status == StoryStatus.ENDED:
         story.ended_at = utcnow()
@@ -29,6 +30,8 @@ def create_story(data: dict) -> Story:
 def update_story(story_id: int, data: dict) -> Story:
     """Change a story's fields and tell its readers; ending it records the end time."""
     fields = story_fields(data, partial=True)
+    if "status" in fields:
+        _refuse_archiving_unless_ended(fields)
     with story_change(story_id) as change:
         story = db.session.get(Story, story_id)
         if "status" in fields and fields["status"] != story.status:
@@ -37,7 +40,15 @@ def update_story(story_id: int, data: dict) -> Story:
             setattr(story, name, value)
         if story.archived and story.status != StoryStatus.ENDED:
             if fields.get("archived"):
-                raise Invalid("Only an ended story can be archived.", {"archived": "not ended"})
+                # The body alone is valid (the spec refuses archived with another status); it
+                # is the story's state that refuses it.
+                raise Conflict("Only an ended story can be archived.", {"archived": "not ended"})
             story.archived = False  # reopening a story brings it back to life
         change.emit(change.next_seq(), EventType.STORY_UPDATED, {"story": story.to_dict()})
     return story
+
+
+def _refuse_archiving_unless_ended(fields: dict) -> None:
+    # A body that archives and sets another status contradicts itself: a 422, as the spec says.
+    if fields.get("archived") and fields.get("status", StoryStatus.DRAFT) != StoryStatus.ENDED:
+        raise Invalid("Only an ended story can be archived.", {"archived": "needs status ended"})
