@@ -468,7 +468,49 @@ def test_pasted_x_embed_code_becomes_the_posts_address_on_its_own_line(actions, 
     expect(editor.locator("#compose .ql-editor p")).to_contain_text(
         ["The mayor said:", "https://twitter.com/mayor/status/1790000000000000000"]
     )
-    expect(editor.locator("#preview-body .embed-tweet")).to_be_visible(timeout=SERVER)
+    # What the code said of the post is kept in the post's fields, and the card carries it.
+    expect(editor.get_by_label("Post text")).to_have_value("Stay at home tonight.")
+    expect(editor.get_by_label("Author")).to_have_value("Mayor")
+    card = editor.locator("#preview-body .embed-tweet")
+    expect(card).to_be_visible(timeout=SERVER)
+    expect(card.locator(".embed-tweet-text")).to_have_text("Stay at home tonight.")
+    expect(card.locator(".embed-tweet-name")).to_have_text("Mayor")
+
+
+def test_a_post_pasted_as_a_link_alone_gets_its_text_and_author_from_the_desk(
+    app, actions, new_page
+):
+    actions.create_story(slug="storm")
+    editor = open_desk(desk_as(new_page, actions, "max@newsroom.example"), "storm")
+    reader = new_page()
+    reader.goto("/stories/storm")
+    link = "https://x.com/metoffice/status/1790000000000000000"
+    type_body(editor, "The forecast:")
+    editor.keyboard.press("Enter")
+    editor.keyboard.type(link)
+    fields = editor.locator(".post-details")
+    expect(fields).to_have_count(1)
+    expect(fields.locator("legend")).to_have_text("The post by @metoffice on X")
+    editor.get_by_label("Post text").fill("Amber warning for wind.\n\nStay away from the coast.")
+    editor.get_by_label("Author").fill("Met Office")
+    editor.locator("#compose .ql-editor").press("Control+Enter")
+    card = reader.locator("#entries > .entry .embed-tweet")
+    expect(card.locator(".embed-tweet-text p")).to_have_text(
+        ["Amber warning for wind.", "Stay away from the coast."], timeout=LIVE)
+    expect(card.locator(".embed-tweet-name")).to_have_text("Met Office")
+    expect(card.locator(".embed-tweet-handle")).to_have_text("@metoffice")
+    expect(editor.locator(".post-details")).to_have_count(0)  # the composer starts afresh
+
+    # The edit page gives the post back as its address, with its text and author in the fields.
+    entry_id = reader.locator("#entries > .entry").first.get_attribute("data-entry-id")
+    editor.goto(f"/admin/stories/storm/entries/{entry_id}/edit")
+    expect(editor.locator("#compose .ql-editor p")).to_have_text(["The forecast:", link])
+    expect(editor.get_by_label("Post text")).to_have_value(
+        "Amber warning for wind.\n\nStay away from the coast.")
+    editor.get_by_label("Author").fill("Met Office UK")
+    editor.locator("#compose .ql-editor").press("Control+Enter")
+    expect(card.locator(".embed-tweet-name")).to_have_text("Met Office UK", timeout=LIVE)
+    expect(card.locator(".embed-tweet-text p")).to_have_count(2)
 
 
 def test_pictures_need_alt_text_and_refused_files_say_why(app, actions, new_page, tmp_path):

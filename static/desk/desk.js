@@ -20,6 +20,9 @@
 
   /* ---------- small shared helpers ---------- */
 
+  // post-card.js, loaded first where the composer can embed posts on X.
+  var postCards = window.liveblogPostCards || null;
+
   function byId(id) {
     return document.getElementById(id);
   }
@@ -186,8 +189,8 @@
     });
   }
 
-  // X's "embed post" code pasted into the editor would arrive as literal text; the server makes
-  // the same card from the post's address alone, so put that on its own line instead.
+  // X's "embed post" code pasted into the editor would arrive as literal text: put the post's
+  // address on its own line instead, and its text and author in the post's fields.
   function pasteEmbedCode(quill, event) {
     var text = event.clipboardData ? event.clipboardData.getData("text/plain") : "";
     if (!/<blockquote[^>]*twitter-tweet/i.test(text)) return;
@@ -195,6 +198,7 @@
     if (!match) return;
     event.preventDefault();
     event.stopPropagation();
+    if (postCards) postCards.rememberPasted(text); // its text and author fill the post's fields
     var range = quill.getSelection(true);
     quill.insertText(range.index, "\n" + match[0] + "\n", "user");
   }
@@ -217,6 +221,7 @@
     }
     var template = document.createElement("template");
     template.innerHTML = asParagraphs(html || "");
+    if (postCards) postCards.extract(template.content); // a post's quote: its address + fields
     var figures = template.content.querySelectorAll("figure");
     state.pictures = [];
     figures.forEach(function (figure) {
@@ -250,6 +255,7 @@
   function syncTextarea(state) {
     if (!state.quill) return;
     var html = editorHtml(state);
+    if (postCards) html = postCards.apply(html, state.form);
     var pictures = picturesHtml(state);
     state.textarea.value = pictures ? (html ? html + "\n" : "") + pictures : html;
   }
@@ -484,6 +490,7 @@
     setFieldValue("pinned", false);
     removeTimeChoices();
     state.pictures = [];
+    if (postCards) postCards.clear();
     var list = byId("picture-list");
     if (list) list.replaceChildren();
     if (state.quill) {
