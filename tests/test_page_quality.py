@@ -158,7 +158,7 @@ def nu_checking(newsroom, tmp_path_factory):
         files[f"page-{number}.html"] = path
     shutil.copy(os.path.join(ROOT, "static", "css", "liveblog.css"), folder / "liveblog.css")
     files["liveblog.css"] = "/static/css/liveblog.css"
-    # One JVM for every page (starting it is most of the cost), working while axe does.
+    # One JVM for every page: starting it is most of the cost.
     process = subprocess.Popen(
         ["java", "-Xss4m", "-jar", VNU, "--format", "json", "--stdout", "--also-check-css",
          *(str(folder / name) for name in files)],
@@ -189,9 +189,7 @@ def _axe(browser, url: str, scheme: str, device: dict, axe_source: str) -> tuple
     return results["violations"], results["incomplete"]
 
 
-# The Nu checker starts first, so that its JVM works while axe does.
 @with_tools
-@pytest.mark.usefixtures("nu_checking")
 def test_axe_finds_no_violation_in_light_dark_phone_and_desktop(newsroom, browser):
     with open(AXE) as source:
         axe_source = source.read()
