@@ -35,8 +35,12 @@ BLANK = {"type": "string", "pattern": r"^[\s\u0000-\u001f\u007f-\u009f\ufdd0-\uf
 NUL_OR_BLANK = {"anyOf": [BLANK, HAS_NUL]}
 # What the spec states of formats the server checks in code (validation.py, labels.py).
 WEB_ADDRESS = r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/?#][!-~]*)?"
+COVER_URL = rf"^(?:{WEB_ADDRESS}|/(?!/)[!-~]*)?$"
+FEATURED_URL = rf"^(?:{WEB_ADDRESS})?$"
+# A character that survives cleaning (validation.py drops controls and noncharacters).
+VISIBLE = r"[^\s\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]"
 LABEL_FORMAT = (
-    rf"^(?=[\s\S]*\S)(?:[^%\u0000]|%[{''.join(sorted(ALLOWED_DIRECTIVES))}])*$"
+    rf"^(?=[\s\S]*{VISIBLE})(?:[^%\u0000]|%[{''.join(sorted(ALLOWED_DIRECTIVES))}])*$"
 )
 
 # Field messages in the voice of validation.py, so a client sees one style whichever check spoke.
@@ -106,6 +110,19 @@ class OffsetTime(fields.String):
         return moment.astimezone(UTC)
 
 
+class Address(validate.Regexp):
+    """An address in the form the spec states, with validation.py's message."""
+
+    def __init__(self, pattern: str):
+        super().__init__(pattern, error="must be an http(s) address")
+
+    def __call__(self, value: str) -> str:
+        # fullmatch: Python's $ also matches before a final newline, JSON Schema's does not.
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 def _one_of(choices) -> validate.OneOf:
     values = [str(choice) for choice in choices]
     return validate.OneOf(values, error=f"must be one of {', '.join(values)}")
@@ -139,9 +156,10 @@ class StoryUpdate(RequestSchema):
     # The optional cover picture and featured link; null or "" clears one.
     cover_url = Text(
         allow_none=True,
-        validate=Chars(max=STORY_EXTRAS["cover_url"]),
-        metadata={"description": "An http(s) address, or a path on this site.",
-                  "pattern": f"^(?:{WEB_ADDRESS}|/(?!/)[!-~]*)?$"},
+        # Checked here as the spec states it, not only once cleaned: the spec cannot say
+        # which characters cleaning drops, so what it refuses the API refuses too.
+        validate=[Chars(max=STORY_EXTRAS["cover_url"]), Address(COVER_URL)],
+        metadata={"description": "An http(s) address, or a path on this site."},
     )
     cover_alt = Text(
         allow_none=True,
@@ -154,8 +172,8 @@ class StoryUpdate(RequestSchema):
     featured_title = Text(allow_none=True, validate=Chars(max=STORY_EXTRAS["featured_title"]))
     featured_url = Text(
         allow_none=True,
-        validate=Chars(max=STORY_EXTRAS["featured_url"]),
-        metadata={"description": "An http(s) address.", "pattern": f"^(?:{WEB_ADDRESS})?$"},
+        validate=[Chars(max=STORY_EXTRAS["featured_url"]), Address(FEATURED_URL)],
+        metadata={"description": "An http(s) address."},
     )
 
 

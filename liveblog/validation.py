@@ -126,8 +126,9 @@ def story_fields(data: dict, partial: bool = False) -> dict:
         if not is_valid_timezone(timezone):
             errors["timezone"] = "must be an IANA time zone such as Europe/London"
         fields["timezone"] = timezone
-    label_format = data.get("label_format")
-    if label_format is not None:
+    # Read as text like every other field: a NUL or a control character must not be stored.
+    label_format = _text(data, "label_format", errors, 64)
+    if label_format is not None and "label_format" not in errors:
         if not is_valid_label_format(label_format):
             errors["label_format"] = "must be a short strftime format using %H %M %Z and friends"
         fields["label_format"] = label_format

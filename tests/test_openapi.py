@@ -426,3 +426,13 @@ def test_schemathesis_with_every_check_and_the_stateful_phase_finds_nothing(
     assert "Stateful" in report
     covered = re.search(r"API Links:\s+(\d+) covered", report)
     assert covered and int(covered.group(1)) > 0, report[-4000:]
+
+
+def test_a_label_format_is_text_like_every_other_field(client, actions):
+    # Found by schemathesis: a NUL label format was stored, where every other field refuses it.
+    actions.create_story()
+    for label_format, status in (("\u0000", 422), ("\u0084", 422), ("%H:%M \u0084", 200)):
+        response = client.patch("/api/stories/storm", json={"label_format": label_format},
+                                headers=actions.headers())
+        assert response.status_code == status, (label_format, response.get_json())
+    assert client.get("/api/stories/storm").get_json()["label_format"] == "%H:%M "
