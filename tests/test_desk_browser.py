@@ -342,8 +342,12 @@ def test_a_second_editor_is_announced_at_once_and_a_stale_save_offers_three_choi
     expect(ann.locator("#version")).to_have_value("1")  # still based on what Ann saw
     mine = "More soon. Diversions are signed."
     expect(ann.locator("#compose .ql-editor p").last).to_have_text(mine)
-    ann.locator("#compose .ql-editor").press("Control+Enter")  # no choice made: refused again
-    expect(conflict).to_be_visible(timeout=SERVER)
+    conflict.evaluate("box => { box.dataset.shown = 'before'; }")
+    with ann.expect_response(lambda r: r.url.endswith("/edit") and r.request.method == "POST",
+                             timeout=SERVER) as answer:
+        ann.locator("#compose .ql-editor").press("Control+Enter")  # no choice made
+    assert answer.value.status == 412  # refused again, and the choices offered afresh
+    expect(ann.locator("#conflict-js:not([data-shown])")).to_be_visible(timeout=SERVER)
     with app.app_context():
         assert "Diversions" not in db.session.get(Entry, entry["id"]).body_html
 
