@@ -14,8 +14,9 @@ from playwright.sync_api import expect
 from servers import Gunicorn
 from sqlalchemy import func, select
 
+from liveblog import publishing
 from liveblog.extensions import db
-from liveblog.models import Entry, EntryStatus, Role
+from liveblog.models import Entry, EntryStatus, Role, Story, User
 from liveblog.scheduler import Scheduler
 
 LIVE = 1000  # ms: a published change must reach an open reader page within a second
@@ -644,5 +645,29 @@ def test_the_desk_stops_reconnecting_to_a_draft_or_archived_story(actions, brows
         # The first retry would come within a second (backoff ceiling 500 ms × 2): give it 1.5 s.
         editor.wait_for_timeout(1500)
         assert len(handshakes) == 1, handshakes
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_a_submission_written_by_another_process_reaches_a_desk_served_by_gunicorn(
+    app, actions, browser, gunicorn_base
+):
+    # The desk's long poll is served by a gevent worker; the entry is committed by this test's
+    # own process, which nothing in gunicorn hears of: only the database can tell the desk.
+    actions.create_story(slug="vote", title="Count night")
+    contributor_id = actions.create_user("cory@newsroom.example", Role.CONTRIBUTOR, "Cory")[0]
+    actions.create_user("edna@newsroom.example", Role.EDITOR, name="Edna")
+    context = browser.new_context(base_url=gunicorn_base)
+    try:
+        # The page holds the token of what it shows: a change before or during a poll is news.
+        editor = open_desk(log_in(context.new_page(), "edna@newsroom.example"), "vote")
+        with app.app_context():
+            story_id = db.session.scalar(select(Story.id))
+            publishing.create_entry(story_id, db.session.get(User, contributor_id),
+                                    {"body": "<p>Turnout is 61%.</p>"}, None,
+                                    status=EntryStatus.PENDING)
+        expect(editor.locator("#held-pending .held-entry")).to_contain_text(
+            "Turnout is 61%.", timeout=LIVE)
     finally:
         context.close()
