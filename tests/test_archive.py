@@ -136,7 +136,8 @@ def test_an_archived_story_is_a_static_page_with_no_live_connection(app, client,
     actions.create_user("chief@example.org", Role.EDITOR)
     desk = app.test_client()
     log_in(desk, "chief@example.org")
-    post_form(desk, "/admin/stories/storm/status", {"status": "ended", "archived": "1"})
+    post_form(desk, "/admin/stories/storm/status", {"status": "ended", "archived": "1",
+                                                      "confirmed": "1"})  # the confirm page
     response = client.get("/stories/storm")
     page = response.get_data(as_text=True)
     assert "The last word" in page and "no longer updates" in page
