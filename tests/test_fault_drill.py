@@ -39,6 +39,7 @@ pytest_plugins = ["redis_support"]
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.serial,  # recovery times mean little while other tests share the two cores
     pytest.mark.skipif(TEST_DATABASE != "postgresql",
                        reason="needs PostgreSQL: two server processes share one database; run "
                               "with LIVEBLOG_TEST_DATABASE=postgresql"),

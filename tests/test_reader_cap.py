@@ -126,6 +126,7 @@ async def storm(base: str, port: int) -> tuple[list[str], list[int | None], int]
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # 5,000 connections at once: alone, so no other test's server starves
 def test_a_storm_of_readers_never_overshoots_the_cap_and_is_refused_cleanly(
         tmp_path, empty_database_url):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
