@@ -51,8 +51,8 @@ pytestmark = [
     *browser_tests,
     pytest.mark.slow,
     # No xdist_group: pytest 9.2 ignores the node id suffix xdist 3.8 uses for --dist loadgroup,
-    # so the tests spread over workers anyway (each seeds its own server, a few seconds). Other
-    # workers' load is met by the calibrated slowdown and the runs in a row, not by isolation.
+    # so the tests spread over workers (each seeds its own server, a few seconds). Lighthouse is
+    # marked serial instead: it runs alone, after the parallel phase.
     pytest.mark.skipif(TEST_DATABASE != "sqlite",
                        reason="pages do not depend on the database: judged in the SQLite run"),
 ]
@@ -226,6 +226,9 @@ def test_the_nu_checker_finds_no_error_on_reader_and_desk_pages(nu_checking):
     assert not errors, "\n".join(errors)
 
 
+# Alone, after the parallel tests: other tests' load is what spoils runs. The calibrated slowdown
+# and the runs in a row are for a machine that is busy for other reasons.
+@pytest.mark.serial
 @with_tools
 def test_lighthouse_on_a_phone_scores_100_in_every_category_run_after_run(newsroom):
     urls = [f"{newsroom}/stories/{DEMO_SLUG}", f"{newsroom}/stories/{API_SLUG}"]
