@@ -20,8 +20,8 @@ from liveblog.config import engine_options
 from liveblog.extensions import db
 from liveblog.models import Role, User
 
-# The browser fixture lives with the Chromium launch recipe.
-pytest_plugins = ["browser_support"]
+# The browser fixture lives with the Chromium launch recipe, the receiver with the webhook helpers.
+pytest_plugins = ["browser_support", "webhook_support"]
 
 DATABASES = ("sqlite", "postgresql")
 

@@ -20,13 +20,6 @@ from liveblog.webhooks.lease import LEASE
 
 
 @pytest.fixture
-def receiver():
-    running = Receiver()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
 def stories(app, actions):
     """Two live stories, storm and flood, with the app allowed to call loopback; their ids."""
     app.config["WEBHOOKS_ALLOW_PRIVATE"] = True

@@ -16,13 +16,6 @@ from liveblog.webhooks import HEADER, Deliverer, backoff, register_endpoint, ver
 
 
 @pytest.fixture
-def receiver():
-    running = Receiver()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
 def hooks(app, actions):
     """A story, its editor, and the app allowed to call a receiver on loopback."""
     app.config["WEBHOOKS_ALLOW_PRIVATE"] = True

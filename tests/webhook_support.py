@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from sqlalchemy import select
 
 from liveblog import publishing
@@ -141,3 +142,11 @@ def register(app, url: str, story_id: int | None = None, types: list[str] | None
     """Register an endpoint with a known secret; return its id."""
     with app.app_context():
         return register_endpoint(url, story_id, types or [], secret=SECRET).id
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on loopback, stopped after the test."""
+    running = Receiver()
+    yield running
+    running.stop()
