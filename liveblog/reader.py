@@ -44,10 +44,11 @@ def _entry_arg(name: str) -> int | None:
     value = request.args.get(name)
     if value is None or value == "":
         return None
-    number = ascii_int(value, maximum=MAX_INTEGER)
+    number = ascii_int(value)
     if number is None:
         abort(400, description=f"'{name}' must be an entry number (digits 0-9).")
-    return number or None
+    # A number past any id the database can hold names no entry: the page reads as if unasked.
+    return number if 0 < number <= MAX_INTEGER else None
 
 
 @bp.get("/stories/<slug>")

@@ -100,7 +100,7 @@ def test_idempotency_key_returns_the_first_entry(app, story_id):
         )
         assert created and not created_again
         assert again.id == first.id
-        with pytest.raises(Invalid):
+        with pytest.raises(Conflict):  # the key was used for another request
             publishing.create_entry(story_id, editor, {"body": "<p>B</p>"}, "k-1")
         assert db.session.scalar(select(func.count(Entry.id))) == 1
         assert db.session.get(Story, story_id).last_seq == 1
