@@ -1,0 +1,84 @@
+// The story's entries as the reader page shows them: in the server's order (publish time, then
+// id), newest or oldest first as the reader chose. Live updates and "load older" both insert here.
+
+const ORDER_KEY = "liveblog:order";
+
+/** The first element of a fragment of server-rendered HTML. */
+export function fromHtml(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html.trim();
+  return template.content.firstElementChild;
+}
+
+function isNewer(a, b) {
+  // Publish time first, then id: the same order as the server's pages.
+  if (a.dataset.published !== b.dataset.published) {
+    return a.dataset.published > b.dataset.published;
+  }
+  return parseInt(a.dataset.entryId, 10) > parseInt(b.dataset.entryId, 10);
+}
+
+function readOrder() {
+  try {
+    return window.localStorage.getItem(ORDER_KEY);
+  } catch (error) {
+    return null;
+  }
+}
+
+/** The #entries list and the order the reader chose for it (kept in localStorage). */
+export class EntryList {
+  constructor(element) {
+    this.element = element;
+    this.newestFirst = readOrder() !== "oldest";
+    // The server renders newest first.
+    if (!this.newestFirst) this.reverse();
+  }
+
+  /** The entries shown, in the page's order. */
+  entries() {
+    return this.element.querySelectorAll(":scope > .entry");
+  }
+
+  /** Put an entry in its place; `older` entries come from "load older", anything else is new. */
+  insert(element, older) {
+    const list = this.element;
+    const shown = this.entries();
+    for (const other of shown) {
+      if (this.newestFirst ? isNewer(element, other) : isNewer(other, element)) {
+        list.insertBefore(element, other);
+        return;
+      }
+    }
+    // Past the last entry shown: the new end when oldest-first; with newest-first that end is
+    // the old one, and an entry belongs there only if nothing older is left to load.
+    if (older || !this.newestFirst || shown.length === 0 || !document.getElementById("load-older")) {
+      list.appendChild(element);
+    }
+  }
+
+  /** Say the story has no entries yet, once the last one is gone. */
+  showEmptyState() {
+    if (this.element.querySelector(".entry") || document.getElementById("no-entries")) return;
+    const empty = document.createElement("p");
+    empty.className = "no-entries";
+    empty.id = "no-entries";
+    empty.textContent = "No updates yet. This page updates itself.";
+    this.element.appendChild(empty);
+  }
+
+  /** Switch between newest and oldest first, and remember the choice. */
+  toggleOrder() {
+    this.newestFirst = !this.newestFirst;
+    try {
+      window.localStorage.setItem(ORDER_KEY, this.newestFirst ? "newest" : "oldest");
+    } catch (error) { /* private mode: the choice lasts for this page */ }
+    this.reverse();
+  }
+
+  reverse() {
+    Array.prototype.slice.call(this.entries()).reverse().forEach((element) => {
+      this.element.appendChild(element);
+    });
+  }
+}
