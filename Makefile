@@ -25,7 +25,7 @@ demo: migrate
 # One gevent worker holds thousands of WebSockets (see docs/benchmarks.md).
 serve:
 	ulimit -n 65536 2>/dev/null || ulimit -n $$(ulimit -Hn); \
-	$(BIN)/gunicorn -c python:liveblog.gunicorn_conf --workers $(WORKERS) \
+	$(BIN)/gunicorn -c python:liveblog.ops.gunicorn_conf --workers $(WORKERS) \
 	  --bind 127.0.0.1:$(PORT) app:app
 
 run: demo serve

@@ -235,7 +235,7 @@ def prepare_instance(instance: str, database_url: str | None) -> str:
 
 
 class Gunicorn:
-    """gunicorn as `make serve` runs it (gevent, liveblog.gunicorn_conf), on 127.0.0.1."""
+    """gunicorn as `make serve` runs it (gevent, liveblog.ops.gunicorn_conf), on 127.0.0.1."""
 
     def __init__(self, instance: str, database_url: str | None, workers: int, port: int):
         self.env = app_environment(instance, database_url)
@@ -253,7 +253,7 @@ class Gunicorn:
         command = [
             os.path.join(VENV_BIN, "gunicorn"),
             "-c",
-            "python:liveblog.gunicorn_conf",
+            "python:liveblog.ops.gunicorn_conf",
             "--workers",
             str(self.workers),
             "--bind",

@@ -17,7 +17,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=os.path.join(ROOT, "templates"),
         static_folder=os.path.join(ROOT, "static"),
     )
-    from . import config
+    from liveblog import config
 
     app.config.from_mapping(config.from_environment(app.instance_path))
     app.json.sort_keys = False  # keep the documented field order in API answers
@@ -28,44 +28,43 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.engine_options(uri)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import (
-        api,
-        assets,
-        caching,
-        cli,
-        compression,
-        database,
-        desk,
-        errors,
-        feeds,
-        health,
-        limits,
-        live,
-        logging_setup,
-        media,
-        metadata,
-        metrics,
-        oembed,
-        openapi,
-        params,
-        reader,
-        security,
-        shutdown,
-        templating,
-    )
-    from .extensions import csrf
+    from liveblog import database, desk, errors
+    from liveblog.api import openapi
+    from liveblog.api import views as api
+    from liveblog.content import filters, media
+    from liveblog.extensions import csrf
+    from liveblog.live import reader_cap, shutdown, stream
+    from liveblog.ops import cli, health, prometheus
+    from liveblog.public import feeds, metadata, oembed, pages
+    from liveblog.web import assets, caching, compression, limits, logs, params, security
 
-    # Compression first, so its after_request hook runs after everyone else's, over the final
-    # body; the blueprints before the hooks that look at their answers.
-    # Logging before all: its clock starts first, and its line records the final status.
-    logging_setup.init_app(app)
     # Before any route is added: every <int:...> in a URL is ASCII digits only.
     app.url_map.converters["int"] = params.AsciiIntConverter
-    for module in (compression, database, live, shutdown, limits, errors, templating):
-        module.init_app(app)
-    for module in (api, openapi, reader, media, feeds, oembed, health, metrics):
-        app.register_blueprint(module.bp)
-    for module in (metadata, security, caching, assets, desk, cli):
-        module.init_app(app)
+    # The order is behaviour: Flask runs before_request hooks in the order they were added and
+    # after_request hooks in the reverse order. Each part adds its hooks (init_app) or is a
+    # blueprint of views.
+    parts = (
+        logs,  # first: its clock starts first, and its line records the final status
+        compression,  # its after_request runs after everyone else's, over the final body
+        database,  # refuses a URL naming what no table can hold, before any query
+        stream,  # the hub, the relay and audience count, and the readers' socket route
+        shutdown,  # a stopping process refuses a reader before...
+        reader_cap,  # ...the reader takes one of the process's places
+        limits,
+        errors,
+        filters,
+        api, openapi, pages, media, feeds, oembed, health, prometheus,  # blueprints, before
+        metadata,  # the hooks that look at their answers
+        security,
+        caching,  # the default Cache-Control, for answers that did not choose one...
+        assets,  # ...as static files do here, which is why this one is added after caching
+        desk,
+        cli,
+    )
+    for part in parts:
+        if hasattr(part, "init_app"):
+            part.init_app(app)
+        else:
+            app.register_blueprint(part.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     return app

@@ -8,7 +8,7 @@ from flask import Flask, request
 from sqlalchemy import event
 from werkzeug.exceptions import BadRequest, NotFound
 
-from .extensions import db, migrate
+from liveblog.extensions import db, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 # PostgreSQL's INTEGER, which ids and seqs are; SQLite's is wider. No row has a larger number,

@@ -6,7 +6,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from liveblog.extensions import db
 
 # How long a client waits before retrying a write the database could not take.
 DATABASE_RETRY_AFTER = 5

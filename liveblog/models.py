@@ -11,9 +11,9 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .extensions import db
-from .labels import DEFAULT_TIMEZONE, entry_label
-from .sanitize import remove_forbidden_characters
+from liveblog.content.labels import DEFAULT_TIMEZONE, entry_label
+from liveblog.content.sanitize import remove_forbidden_characters
+from liveblog.extensions import db
 
 DEFAULT_LABEL_FORMAT = "UPDATE %H%M %Z"
 # Times are stored as UTC; PostgreSQL keeps the zone, SQLite hands back naive UTC values.

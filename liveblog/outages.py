@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from . import metrics
+from liveblog import metrics
 
 # What a dependency that is down or unreachable raises. Anything else is a defect in the engine:
 # its traceback is logged, once, with the line that starts the outage.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select, true
 
-from .extensions import db
-from .models import Entry, EntryStatus, Event
+from liveblog.extensions import db
+from liveblog.models import Entry, EntryStatus, Event
 
 
 def published_entries(story_id: int, limit: int, before: int | None = None) -> list[Entry]:

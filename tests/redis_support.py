@@ -14,7 +14,7 @@ from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
 from liveblog import create_app
-from liveblog.auth import issue_token
+from liveblog.api.auth import issue_token
 from liveblog.config import engine_options
 from liveblog.extensions import db
 from liveblog.models import Role, User

@@ -80,7 +80,7 @@ class Gunicorn:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "w")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
-            [os.path.join(BIN, "gunicorn"), "-c", config or "python:liveblog.gunicorn_conf",
+            [os.path.join(BIN, "gunicorn"), "-c", config or "python:liveblog.ops.gunicorn_conf",
              "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "app:app"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
             start_new_session=new_session,

@@ -10,9 +10,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from liveblog import archive, create_app, media, publishing
+from liveblog import create_app, publishing
+from liveblog.content import media
 from liveblog.extensions import db
 from liveblog.models import Story, User
+from liveblog.publishing import archive
 
 
 def normalised(html: str) -> str:

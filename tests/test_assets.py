@@ -8,7 +8,7 @@ import re
 
 from flask import url_for
 
-from liveblog.assets import IMMUTABLE, PLAIN
+from liveblog.web.assets import IMMUTABLE, PLAIN
 
 STATIC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static")
 

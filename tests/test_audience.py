@@ -20,10 +20,10 @@ from sqlalchemy import select
 from test_live import ws_url
 from websockets.sync.client import connect
 
-from liveblog import audience
-from liveblog.demo import DEMO_EMAIL, DEMO_SLUG
 from liveblog.extensions import db
+from liveblog.live import audience
 from liveblog.models import Story
+from liveblog.ops.demo import DEMO_EMAIL, DEMO_SLUG
 
 # The fixtures: redis_server, two_processes.
 pytest_plugins = ["redis_support"]

@@ -359,9 +359,9 @@ def test_the_seeded_story_shows_every_part_of_a_newsroom_live_page(app, page, li
     from sqlalchemy import select
 
     from liveblog import publishing
-    from liveblog.demo import DEMO_SLUG, seed_demo
     from liveblog.extensions import db
     from liveblog.models import Entry
+    from liveblog.ops.demo import DEMO_SLUG, seed_demo
 
     with app.app_context():
         seed_demo(lambda line: None)

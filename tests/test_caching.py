@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import session
 
-from liveblog.caching import CLOSED_RANGE, OPEN_RANGE, PRIVATE, PUBLIC
+from liveblog.web.caching import CLOSED_RANGE, OPEN_RANGE, PRIVATE, PUBLIC
 from tests.desk_support import log_in
 
 STORY_VIEWS = [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from liveblog.auth import user_for_token
-from liveblog.demo import DEMO_ENTRIES, DEMO_SLUG
+from liveblog.api.auth import user_for_token
 from liveblog.extensions import db
 from liveblog.models import Entry, Story, User
+from liveblog.ops.demo import DEMO_ENTRIES, DEMO_SLUG
 
 
 def test_create_user_from_stdin_and_a_token(app, runner):

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from websockets.sync.client import connect
 
+from liveblog.content.media import store_picture
 from liveblog.extensions import db
-from liveblog.media import store_picture
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from liveblog import publishing
 from liveblog.extensions import db
 from liveblog.models import Entry, EntryStatus, Role, Story, User
-from liveblog.scheduler import Scheduler
+from liveblog.publishing.scheduler import Scheduler
 
 LIVE = 1000  # ms: a published change must reach an open reader page within a second
 SERVER = 5000  # ms: a round trip through the desk, with room for a slow machine

@@ -8,7 +8,7 @@ from browser_support import browser_tests
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from liveblog.content import prepare_body
+from liveblog.content.bodies import prepare_body
 from liveblog.errors import Invalid
 from liveblog.extensions import db
 from liveblog.models import Entry

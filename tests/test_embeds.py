@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from liveblog.content import prepare_body, prepare_plain
-from liveblog.embeds import Embed, embed_for, expand_embeds, provider_for, tweet_time
-from liveblog.sanitize import clean_html
+from liveblog.content.bodies import prepare_body, prepare_plain
+from liveblog.content.embeds import Embed, embed_for, expand_embeds, provider_for, tweet_time
+from liveblog.content.sanitize import clean_html
 
 REL = 'rel="noopener noreferrer nofollow"'
 PLAY = (

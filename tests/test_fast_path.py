@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from liveblog.hub import Frame, Hub
-from liveblog.live import Reader, encode_text_frame
+from liveblog.live.hub import Frame, Hub
+from liveblog.live.stream import Reader, encode_text_frame
 
 
 class FakeWebSocket:

@@ -31,8 +31,8 @@ from servers import (
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.pool import NullPool
 
-from liveblog.demo import DEMO_SLUG
 from liveblog.models import Entry, Event, Story
+from liveblog.ops.demo import DEMO_SLUG
 
 # The fixture redis_server.
 pytest_plugins = ["redis_support"]

@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from test_live import assert_silent, close_code, raw_websocket, receive_frames
 from websockets.sync.client import connect
 
-from liveblog.demo import DEMO_SLUG
 from liveblog.extensions import db
 from liveblog.models import Entry, Event, Story
+from liveblog.ops.demo import DEMO_SLUG
 
 # The fixture redis_server.
 pytest_plugins = ["redis_support"]
@@ -184,12 +184,12 @@ def test_while_postgresql_is_down_writes_get_503_and_nothing_is_half_written(
 
 
 SMALL_QUEUE_CONFIG = """\
-from liveblog.gunicorn_conf import *  # noqa: F403
-import liveblog.hub
+from liveblog.ops.gunicorn_conf import *  # noqa: F403
+import liveblog.live.hub
 
 # Workers fork from this master, so they inherit the smaller queue: a stalled reader is cut
 # off after a few frames instead of 256 large ones.
-liveblog.hub.READER_QUEUE_SIZE = 4
+liveblog.live.hub.READER_QUEUE_SIZE = 4
 """
 
 

@@ -6,8 +6,8 @@ import logging
 
 from prometheus_client import REGISTRY
 
-from liveblog import shutdown
 from liveblog.extensions import db
+from liveblog.live import shutdown
 
 # The fixtures: redis_server, two_processes.
 pytest_plugins = ["redis_support"]
@@ -41,7 +41,7 @@ def test_a_lost_database_is_reported_but_leaves_the_process_in_the_pool(
     for answer in answers:
         assert answer.get_json() == {"status": "degraded", "checks": {"database": "down"}}
     assert sample("liveblog_dependency_up", dependency="database") == 0
-    (went,) = [r for r in caplog.records if r.name.startswith("liveblog.health")]
+    (went,) = [r for r in caplog.records if r.name.startswith("liveblog.ops.health")]
     assert went.levelno == logging.WARNING and went.exc_info is None
     assert "database" in went.getMessage() and "database down" in went.getMessage()
 
@@ -55,7 +55,7 @@ def test_readiness_rides_out_a_redis_outage_and_reports_it(two_processes, redis_
                       dependency="redis")
 
     redis_server.stop()
-    with caplog.at_level(logging.INFO, logger="liveblog.health"):
+    with caplog.at_level(logging.INFO, logger="liveblog.ops.health"):
         answers = [probe.get("/readyz") for _ in range(4)]
         # Readers are fed from the event log meanwhile: this process still serves.
         assert [answer.status_code for answer in answers] == [200] * 4
@@ -72,7 +72,7 @@ def test_readiness_rides_out_a_redis_outage_and_reports_it(two_processes, redis_
     assert back.status_code == 200 and back.get_json()["status"] == "ready"
     assert sample("liveblog_dependency_up", dependency="redis") == 1
     # One line when Redis went, one when it came back, however many probes came between.
-    lines = [r for r in caplog.records if r.name == "liveblog.health"]
+    lines = [r for r in caplog.records if r.name == "liveblog.ops.health"]
     assert [r.levelno for r in lines] == [logging.WARNING, logging.WARNING]
     assert "redis" in lines[0].getMessage().lower() and "back" in lines[1].getMessage()
     assert all(r.exc_info is None for r in lines)

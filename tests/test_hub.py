@@ -8,9 +8,10 @@ import time
 from prometheus_client import REGISTRY
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
-from liveblog import hub as hub_module
 from liveblog import metrics
-from liveblog.hub import Frame, Hub
+from liveblog.live import hub as hub_module
+from liveblog.live.hub import Frame, Hub
+from liveblog.ops import prometheus
 
 
 def frame(seq: int, story_id: int = 1) -> Frame:
@@ -159,6 +160,6 @@ def test_a_scrape_of_the_workers_files_leaves_out_stories_nobody_reads(tmp_path)
     for story, readers in (("1", 0.0), ("2", 3.0)):
         values.write_value(mmap_key(name, name, ["story"], [story], "readers"), readers, 0.0)
     values.close()
-    collected = metrics._WithoutIdleStories(str(tmp_path)).collect()
+    collected = prometheus._WithoutIdleStories(str(tmp_path)).collect()
     samples = [s for family in collected if family.name == name for s in family.samples]
     assert [(s.labels["story"], s.value) for s in samples] == [("2", 3.0)]

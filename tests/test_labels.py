@@ -4,7 +4,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from liveblog.labels import entry_label, format_label, is_valid_label_format, is_valid_timezone
+from liveblog.content.labels import (
+    entry_label,
+    format_label,
+    is_valid_label_format,
+    is_valid_timezone,
+)
 
 
 @pytest.mark.parametrize(

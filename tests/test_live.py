@@ -18,7 +18,7 @@ from servers import websocket_handshake
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from liveblog import hub as hub_module
+from liveblog.live import hub as hub_module
 
 WAIT = 5.0  # upper bound for anything that should arrive in well under a second
 
@@ -221,7 +221,7 @@ def test_a_database_failure_during_replay_closes_with_try_again_later(
 ):
     from sqlalchemy.exc import OperationalError
 
-    from liveblog import live
+    from liveblog.live import stream as live
 
     actions.create_story()
     actions.post_entry()

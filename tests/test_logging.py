@@ -21,10 +21,10 @@ from test_live import close_code, raw_websocket, receive_frames, ws_url
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from liveblog import logging_setup
-from liveblog.hub import Hub
-from liveblog.relay import Relay
-from liveblog.scheduler import Scheduler
+from liveblog.live.hub import Hub
+from liveblog.live.relay import Relay
+from liveblog.publishing.scheduler import Scheduler
+from liveblog.web import logs as logging_setup
 from liveblog.webhooks import Deliverer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,8 +72,8 @@ def test_an_engine_record_made_during_a_request_carries_its_id(app):
         try:
             raise RuntimeError("boom")
         except RuntimeError:
-            record = logging.getLogger("liveblog.hub").makeRecord(
-                "liveblog.hub", logging.ERROR, __file__, 1, "delivering %s failed", ("x",),
+            record = logging.getLogger("liveblog.live.hub").makeRecord(
+                "liveblog.live.hub", logging.ERROR, __file__, 1, "delivering %s failed", ("x",),
                 exc_info=sys.exc_info())
         line = json.loads(formatter.format(record))
         assert line["request_id"] == g.request_id
@@ -100,7 +100,7 @@ def test_gunicorn_writes_json_lines_for_itself_and_for_requests(tmp_path):
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "w") as log_file:
         server = subprocess.Popen(
-            [os.path.join(BIN, "gunicorn"), "-c", "python:liveblog.gunicorn_conf",
+            [os.path.join(BIN, "gunicorn"), "-c", "python:liveblog.ops.gunicorn_conf",
              "--bind", f"127.0.0.1:{port}", "app:app"],
             cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
         try:
@@ -135,7 +135,7 @@ def failures(component: str, dependency: str = "database") -> float:
 
 
 @pytest.mark.parametrize(("loop", "component", "logger"), [
-    (Scheduler, "scheduler", "liveblog.scheduler"),
+    (Scheduler, "scheduler", "liveblog.publishing.scheduler"),
     (Deliverer, "webhooks", "liveblog.webhooks.delivery"),
 ])
 def test_an_outage_logs_one_line_when_it_starts_and_one_when_it_ends(
@@ -250,11 +250,11 @@ def test_the_relay_logs_a_database_outage_once_each_way(app, caplog):
 
     relay._newest_undelivered = newest_undelivered
     before = failures("relay")
-    caplog.set_level(logging.INFO, logger="liveblog.relay")
+    caplog.set_level(logging.INFO, logger="liveblog.live.relay")
     for _ in range(failing + 2):
         relay._poll()  # what the relay does every second while Redis is unreachable
     hub.unsubscribe(subscription)
-    lines = [r for r in caplog.records if r.name == "liveblog.relay"]
+    lines = [r for r in caplog.records if r.name == "liveblog.live.relay"]
     assert [r.levelno for r in lines] == [logging.WARNING, logging.WARNING]
     assert "database" in lines[0].getMessage() and "back" in lines[1].getMessage()
     assert all(r.exc_info is None for r in lines)

@@ -10,10 +10,10 @@ import zlib
 import pytest
 from PIL import ExifTags, Image, ImageCms
 
-from liveblog import media
+from liveblog.content import media
+from liveblog.content.media import NOT_A_PICTURE, picture_markup, store_picture
 from liveblog.errors import Invalid
 from liveblog.extensions import db
-from liveblog.media import NOT_A_PICTURE, picture_markup, store_picture
 from liveblog.models import Media, Role
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
@@ -381,7 +381,7 @@ def test_alt_text_is_required(alt):
 
 def test_picture_markup_survives_the_body_cleaner(app):
     """The desk puts picture markup into entry bodies, which are cleaned when written."""
-    from liveblog.content import prepare_body
+    from liveblog.content.bodies import prepare_body
 
     with app.app_context():
         stored = media.store_picture(io.BytesIO(picture_bytes((1200, 800))), "a.jpg", None)

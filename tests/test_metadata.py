@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from liveblog.extensions import db
-from liveblog.metadata import script_json
 from liveblog.models import Entry, Story
+from liveblog.public.metadata import script_json
 
 BASE = "http://localhost"
 BREAKOUT = "</script><script>alert(1)</script>"

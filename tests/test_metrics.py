@@ -17,11 +17,11 @@ from sqlalchemy import select
 from test_live import receive_frames, ws_url
 from websockets.sync.client import connect
 
-from liveblog import audience
-from liveblog.demo import DEMO_SLUG
 from liveblog.extensions import db
-from liveblog.hub import READER_QUEUE_SIZE, Frame, Hub
+from liveblog.live import audience
+from liveblog.live.hub import READER_QUEUE_SIZE, Frame, Hub
 from liveblog.models import Story
+from liveblog.ops.demo import DEMO_SLUG
 
 # The fixtures: redis_server, two_processes, gunicorn_workers.
 pytest_plugins = ["redis_support"]

@@ -22,8 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from liveblog.api.openapi import ERRORS, build_spec
 from liveblog.models import Entry
-from liveblog.openapi import ERRORS, build_spec
 
 # Fuzzing: derandomized, with a few examples per operation, so runs are short and repeatable.
 FUZZ_EXAMPLES = 50

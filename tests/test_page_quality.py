@@ -25,8 +25,8 @@ from servers import ROOT, SERVER_POLL_SECONDS
 from werkzeug.serving import make_server
 
 from liveblog import create_app
-from liveblog.demo import DEMO_EMAIL, DEMO_SLUG, seed_demo
 from liveblog.extensions import db
+from liveblog.ops.demo import DEMO_EMAIL, DEMO_SLUG, seed_demo
 
 TOOLS = os.path.join(ROOT, "tests", "tools")
 VNU = os.path.join(TOOLS, "node_modules", "vnu-jar", "build", "dist", "vnu.jar")

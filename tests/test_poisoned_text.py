@@ -7,9 +7,9 @@ import json
 import lxml.etree
 import pytest
 
+from liveblog.content.sanitize import remove_forbidden_characters
 from liveblog.extensions import db
 from liveblog.models import Entry, Story, User
-from liveblog.sanitize import remove_forbidden_characters
 
 # Each is accepted by JSON and by the databases, and each makes an XML document invalid or is a
 # "noncharacter" HTML calls a parse error: C0 controls, DEL, C1 controls, noncharacters.

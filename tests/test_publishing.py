@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from liveblog import publishing
 from liveblog.errors import Conflict, Invalid, NotFound, VersionConflict
 from liveblog.extensions import db
-from liveblog.hub import Frame
+from liveblog.live.hub import Frame
 from liveblog.models import Entry, Event, Story, User
 
 

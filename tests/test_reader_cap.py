@@ -19,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from test_limits import wait_for
 from test_live import close_code, raw_websocket
 
-from liveblog.demo import DEMO_SLUG
+from liveblog.ops.demo import DEMO_SLUG
 
 CAP = 2000
 STORM = 5000
@@ -160,7 +160,7 @@ def test_a_storm_of_readers_never_overshoots_the_cap_and_is_refused_cleanly(
 
 def test_a_reader_the_database_cannot_serve_gets_1013_and_gives_its_place_back(
         app, live_server, actions, monkeypatch, caplog):
-    from liveblog import live
+    from liveblog.live import stream as live
 
     actions.create_story()
     actions.post_entry()

@@ -13,7 +13,7 @@ import redis
 from test_live import assert_silent, close_code, raw_websocket
 from websockets.sync.client import connect
 
-from liveblog.demo import DEMO_SLUG
+from liveblog.ops.demo import DEMO_SLUG
 
 # The fixtures: redis_server, two_processes, gunicorn_workers.
 pytest_plugins = ["redis_support"]

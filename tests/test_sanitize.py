@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from liveblog.content import prepare_body
+from liveblog.content.bodies import prepare_body
+from liveblog.content.sanitize import clean_html, paragraphs, plain_text
 from liveblog.errors import Invalid
-from liveblog.sanitize import clean_html, paragraphs, plain_text
 
 REL = 'rel="noopener noreferrer nofollow"'
 

@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 from liveblog import publishing
 from liveblog.extensions import db
 from liveblog.models import Entry, EntryStatus, Story, User, iso, utcnow
-from liveblog.scheduler import Scheduler
+from liveblog.publishing.scheduler import Scheduler
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from test_live import close_code, raw_websocket, ws_url
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from liveblog import shutdown
-from liveblog.demo import DEMO_SLUG
+from liveblog.live import shutdown
+from liveblog.ops.demo import DEMO_SLUG
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -146,7 +146,7 @@ def test_workers_default_to_one_per_core_only_when_redis_links_them(tmp_path, en
     # A metrics directory of the test's own, so importing the settings creates none elsewhere.
     clean.update(env, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
     answer = subprocess.run(
-        [sys.executable, "-c", "import liveblog.gunicorn_conf as c; print(c.workers)"],
+        [sys.executable, "-c", "import liveblog.ops.gunicorn_conf as c; print(c.workers)"],
         cwd=ROOT, env=clean, check=True, capture_output=True, text=True, timeout=60)
     assert int(answer.stdout) == expected
 

@@ -6,7 +6,7 @@ import pytest
 from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import parse_cache_control_header
 
-from liveblog.caching import TAKEDOWN_SECONDS
+from liveblog.web.caching import TAKEDOWN_SECONDS
 
 STORY_ADDRESSES = [
     "/stories/storm",

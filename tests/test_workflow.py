@@ -14,7 +14,7 @@ from sqlalchemy import select
 from liveblog import publishing
 from liveblog.errors import Invalid, NotFound
 from liveblog.extensions import db
-from liveblog.hub import Frame
+from liveblog.live.hub import Frame
 from liveblog.models import Entry, EntryRevision, EntryStatus, Event, Story, User, utcnow
 
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from functools import wraps
+from flask import Flask
 
-from flask import Blueprint, Flask, abort, current_app, request
-from flask_login import current_user, login_required
-
-from ..extensions import csrf, db, limiter, login_manager
-from ..models import Role, User
-
-bp = Blueprint("desk", __name__, url_prefix="/admin")
+from liveblog.desk.access import allow_picture_uploads, bp
+from liveblog.extensions import csrf, limiter, login_manager
 
 
 def init_app(app: Flask) -> None:
@@ -19,10 +14,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "desk.login"
     login_manager.login_message = "Log in to use the desk."
     # Before CSRFProtect: its token check reads the form, so the upload limit must already apply.
-    app.before_request(_allow_picture_uploads)
+    app.before_request(allow_picture_uploads)
     csrf.init_app(app)
     limiter.init_app(app)
-    from . import (  # noqa: F401  (they register their views)
+    from liveblog.desk import (  # noqa: F401  (they register their views)
         account,
         entries,
         presence,
@@ -34,35 +29,3 @@ def init_app(app: Flask) -> None:
     )
 
     app.register_blueprint(bp)
-
-
-def _allow_picture_uploads() -> None:
-    # Photos are larger than the 1 MiB any other request may send; media.py caps them itself.
-    if request.endpoint == "desk.upload_picture":
-        limit = current_app.config.get("MAX_PICTURE_BYTES", 15 * 2**20)
-        request.max_content_length = limit + 2**16
-
-
-@login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
-
-
-def roles_required(*roles: Role):
-    """Require a logged-in user with one of the roles; others get 403."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if current_user.role not in roles:
-                abort(403, description="Your role may not do this.")
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-EDITORS = (Role.ADMIN, Role.EDITOR)
-EVERYONE = (Role.ADMIN, Role.EDITOR, Role.CONTRIBUTOR)

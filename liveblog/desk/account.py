@@ -7,10 +7,10 @@ from flask_login import login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db, limiter
-from ..models import User
-from . import bp
-from .forms import LoginForm
+from liveblog.desk.access import bp
+from liveblog.desk.forms import LoginForm
+from liveblog.extensions import db, limiter
+from liveblog.models import User
 
 # Checked when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")

@@ -10,10 +10,10 @@ import re
 from difflib import SequenceMatcher
 from html import escape
 
-from ..content import prepare_body
-from ..errors import Invalid
-from ..models import Entry
-from ..sanitize import paragraphs
+from liveblog.content.bodies import prepare_body
+from liveblog.content.sanitize import paragraphs
+from liveblog.errors import Invalid
+from liveblog.models import Entry
 
 # Top-level blocks as the desk's editor writes them; anything else stays one block.
 _BLOCK = re.compile(

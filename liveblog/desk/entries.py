@@ -8,22 +8,22 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import publishing
-from ..errors import Invalid, LiveblogError, VersionConflict, error_response, json_error
-from ..errors import asks_for_json as wants_json
-from ..extensions import db
-from ..models import Entry, EntryRevision, EntryStatus, utcnow
-from ..params import ascii_int
-from ..publishing.times import AmbiguousTime, local_time
-from ..rendering import entry_json, render_entry
-from ..validation import entry_fields
-from . import EDITORS, EVERYONE, bp, roles_required
-from .conflicts import conflict_details, merge_bodies
-from .forms import VERSION_MESSAGE, EditEntryForm, EntryForm, NotANumber, form_number
-from .idempotency import new_idempotency_key
-from .state import desk_changed, desk_state
-from .stories import render_story_desk, story_or_404
-from .watch import watch_url
+from liveblog import publishing
+from liveblog.content.rendering import entry_json, render_entry
+from liveblog.desk.access import EDITORS, EVERYONE, bp, roles_required
+from liveblog.desk.conflicts import conflict_details, merge_bodies
+from liveblog.desk.forms import VERSION_MESSAGE, EditEntryForm, EntryForm, NotANumber, form_number
+from liveblog.desk.idempotency import new_idempotency_key
+from liveblog.desk.state import desk_changed, desk_state
+from liveblog.desk.stories import render_story_desk, story_or_404
+from liveblog.desk.watch import watch_url
+from liveblog.errors import Invalid, LiveblogError, VersionConflict, error_response, json_error
+from liveblog.errors import asks_for_json as wants_json
+from liveblog.extensions import db
+from liveblog.models import Entry, EntryRevision, EntryStatus, utcnow
+from liveblog.publishing.times import AmbiguousTime, local_time
+from liveblog.publishing.validation import entry_fields
+from liveblog.web.params import ascii_int
 
 ACTIONS = {
     "publish": EntryStatus.PUBLISHED,

@@ -17,9 +17,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Email, Length, Optional
 
-from ..errors import LiveblogError
-from ..models import Role
-from ..params import ascii_int
+from liveblog.errors import LiveblogError
+from liveblog.models import Role
+from liveblog.web.params import ascii_int
 
 VERSION_MESSAGE = "The version must be a whole number (digits 0-9)."
 

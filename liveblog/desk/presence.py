@@ -11,11 +11,11 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 from sqlalchemy import delete, select
 
-from ..extensions import db
-from ..models import EditingPresence, Entry, utcnow
-from . import EVERYONE, bp, roles_required
-from .state import desk_changed
-from .stories import story_or_404
+from liveblog.desk.access import EVERYONE, bp, roles_required
+from liveblog.desk.state import desk_changed
+from liveblog.desk.stories import story_or_404
+from liveblog.extensions import db
+from liveblog.models import EditingPresence, Entry, utcnow
 
 # The edit page renews every 10 s; a closed laptop drops out after 30 s.
 LEASE = timedelta(seconds=30)

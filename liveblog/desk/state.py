@@ -11,8 +11,8 @@ import threading
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import EditingPresence, Entry, EntryRevision, EntryStatus, Story, User, utcnow
+from liveblog.extensions import db
+from liveblog.models import EditingPresence, Entry, EntryRevision, EntryStatus, Story, User, utcnow
 
 HELD = (EntryStatus.PENDING, EntryStatus.DRAFT, EntryStatus.SCHEDULED)
 

@@ -18,24 +18,25 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import audience, publishing
-from ..archive import export_story as export_archive
-from ..archive import import_archive, write_archive
-from ..errors import LiveblogError
-from ..extensions import db
-from ..labels import (
+from liveblog import publishing
+from liveblog.content.labels import (
     DEFAULT_TIMEZONE,
     format_label,
     is_valid_label_format,
     is_valid_timezone,
     zone_names,
 )
-from ..models import Entry, EntryStatus, Story, StoryStatus, utcnow
-from ..queries import desk_entries, pinned_entries
-from . import EDITORS, EVERYONE, bp, roles_required
-from .forms import EntryForm, StoryForm
-from .idempotency import new_idempotency_key
-from .state import desk_changed, desk_state
+from liveblog.desk.access import EDITORS, EVERYONE, bp, roles_required
+from liveblog.desk.forms import EntryForm, StoryForm
+from liveblog.desk.idempotency import new_idempotency_key
+from liveblog.desk.state import desk_changed, desk_state
+from liveblog.errors import LiveblogError
+from liveblog.extensions import db
+from liveblog.live import audience
+from liveblog.models import Entry, EntryStatus, Story, StoryStatus, utcnow
+from liveblog.publishing.archive import export_story as export_archive
+from liveblog.publishing.archive import import_archive, write_archive
+from liveblog.queries import desk_entries, pinned_entries
 
 STORY_FIELDS = ("title", "summary", "timezone", "label_format", "status", "cover_url", "cover_alt",
                 "cover_caption", "cover_credit", "featured_kicker", "featured_title",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 
-from ..errors import Invalid, LiveblogError, json_error
-from ..media import picture_markup, picture_url, store_picture, stored_widths
-from . import EVERYONE, bp, roles_required
+from liveblog.content.media import picture_markup, picture_url, store_picture, stored_widths
+from liveblog.desk.access import EVERYONE, bp, roles_required
+from liveblog.errors import Invalid, LiveblogError, json_error
 
 
 @bp.post("/uploads")

@@ -6,11 +6,11 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..auth import revoke_tokens
-from ..extensions import db
-from ..models import ApiToken, Role, User
-from . import bp, roles_required
-from .forms import RoleForm, UserForm
+from liveblog.api.auth import revoke_tokens
+from liveblog.desk.access import bp, roles_required
+from liveblog.desk.forms import RoleForm, UserForm
+from liveblog.extensions import db
+from liveblog.models import ApiToken, Role, User
 
 
 def _user_or_404(user_id: int) -> User:

@@ -14,13 +14,13 @@ import time
 from flask import abort, current_app, jsonify, request, url_for
 from flask_login import current_user
 
-from .. import shutdown
-from ..extensions import db
-from ..models import Story
-from ..params import ascii_int
-from . import EVERYONE, bp, roles_required
-from .state import desk_state, wait_for_change
-from .stories import story_or_404
+from liveblog.desk.access import EVERYONE, bp, roles_required
+from liveblog.desk.state import desk_state, wait_for_change
+from liveblog.desk.stories import story_or_404
+from liveblog.extensions import db
+from liveblog.live import shutdown
+from liveblog.models import Story
+from liveblog.web.params import ascii_int
 
 # A change made by another process is seen within this (plus the answer's way back).
 CHECK_SECONDS = 0.4

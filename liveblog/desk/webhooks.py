@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from ..errors import LiveblogError
-from ..extensions import db
-from ..models import EventType, Role, Story, WebhookAttempt, WebhookEndpoint
-from ..webhooks import register_endpoint, resend_from
-from . import bp, roles_required
+from liveblog.desk.access import bp, roles_required
+from liveblog.errors import LiveblogError
+from liveblog.extensions import db
+from liveblog.models import EventType, Role, Story, WebhookAttempt, WebhookEndpoint
+from liveblog.webhooks import register_endpoint, resend_from
 
 ATTEMPTS_SHOWN = 10
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import update
 
-from .. import metrics
-from ..errors import NotFound, VersionConflict
-from ..extensions import db
-from ..hub import Frame
-from ..models import Entry, EntryRevision, Event, EventType, Story, User, utcnow
-from ..rendering import entry_json
+from liveblog import metrics
+from liveblog.content.rendering import entry_json
+from liveblog.errors import NotFound, VersionConflict
+from liveblog.extensions import db
+from liveblog.live.hub import Frame
+from liveblog.models import Entry, EntryRevision, Event, EventType, Story, User, utcnow
 
 log = logging.getLogger(__name__)
 

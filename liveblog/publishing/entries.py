@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import exists, select
 
-from ..errors import Conflict, Invalid
-from ..extensions import db
-from ..models import (
+from liveblog.errors import Conflict, Invalid
+from liveblog.extensions import db
+from liveblog.models import (
     Entry,
     EntryStatus,
     EventType,
@@ -19,8 +19,7 @@ from ..models import (
     as_utc,
     utcnow,
 )
-from ..validation import entry_fields
-from .changes import (
+from liveblog.publishing.changes import (
     Change,
     check_version,
     load_entry,
@@ -28,6 +27,7 @@ from .changes import (
     request_hash,
     story_change,
 )
+from liveblog.publishing.validation import entry_fields
 
 UNPUBLISHED = (EntryStatus.DRAFT, EntryStatus.PENDING, EntryStatus.SCHEDULED)
 EDITABLE = (*UNPUBLISHED, EntryStatus.PUBLISHED)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..errors import Invalid
-from ..extensions import db
-from ..models import Entry, EntryRevision, EntryStatus, EventType, Story, User
-from ..sanitize import clean_html
-from ..validation import entry_fields
-from .changes import story_change
-from .stories import create_story
+from liveblog.content.sanitize import clean_html
+from liveblog.errors import Invalid
+from liveblog.extensions import db
+from liveblog.models import Entry, EntryRevision, EntryStatus, EventType, Story, User
+from liveblog.publishing.changes import story_change
+from liveblog.publishing.stories import create_story
+from liveblog.publishing.validation import entry_fields
 
 
 def import_story(story_data: dict, entries: list[dict], authors: dict[str, User],

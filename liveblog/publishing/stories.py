@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict, Invalid
-from ..extensions import db
-from ..models import EventType, Story, StoryStatus, utcnow
-from ..validation import story_fields
-from .changes import story_change
+from liveblog.errors import Conflict, Invalid
+from liveblog.extensions import db
+from liveblog.models import EventType, Story, StoryStatus, utcnow
+from liveblog.publishing.changes import story_change
+from liveblog.publishing.validation import story_fields
 
 
 def create_story(data: dict) -> Story:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..errors import Invalid
+from liveblog.errors import Invalid
 
 FIELD = "scheduled_for"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..errors import Invalid
-from ..extensions import db
-from ..models import Entry, EntryStatus, EventType, Story, StoryStatus, User, utcnow
-from .changes import check_version, load_entry, story_change
-from .entries import UNPUBLISHED, announce_new_entry
+from liveblog.errors import Invalid
+from liveblog.extensions import db
+from liveblog.models import Entry, EntryStatus, EventType, Story, StoryStatus, User, utcnow
+from liveblog.publishing.changes import check_version, load_entry, story_change
+from liveblog.publishing.entries import UNPUBLISHED, announce_new_entry
 
 
 def publish_entry(

@@ -1,11 +1,11 @@
 """Webhooks: every event of the log, signed and delivered in order to registered endpoints."""
 
-from .delivery import Deliverer, backoff, body_for, deliver_endpoint
-from .due import due_endpoints
-from .endpoints import register_endpoint, resend_from
-from .lease import Lease, claim, release
-from .signing import HEADER, sign, verify
-from .targets import check_target
+from liveblog.webhooks.delivery import Deliverer, backoff, body_for, deliver_endpoint
+from liveblog.webhooks.due import due_endpoints
+from liveblog.webhooks.endpoints import register_endpoint, resend_from
+from liveblog.webhooks.lease import Lease, claim, release
+from liveblog.webhooks.signing import HEADER, sign, verify
+from liveblog.webhooks.targets import check_target
 
 __all__ = [
     "HEADER",

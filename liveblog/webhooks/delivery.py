@@ -20,9 +20,9 @@ from datetime import timedelta
 from flask import Flask, current_app
 from sqlalchemy import insert, update
 
-from ..errors import Invalid
-from ..extensions import db
-from ..models import (
+from liveblog.errors import Invalid
+from liveblog.extensions import db
+from liveblog.models import (
     Event,
     WebhookAttempt,
     WebhookCursor,
@@ -31,11 +31,11 @@ from ..models import (
     iso,
     utcnow,
 )
-from . import transport
-from .due import StoryCursor, due_endpoints, due_stories, waiting_events
-from .lease import Lease, claim, fence, keep, release
-from .signing import HEADER, sign
-from .targets import check_target
+from liveblog.webhooks import transport
+from liveblog.webhooks.due import StoryCursor, due_endpoints, due_stories, waiting_events
+from liveblog.webhooks.lease import Lease, claim, fence, keep, release
+from liveblog.webhooks.signing import HEADER, sign
+from liveblog.webhooks.targets import check_target
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class Deliverer:
                 self._busy.discard(endpoint_id)
 
     def _run(self) -> None:
-        from ..outages import Outage
+        from liveblog.outages import Outage
 
         # A database that is down fails every pass: one line when it goes, one when it is back.
         outage = Outage("webhooks", "database", log)

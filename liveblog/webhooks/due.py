@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, func, or_, select
 
-from ..extensions import db
-from ..models import Event, Story, StoryStatus, WebhookCursor, WebhookEndpoint, utcnow
+from liveblog.extensions import db
+from liveblog.models import Event, Story, StoryStatus, WebhookCursor, WebhookEndpoint, utcnow
 
 
 @dataclass

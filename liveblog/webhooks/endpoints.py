@@ -7,10 +7,10 @@ import secrets
 from flask import current_app
 from sqlalchemy import insert, literal, select, update
 
-from ..errors import Invalid, NotFound
-from ..extensions import db
-from ..models import Event, EventType, Story, WebhookCursor, WebhookEndpoint
-from .targets import check_target
+from liveblog.errors import Invalid, NotFound
+from liveblog.extensions import db
+from liveblog.models import Event, EventType, Story, WebhookCursor, WebhookEndpoint
+from liveblog.webhooks.targets import check_target
 
 KNOWN_TYPES = {t.value for t in EventType}
 

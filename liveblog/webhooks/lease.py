@@ -16,8 +16,8 @@ from datetime import timedelta
 
 from sqlalchemy import Row, or_, update
 
-from ..extensions import db
-from ..models import WebhookEndpoint, utcnow
+from liveblog.extensions import db
+from liveblog.models import WebhookEndpoint, utcnow
 
 # At least four attempts' worth (transport.DEADLINE_SECONDS), renewed before every attempt.
 LEASE = timedelta(seconds=60)

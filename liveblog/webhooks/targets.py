@@ -7,7 +7,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..errors import Invalid
+from liveblog.errors import Invalid
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import ssl
 import threading
 from http import HTTPStatus
 
-from .targets import Target
+from liveblog.webhooks.targets import Target
 
 TIMEOUT_SECONDS = 5  # to connect, and for each read
 # A receiver that trickles its answer a byte at a time is cut off here, so an attempt always

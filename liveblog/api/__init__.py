@@ -1,0 +1,1 @@
+"""The JSON API: views, schemas, the OpenAPI document and bearer-token auth."""

@@ -1,0 +1,56 @@
+"""Template filters shared by every page and by the entry partial."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from markupsafe import Markup
+
+from liveblog.content.media import media_at, picture_element
+from liveblog.models import Story, as_utc
+
+
+def html_time(moment: datetime | None) -> str | None:
+    """A stored time for a datetime attribute: HTML allows at most three fractional digits."""
+    moment = as_utc(moment)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
+
+
+def story_time(moment: datetime, timezone: str, fmt: str = "%H:%M %Z, %d %b %Y") -> str:
+    """A stored UTC time shown in the story's zone."""
+    return as_utc(moment).astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+def zone_names(timezone: str) -> dict[int, str]:
+    """The zone's abbreviations by UTC offset in minutes, this year and next ("EST", "EDT")."""
+    return _zone_names(timezone, datetime.now(UTC).year)
+
+
+@lru_cache(maxsize=256)
+def _zone_names(timezone: str, year: int) -> dict[int, str]:
+    # Browsers name zones from their own data ("GMT-5" where Python says "EST"); the page's
+    # script looks the name up here, so a time it writes reads like the server's labels.
+    zone, names = ZoneInfo(timezone), {}
+    moment = datetime(year, 1, 1, tzinfo=UTC)
+    for _ in range(2 * 366):
+        local = moment.astimezone(zone)
+        names[int(local.utcoffset().total_seconds() // 60)] = local.strftime("%Z")
+        moment += timedelta(days=1)
+    return names
+
+
+def cover_picture(story: Story) -> Markup | None:
+    """The story's cover as a sized, responsive <picture> when it is one of our stored pictures."""
+    media = media_at(story.cover_url)
+    return picture_element(media, story.cover_alt or "", loading="eager") if media else None
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and the cover picture."""
+    app.add_template_global(cover_picture)
+    app.add_template_global(zone_names)
+    app.add_template_filter(html_time, "iso")
+    app.add_template_filter(story_time, "story_time")

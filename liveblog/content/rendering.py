@@ -1,0 +1,24 @@
+"""Server-side rendering of one entry: one partial for the page, the feeds and live frames."""
+
+from flask import render_template
+
+from liveblog.models import Entry
+
+
+def render_entry(entry: Entry) -> str:
+    """Render an entry with templates/_entry.html."""
+    return render_template("_entry.html", entry=entry)
+
+
+def entry_json(entry: Entry) -> dict:
+    """An entry's JSON with its server-rendered HTML, as the API returns it."""
+    data = entry.to_dict()
+    # The API answers a new or edited entry with the HTML its event was built with a moment
+    # before; rendering it again cost as much as the rest of the answer. The partial reads
+    # nothing but what the JSON holds and the story's zone, so equal keys mean equal HTML.
+    key = (data, entry.story.timezone)
+    rendered = getattr(entry, "_rendered", None)
+    if rendered is None or rendered[0] != key:
+        rendered = (key, render_entry(entry))
+        entry._rendered = rendered
+    return {**data, "html": rendered[1]}

@@ -1,0 +1,1 @@
+"""Readers' live connection: the hub, the socket route, relay, audience, reader cap, shutdown."""

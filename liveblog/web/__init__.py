@@ -1,0 +1,1 @@
+"""HTTP plumbing every answer passes through: caching, compression, security, assets, limits."""
