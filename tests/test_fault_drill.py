@@ -19,7 +19,6 @@ from contextlib import ExitStack
 import pytest
 from drill_support import ReaderCrowd, SteadyWriter, reconnect_delays
 from fault_support import WAIT
-from pg_support import TEST_DATABASE
 from servers import (
     Gunicorn,
     cpu_seconds,
@@ -40,9 +39,7 @@ pytest_plugins = ["redis_support"]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.serial,  # recovery times mean little while other tests share the two cores
-    pytest.mark.skipif(TEST_DATABASE != "postgresql",
-                       reason="needs PostgreSQL: two server processes share one database; run "
-                              "with LIVEBLOG_TEST_DATABASE=postgresql"),
+    pytest.mark.databases("postgresql"),  # two server processes share one database
 ]
 
 READERS = 600

@@ -16,7 +16,6 @@ from contextlib import ExitStack
 import pytest
 from desk_support import csrf_token, log_in
 from fault_support import WAIT, ResumingReader, post_entry
-from pg_support import TEST_DATABASE
 from servers import Gunicorn, seed, websocket_handshake
 from sqlalchemy import func, select
 from test_live import assert_silent, close_code, raw_websocket, receive_frames
@@ -126,14 +125,12 @@ def test_restarting_redis_mid_stream_loses_nothing_on_either_worker(
 @pytest.fixture
 def postgres_outage(app, postgres):
     """The suite's PostgreSQL server, to stop and start; always running again afterwards."""
-    if postgres is None:
-        pytest.skip("needs LIVEBLOG_TEST_DATABASE=postgresql")
     yield postgres
     if not postgres.running:
         postgres.resume()
 
 
-@pytest.mark.skipif(TEST_DATABASE != "postgresql", reason="needs LIVEBLOG_TEST_DATABASE=postgresql")
+@pytest.mark.databases("postgresql")
 def test_while_postgresql_is_down_writes_get_503_and_nothing_is_half_written(
         app, client, actions, live_server, postgres_outage):
     actions.create_story()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import grimp
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(ROOT, "liveblog")
@@ -82,3 +84,25 @@ def test_the_cycle_finder_finds_a_cycle():
     graph.add_import(importer="b", imported="a")
     graph.add_import(importer="b", imported="c")
     assert _cycles(graph) == [["a", "b"]]
+
+
+DOCUMENTS = ("docs/architecture.md", "README.md")
+# A file named in backquotes: a path with a folder, ending in a source file's extension.
+NAMED_FILE = re.compile(r"`((?:[\w.-]+/)+[\w.-]+\.(?:py|js|html|toml|md))`")
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_the_documents_name_every_package_and_only_files_that_exist(document):
+    with open(os.path.join(ROOT, document)) as handle:
+        text = handle.read()
+    packages = sorted(name for name in os.listdir(PACKAGE)
+                      if os.path.isfile(os.path.join(PACKAGE, name, "__init__.py")))
+    assert [name for name in packages if f"`{name}/`" not in text] == []
+    missing = [path for path in NAMED_FILE.findall(text)
+               if not any(os.path.exists(os.path.join(base, path)) for base in (ROOT, PACKAGE))]
+    assert missing == []
+
+
+def test_the_architecture_fits_on_one_page():
+    with open(os.path.join(ROOT, "docs/architecture.md")) as handle:
+        assert len(handle.read().splitlines()) <= 90

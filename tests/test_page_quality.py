@@ -20,7 +20,6 @@ from http.cookiejar import CookieJar
 
 import pytest
 from browser_support import CHROMIUM, browser_tests
-from pg_support import TEST_DATABASE
 from servers import ROOT, SERVER_POLL_SECONDS
 from werkzeug.serving import make_server
 
@@ -53,8 +52,7 @@ pytestmark = [
     # No xdist_group: pytest 9.2 ignores the node id suffix xdist 3.8 uses for --dist loadgroup,
     # so the tests spread over workers (each seeds its own server, a few seconds). Lighthouse is
     # marked serial instead: it runs alone, after the parallel phase.
-    pytest.mark.skipif(TEST_DATABASE != "sqlite",
-                       reason="pages do not depend on the database: judged in the SQLite run"),
+    pytest.mark.databases("sqlite"),  # pages do not depend on the database: judged once
 ]
 # The tests that run the tools from npm.
 needs_tools = [

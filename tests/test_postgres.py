@@ -10,15 +10,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from pg_support import TEST_DATABASE
 from sqlalchemy import select
 
 from liveblog.extensions import db
 from liveblog.models import Entry, Event, Story
 
-pytestmark = pytest.mark.skipif(
-    TEST_DATABASE != "postgresql", reason="needs LIVEBLOG_TEST_DATABASE=postgresql"
-)
+pytestmark = pytest.mark.databases("postgresql")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WRITERS = 8

@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from pg_support import TEST_DATABASE
 from sqlalchemy import event, insert, select, update
 from webhook_support import WAIT, Receiver, post, register
 
@@ -37,8 +36,8 @@ def seqs_by_story(receiver: Receiver) -> dict[str, list[int]]:
     return arrived
 
 
-@pytest.mark.skipif(TEST_DATABASE != "postgresql",
-                    reason="SQLite lets one writer in at a time, so ids commit in order there")
+# SQLite lets one writer in at a time, so ids commit in order there.
+@pytest.mark.databases("postgresql")
 def test_an_event_that_commits_after_a_later_one_is_still_delivered(app, stories, receiver):
     register(app, receiver.url)
     with app.app_context():
