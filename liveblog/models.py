@@ -1,4 +1,6 @@
-"""Typed database models: users, API tokens, stories, entries and the event log."""
+"""Typed database models: users and their API tokens, stories, entries and their revisions, the
+event log, idempotency keys, pictures, who is editing what, and webhook endpoints with their
+cursors and attempts."""
 
 from __future__ import annotations
 
@@ -221,11 +223,6 @@ class Entry(db.Model):
             override=self.label_override,
         )
 
-    @property
-    def is_published(self) -> bool:
-        """Whether readers can see the entry."""
-        return self.status == EntryStatus.PUBLISHED
-
     def to_dict(self) -> dict:
         """The one JSON shape of an entry, without its rendered HTML."""
         return {
@@ -353,12 +350,6 @@ class WebhookEndpoint(db.Model):
     lease_until: Mapped[datetime | None] = mapped_column(UTC_TIME)
 
     story: Mapped[Story | None] = relationship()
-
-    def wants(self, event: Event) -> bool:
-        """Whether this endpoint subscribes to the event's story and type."""
-        types = {t for t in self.event_types.split(",") if t}
-        story_ok = self.story_id is None or self.story_id == event.story_id
-        return story_ok and (not types or event.type in types)
 
 
 class WebhookCursor(db.Model):

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from liveblog.content.bodies import prepare_body, prepare_plain
-from liveblog.content.embeds import Embed, embed_for, expand_embeds, provider_for, tweet_time
+from liveblog.content.bodies import prepare_body
+from liveblog.content.embeds import Embed, embed_for, expand_embeds, tweet_time
 from liveblog.content.sanitize import clean_html
 
 REL = 'rel="noopener noreferrer nofollow"'
@@ -159,7 +159,6 @@ LOOK_ALIKES = [
 @pytest.mark.parametrize("url", LOOK_ALIKES)
 def test_look_alike_urls_are_not_embedded(url):
     assert embed_for(url) is None
-    assert provider_for(url) is None
     assert 'class="embed' not in prepare_body(f"<p>{url}</p>")
 
 
@@ -281,10 +280,6 @@ def test_prepared_body_has_no_script_or_foreign_iframe(raw):
     assert "<iframe" not in body  # players are made by our script, on the reader's click
     for src in re.findall(r"data-embed-src=\"([^\"]*)\"", body):
         assert src.startswith(("https://www.youtube-nocookie.com/", "https://player.vimeo.com/"))
-
-
-def test_prepare_plain_is_plain_text():
-    assert prepare_plain("<b>Key</b> &amp; update", 20) == "Key & update"
 
 
 def test_consecutive_pictures_become_a_set_and_single_ones_do_not():

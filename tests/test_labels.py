@@ -57,3 +57,9 @@ def test_label_format_validation(fmt, valid):
 )
 def test_timezone_validation(zone, valid):
     assert is_valid_timezone(zone) is valid
+
+
+def test_names_in_labels_are_english():
+    # %a %b %p print the C locale's names: the process never changes LC_TIME.
+    moment = datetime(2026, 1, 15, 16, 5, tzinfo=UTC)
+    assert format_label(moment, "GMT", "%a %d %b, %I.%M%p") == "Thu 15 Jan, 04.05PM"

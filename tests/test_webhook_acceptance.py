@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from servers import Gunicorn
 from sqlalchemy import select
-from webhook_support import SECRET, Receiver, register
+from webhook_support import SECRET, Receiver, register, verify
 
 from liveblog.extensions import db
 from liveblog.models import Story, WebhookEndpoint
-from liveblog.webhooks import HEADER, verify
+from liveblog.webhooks import HEADER
 
 LIVE = ["harbour", "bridge", "ferry", "tunnel"]
 DRAFT = "embargo"

@@ -4,7 +4,7 @@ import re
 
 from liveblog.content.embed_codes import EmbedRefused, read_embed_codes
 from liveblog.content.embeds import expand_embeds
-from liveblog.content.sanitize import clean_html, paragraphs, plain_text
+from liveblog.content.sanitize import clean_html, paragraphs
 from liveblog.errors import Invalid
 
 # Two or more pictures in a row (figures without our embed class) make a picture set.
@@ -27,7 +27,3 @@ def group_picture_sets(html: str) -> str:
     """Wrap each run of consecutive pictures in a picture set, laid out as a grid."""
     return _PICTURE_RUN.sub(lambda run: f'<div class="picture-set">{run.group(0).strip()}</div>',
                             html)
-
-
-# Headlines and labels need no embeds, only the plain-text cleaner.
-prepare_plain = plain_text

@@ -136,12 +136,6 @@ def embed_for(url: str) -> Embed | Item | None:
     return None
 
 
-def provider_for(url: str) -> str | None:
-    """Name the provider of a URL ("twitter", "youtube", "datawrapper", "image"...), or None."""
-    embed = embed_for(url)
-    return embed.provider if embed else None
-
-
 def tweet_time(tweet_id: str) -> datetime | None:
     """Return when a post was made, read from its Snowflake ID; None for older IDs."""
     number = int(tweet_id)

@@ -8,7 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 ORIGINAL_ENTRY = "ORIGINAL ENTRY"
 DEFAULT_TIMEZONE = "GMT"
-# Only directives that print a time or date: no locale-dependent or multi-line surprises.
+# Only directives that print one part of a time or date: none that prints a whole date or
+# time in the locale's own layout (%c %x %X) or a tab or line break (%t %n). The names that
+# %a %A %b %B %p print do follow LC_TIME, which Python leaves at "C" (English) and nothing
+# here changes: a process that called locale.setlocale would print them in its language.
 ALLOWED_DIRECTIVES = set("HMIpZzdbaABmyYj%")
 _DIRECTIVE = re.compile(r"%(.)")
 

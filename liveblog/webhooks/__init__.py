@@ -4,7 +4,7 @@ from liveblog.webhooks.delivery import Deliverer, backoff, body_for, deliver_end
 from liveblog.webhooks.due import due_endpoints
 from liveblog.webhooks.endpoints import register_endpoint, resend_from
 from liveblog.webhooks.lease import Lease, claim, release
-from liveblog.webhooks.signing import HEADER, sign, verify
+from liveblog.webhooks.signing import HEADER, sign
 from liveblog.webhooks.targets import check_target
 
 __all__ = [
@@ -21,5 +21,4 @@ __all__ = [
     "release",
     "resend_from",
     "sign",
-    "verify",
 ]

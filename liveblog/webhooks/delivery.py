@@ -3,8 +3,9 @@
 The queue is the event log itself: each endpoint keeps, per story, the seq of the last event it
 was given (due.py), so nothing is lost across restarts and nothing is written per event on the
 publishing path. A fenced lease on the endpoint row (lease.py) keeps two processes from
-delivering to the same endpoint at once, and each endpoint is served by its own worker, so a slow
-receiver delays only itself. An endpoint with nothing to deliver costs one read per pass.
+delivering to the same endpoint at once. Endpoints are served side by side, each by one worker of
+a pool (eight by default), so a slow receiver delays only itself until as many are slow at once.
+An endpoint with nothing to deliver costs one read per pass.
 """
 
 from __future__ import annotations

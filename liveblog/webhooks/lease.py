@@ -4,7 +4,7 @@ Claiming writes a random owner token on the endpoint row. Every later write of t
 attempt with its cursor move, and the release) starts with an UPDATE of that row on condition
 that the token is still there, in the same transaction: the row lock it takes keeps a new holder
 out until the commit, and a holder that finds 0 rows has been replaced and stops at once.
-Each such write also renews the lease, which lasts far longer than one attempt.
+Each attempt's write also renews the lease, which lasts far longer than one attempt.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from sqlalchemy import Row, or_, update
 from liveblog.extensions import db
 from liveblog.models import WebhookEndpoint, utcnow
 
-# At least four attempts' worth (transport.DEADLINE_SECONDS), renewed before every attempt.
+# Four attempts' worth (transport.DEADLINE_SECONDS each). Every recorded attempt renews it, and
+# so does the check before an attempt once half of it has gone (keep).
 LEASE = timedelta(seconds=60)
 
 
