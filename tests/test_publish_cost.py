@@ -13,9 +13,9 @@ from liveblog.errors import Conflict, VersionConflict
 from liveblog.extensions import db
 from liveblog.models import Entry, Event, Story, User
 
-# Token and owner (one query), the story by slug, then under the lock: the lock itself (which
-# reads the story back), the idempotency key, ORIGINAL ENTRY, the seq, and the four INSERTs.
-# It was 18, with reloads under the lock and after the commit.
+# A budget, not a count to match: token and owner (one query), the story by slug, then under the
+# lock: the lock itself (which reads the story back), the idempotency key, ORIGINAL ENTRY, the
+# seq, and the four INSERTs. It was 18, with reloads under the lock and after the commit.
 STATEMENTS_PER_POST = 10
 
 
@@ -51,14 +51,15 @@ def _post(client, actions, key: str, body: str = "<p>Update</p>"):
                        headers=actions.headers(**{"Idempotency-Key": key}))
 
 
-def test_one_api_post_runs_ten_statements_and_nothing_after_the_commit(app, client, actions):
+def test_one_api_post_runs_at_most_ten_statements_and_none_after_the_commit(app, client,
+                                                                             actions):
     actions.create_story()
     _post(client, actions, "warm-up")  # the first entry also looks for an ORIGINAL ENTRY
     with recorded_statements(app) as log:
         response = _post(client, actions, "counted")
     assert response.status_code == 201
     statements = [line for line in log if line not in ("COMMIT", "CHECKOUT")]
-    assert len(statements) == STATEMENTS_PER_POST, "\n".join(statements)
+    assert len(statements) <= STATEMENTS_PER_POST, "\n".join(statements)
     # One connection per post (one pool ping on PostgreSQL), and the answer is built from what
     # was committed, without reading it back.
     assert log.count("CHECKOUT") == 1
@@ -66,7 +67,7 @@ def test_one_api_post_runs_ten_statements_and_nothing_after_the_commit(app, clie
     # The lock comes before anything the change reads or writes.
     lock = next(i for i, line in enumerate(statements)
                 if line.startswith("UPDATE stories SET last_seq=stories.last_seq "))
-    assert lock == 2
+    assert lock <= 2  # the token and the story, no more, are read before it
     assert all(line.startswith("SELECT") for line in statements[:lock])
 
 

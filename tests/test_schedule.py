@@ -116,10 +116,11 @@ def test_the_due_entries_query_uses_the_index(app, story_id):
             publishing.publish_due_entries()
         finally:
             event.remove(db.engine, "before_cursor_execute", seen)
-        # One query a pass when nothing is due, and it must not read the whole table.
-        assert len(statements) == 1 and "scheduled_for" in statements[0][0]
+        # At most one query a pass when nothing is due, and it must not read the whole table.
+        assert len(statements) <= 1, statements
+        due = next(s for s in statements if "scheduled_for" in s[0])
         with db.engine.begin() as connection:
-            plan = _plan(connection, *statements[0])
+            plan = _plan(connection, *due)
     assert "ix_entries_status_scheduled" in plan, plan
     assert "SCAN entries" not in plan and "Seq Scan on entries" not in plan, plan
 
