@@ -96,7 +96,8 @@ def test_the_reader_page_and_the_desk_share_one_live_socket_client():
 
 def in_chromium(test):
     """Mark a test as one that drives Debian's Chromium (the static checks here need none)."""
-    for mark in browser_tests:
+    # The scripts do not depend on the database: judged on one engine.
+    for mark in [*browser_tests, pytest.mark.databases("sqlite")]:
         test = mark(test)
     return test
 
@@ -121,14 +122,14 @@ class StandIn:
         return parse_qs(urlsplit(self.routes[index].url).query)["after"][0]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def short_desk_polls(app):
     """Desk long polls of 2 s: none outlives its test by more than that."""
     app.config["DESK_WATCH_SECONDS"] = 2
 
 
 @pytest.fixture
-def open_live_page(actions, new_page):
+def open_live_page(actions, new_page, short_desk_polls):
     """Open the reader page or the desk of the story `storm`, its live sockets routed first."""
 
     def open_page(kind: str, stand_in: StandIn):
