@@ -8,9 +8,12 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# alembic.ini's logging (the "Running upgrade" lines of `flask db upgrade`) only where nobody
+# has set logging up yet: in a process that already logs (an app with LOG_FORMAT, the tests'
+# own capture) it would replace the handlers and, by default, switch off every logger that
+# exists already, the app's own included.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

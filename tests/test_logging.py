@@ -1,10 +1,13 @@
-"""Structured logs: one JSON object per line, one record per request, a request id throughout."""
+"""Logs: JSON lines for collectors, text for a terminal, one record per request, a request id."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import pty
+import re
+import select
 import subprocess
 import sys
 import threading
@@ -60,7 +63,7 @@ def test_an_unusable_request_id_is_replaced(client, caplog, given):
     with caplog.at_level(logging.INFO, logger="liveblog.requests"):
         response = client.get("/missing-page", headers={"X-Request-ID": given})
     made_up = response.headers["X-Request-ID"]
-    assert made_up != given and len(made_up) == 32 and int(made_up, 16) >= 0
+    assert made_up != given and re.fullmatch(r"[0-9a-f]{32}", made_up)
     (record,) = [r for r in caplog.records if r.name == "liveblog.requests"]
     assert record.request_id == made_up and record.status == 404
 
@@ -91,10 +94,60 @@ def test_configure_installs_one_handler_however_many_apps(root_logger):
         logging_setup.formatter("xml")
 
 
+@pytest.mark.parametrize(("setting", "terminal", "chosen"), [
+    (None, True, "text"), (None, False, "json"),  # a person watching; a file or a collector
+    ("json", True, "json"), ("text", False, "text"),  # LOG_FORMAT decides when it is set
+])
+def test_the_format_follows_who_reads_stderr_unless_log_format_says(setting, terminal, chosen):
+    reader, writer = pty.openpty() if terminal else os.pipe()
+    with open(writer, "w") as stream:
+        try:
+            assert logging_setup.chosen_format(setting, stream) == chosen
+        finally:
+            os.close(reader)
+
+
+@pytest.mark.slow
+def test_gunicorn_at_a_terminal_writes_text_lines_without_alembic_noise(tmp_path):
+    env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance")}
+    env.pop("LOG_FORMAT", None)  # as `make run` starts it
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    port = free_port()
+    terminal, worker_side = pty.openpty()
+    server = subprocess.Popen(
+        [os.path.join(BIN, "gunicorn"), "-c", "python:liveblog.ops.gunicorn_conf",
+         "--bind", f"127.0.0.1:{port}", "app:app"],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=worker_side, stderr=worker_side)
+    os.close(worker_side)
+    output = b""
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", server)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz",
+                                         headers={"X-Request-ID": "probe-8"})
+        with urllib.request.urlopen(request, timeout=5):
+            pass
+        deadline = time.monotonic() + 10
+        while b"GET /healthz 200" not in output:
+            assert time.monotonic() < deadline, output.decode(errors="replace")
+            if select.select([terminal], [], [], 0.5)[0]:
+                output += os.read(terminal, 65536)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        os.close(terminal)
+    lines = [line for line in output.decode().splitlines() if line.strip()]
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
+    assert any(re.match(rf"{stamp} INFO gunicorn\.error: Listening at: ", line) for line in lines)
+    assert any(re.match(rf"{stamp} INFO liveblog\.requests: GET /healthz 200$", line.rstrip())
+               for line in lines), lines
+    assert not [line for line in lines if line.startswith("{")]
+    assert not [line for line in lines if "alembic" in line], lines
+
+
 @pytest.mark.slow
 def test_gunicorn_writes_json_lines_for_itself_and_for_requests(tmp_path):
     env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance")}
-    env.pop("LOG_FORMAT", None)  # json is gunicorn's default
+    env.pop("LOG_FORMAT", None)  # JSON, as stderr goes to a file
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     port = free_port()
     log_path = tmp_path / "gunicorn.log"
@@ -114,6 +167,7 @@ def test_gunicorn_writes_json_lines_for_itself_and_for_requests(tmp_path):
             server.wait(timeout=30)
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     assert any(line["logger"].startswith("gunicorn") for line in lines)
+    assert not [line for line in lines if line["logger"].startswith("alembic")]
     (probe,) = [line for line in lines if line.get("request_id") == "probe-7"]
     assert probe["status"] == 200 and probe["path"] == "/healthz"
     assert REQUEST_FIELDS <= probe.keys()
@@ -250,6 +304,7 @@ def test_the_relay_logs_a_database_outage_once_each_way(app, caplog):
 
     relay._newest_undelivered = newest_undelivered
     before = failures("relay")
+    polls = REGISTRY.get_sample_value("liveblog_redis_polls_total") or 0.0
     caplog.set_level(logging.INFO, logger="liveblog.live.relay")
     for _ in range(failing + 2):
         relay._poll()  # what the relay does every second while Redis is unreachable
@@ -258,4 +313,5 @@ def test_the_relay_logs_a_database_outage_once_each_way(app, caplog):
     assert [r.levelno for r in lines] == [logging.WARNING, logging.WARNING]
     assert "database" in lines[0].getMessage() and "back" in lines[1].getMessage()
     assert all(r.exc_info is None for r in lines)
-    assert failures("relay") - before == failing and relay.polls == 2
+    assert failures("relay") - before == failing
+    assert REGISTRY.get_sample_value("liveblog_redis_polls_total") - polls == 2  # the two after

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
@@ -9,6 +14,9 @@ from sqlalchemy import inspect, text
 
 from liveblog import create_app
 from liveblog.extensions import db
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLASK = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "flask")
 
 
 def test_migrations_match_the_models(empty_database_url, tmp_path, monkeypatch):
@@ -61,3 +69,32 @@ def test_upgrading_a_populated_database_keeps_its_entries(
         finally:
             db.engine.dispose()
     assert [(row[0], str(row[1])[:19], row[2]) for row in rows] == [(1, "2026-01-01 10:05:00", 0)]
+
+
+def test_make_migrate_prints_each_upgrade_and_no_plugin_noise(empty_database_url, tmp_path):
+    env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
+           "DATABASE_URL": empty_database_url}
+    env.pop("LOG_FORMAT", None)  # as `make migrate` runs it
+    done = subprocess.run([FLASK, "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    lines = done.stderr.splitlines()
+    assert any("Running upgrade  -> 0001" in line for line in lines), done.stderr
+    assert any("Running upgrade 0006 -> 0007" in line for line in lines), done.stderr
+    assert not [line for line in lines if "plugin" in line], done.stderr
+
+
+def test_upgrading_in_a_running_process_leaves_its_logging_alone(
+    empty_database_url, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "instance"))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url})
+    with app.app_context():
+        try:
+            upgrade()
+        finally:
+            db.engine.dispose()
+    # alembic.ini's logging config would switch the app's request log off for good.
+    assert logging.getLogger("liveblog.requests").disabled is False
+    assert (root.handlers, root.level) == (handlers, level)

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import uuid
 
-from liveblog.web.logs import gunicorn_logconfig
+from liveblog.web.logs import chosen_format, gunicorn_logconfig
 
 
 def default_workers() -> int:
@@ -68,10 +68,10 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # the report of a worker that died (audience.withdraw_worker).
 os.environ.setdefault("LIVEBLOG_NODE", uuid.uuid4().hex)
 
-# JSON lines by default in production; LOG_FORMAT=text for people reading a terminal.
-os.environ.setdefault("LOG_FORMAT", "json")
-if os.environ["LOG_FORMAT"] == "json":
-    logconfig_dict = gunicorn_logconfig("json")
+# LOG_FORMAT if set; else text for a person watching the terminal (`make run`), JSON lines when
+# stderr goes to a file or a collector. The workers' apps read the same choice.
+os.environ["LOG_FORMAT"] = chosen_format(os.environ.get("LOG_FORMAT"))
+logconfig_dict = gunicorn_logconfig(os.environ["LOG_FORMAT"])
 
 
 def on_starting(server):

@@ -1,10 +1,11 @@
 """Logs: one JSON object per line (or plain text), and one record per HTTP request.
 
 LOG_FORMAT=json|text installs one handler on the root logger; unset (tests, `flask run`) leaves
-logging as it is. Every request is logged once when its answer is ready (a WebSocket when it
-closes, never per frame, as 101 with its close code and last seq), with a request id taken from
-X-Request-ID or made up, and sent back. gunicorn's own access log is off: it would log each
-request a second time, without the id.
+logging as it is. Under gunicorn an unset LOG_FORMAT is chosen by who reads: text when stderr is
+a terminal, JSON lines otherwise. Every request is logged once when its answer is ready (a
+WebSocket when it closes, never per frame, as 101 with its close code and last seq), with a
+request id taken from X-Request-ID or made up, and sent back. gunicorn's own access log is off:
+it would log each request a second time, without the id.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ requests_log = logging.getLogger("liveblog.requests")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Attributes every LogRecord has; anything else on a record came through `extra=`.
 STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Loggers whose INFO lines tell an operator nothing: alembic names each of its autogenerate
+# plugins as it loads them, in every worker that imports the app (Flask-Migrate imports them).
+QUIET = ("alembic.runtime.plugins",)
 
 
 class JsonFormatter(logging.Formatter):
@@ -63,10 +67,23 @@ def formatter(log_format: str) -> logging.Formatter:
     raise ValueError(f"LOG_FORMAT must be json or text, not {log_format!r}")
 
 
+def chosen_format(setting: str | None, stream=None) -> str:
+    """LOG_FORMAT when set; else text for a person at a terminal, JSON lines for a collector."""
+    if setting:
+        return setting
+    stream = sys.stderr if stream is None else stream
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # no stream, or a closed one: nobody is watching
+        return "json"
+
+
 def configure(log_format: str) -> None:
     """Send every record to stderr in the given format, once however many apps are made."""
     root = logging.getLogger()
     root.setLevel(logging.INFO)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
     for handler in root.handlers:
         if isinstance(handler.formatter, JsonFormatter | TextFormatter):
             handler.setFormatter(formatter(log_format))  # gunicorn's or an earlier app's
@@ -90,7 +107,8 @@ def gunicorn_logconfig(log_format: str) -> dict:
         # access log (on whenever a logging config is given) would be a second line for each.
         "loggers": {"gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
                     "gunicorn.access": {"level": "WARNING", "handlers": ["nowhere"],
-                                        "propagate": False}},
+                                        "propagate": False},
+                    **{name: {"level": "WARNING"} for name in QUIET}},
     }
 
 
