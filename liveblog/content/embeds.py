@@ -116,7 +116,7 @@ def _vimeo(host: str, path: str, query: dict[str, list[str]]) -> Embed | None:
 
 
 def embed_for(url: str) -> Embed | Item | None:
-    """Return the Embed for a URL from a known provider, or None; hosts must match exactly."""
+    """The Embed or Item for a URL (a provider's by exact host, a picture by extension), or None."""
     parts = _split(url)
     if parts is None:
         return None
