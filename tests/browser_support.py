@@ -20,9 +20,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# Mark a module's tests as browser tests that need Debian's Chromium (CI installs it).
+# Mark a module's tests as browser tests that need Debian's Chromium (CI installs it). They run
+# on SQLite only: the scripts and pages they judge are the same on either engine, and every
+# server path they drive is tested on both by the HTTP, API and WebSocket tests.
 browser_tests = [
     pytest.mark.browser,
+    pytest.mark.databases("sqlite"),
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's Chromium not at {CHROMIUM}"),
 ]
 
