@@ -37,11 +37,6 @@ class Outage:
         self._seen_up = False
         self._lock = threading.Lock()  # probes may fail in several threads at once
 
-    @property
-    def down(self) -> bool:
-        """Whether the last attempt failed."""
-        return self._since is not None
-
     def failed(self, error: BaseException) -> None:
         """Count a failed attempt; log the outage if it has just begun."""
         metrics.dependency_failed(self.component, self.dependency)
