@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from desk_support import log_in, post_form
 from sqlalchemy import func, select
 
 from liveblog import publishing
+from liveblog.api import schemas
+from liveblog.api.openapi import build_spec
+from liveblog.desk import forms
 from liveblog.errors import Conflict, Invalid, NotFound, VersionConflict
 from liveblog.extensions import db
 from liveblog.live.hub import Frame
 from liveblog.models import Entry, Event, Story, User
+from liveblog.publishing.validation import (
+    ENTRY,
+    SCHEDULED_FOR,
+    STORY,
+    entry_fields,
+    known_fields,
+    story_fields,
+    too_long,
+)
 
 
 @pytest.fixture
@@ -146,3 +160,102 @@ def test_concurrent_writers_in_processes_get_unique_gapless_seq(app, story_id, t
     with app.app_context():
         seqs = sorted(db.session.scalars(select(Entry.seq)))
     assert seqs == list(range(1, 101))
+
+
+# One rule per field (validation.py): the service, the API, its spec and the desk all read it.
+SHORT = 20  # a limit any field can take in a test: longer than the shortest web address
+LIMITED = [(kind, name) for kind, rules in (("story", STORY), ("entry", ENTRY))
+           for name, rule in rules.items() if rule.max_chars]
+DESK_BASE = {"slug": "second", "title": "Second", "timezone": "GMT",
+             "label_format": "UPDATE %H%M %Z", "status": "live"}
+
+
+def _over(rule) -> str:
+    """A valid value one character over SHORT."""
+    start = "https://a.org/" if rule.kind == "url" else ""
+    return start + "a" * (SHORT + 1 - len(start))
+
+
+def _input(html: str, name: str) -> str:
+    tag = re.search(rf'<(?:input|textarea)\b[^>]*\bname="{name}"[^>]*>', html)
+    assert tag, f"no input named {name}"
+    return tag.group(0)
+
+
+def _refusals(app, client, actions, kind: str, name: str, value: str) -> dict:
+    """The service's, the API's and the desk's message for one field given this value."""
+    edit = name == "correction"
+    data = {name: value} if edit else {"body": "x", name: value} if kind == "entry" \
+        else {"slug": "second", "title": "Second", name: value}
+    with app.app_context(), pytest.raises(Invalid) as refusal:
+        (entry_fields if kind == "entry" else story_fields)(data, partial=edit)
+    url = {"story": "/api/stories", "entry": "/api/stories/storm/entries"}[kind]
+    api = client.patch(f"{url}/1", json=data, headers=actions.headers()) if edit \
+        else client.post(url, json=data, headers=actions.headers())
+    assert api.status_code == 422
+    if kind == "story":
+        page, posted = "/admin/stories/new", post_form(client, "/admin/stories/new",
+                                                       {**DESK_BASE, name: value})
+        desk = re.findall(r"<strong>(.*?)</strong>", posted.get_data(as_text=True))
+    else:
+        page = "/admin/stories/storm/entries/1/edit" if edit else "/admin/stories/storm"
+        url = page if edit else "/admin/stories/storm/entries"
+        posted = post_form(client, url, {"body": "x", "version": "1", name: value}, json=True)
+        desk = [posted.get_json()["error"]["fields"][name]]
+    assert posted.status_code == 422
+    return {"service": refusal.value.fields[name], "api": api.get_json()["error"]["fields"][name],
+            "desk": desk, "maxlength": _input(client.get(page).get_data(as_text=True), name)}
+
+
+@pytest.mark.parametrize(("kind", "name"), LIMITED, ids=[f"{k}-{n}" for k, n in LIMITED])
+def test_a_limit_changed_in_its_rule_changes_everywhere(app, client, actions, monkeypatch,
+                                                        kind, name):
+    actions.create_story()
+    actions.post_entry()
+    assert log_in(client, "editor@example.org").status_code == 302
+    rule = (STORY if kind == "story" else ENTRY)[name]
+    monkeypatch.setattr(rule, "max_chars", SHORT)
+    try:
+        build_spec.cache_clear()
+        schema = {"story": "StoryCreate", "entry": "EntryCreate"}[kind]
+        schema = "EntryUpdate" if name == "correction" else schema
+        spec = build_spec()["components"]["schemas"][schema]["properties"][name]
+        assert spec["maxLength"] == SHORT
+    finally:
+        build_spec.cache_clear()  # the next spec is built with the rule as it was
+    refusals = _refusals(app, client, actions, kind, name, _over(rule))
+    assert refusals["service"] == refusals["api"] == too_long(SHORT)
+    assert refusals["desk"] == [f"Field cannot be longer than {SHORT} characters."]
+    assert f'maxlength="{SHORT}"' in refusals["maxlength"]
+
+
+def test_the_api_and_the_desk_know_the_fields_and_choices_the_rules_name(app):
+    for schema, rules, partial in ((schemas.StoryCreate, STORY, False),
+                                   (schemas.StoryUpdate, STORY, True),
+                                   (schemas.EntryCreate, ENTRY, False),
+                                   (schemas.EntryUpdate, ENTRY, True)):
+        loaded = schema().fields
+        known = known_fields(rules, partial)
+        assert set(loaded) - {"scheduled_for"} == set(known)  # any other is "not a known field"
+        for name in known:
+            assert loaded[name].required == (rules[name].required and not partial)
+            assert loaded[name].allow_none == rules[name].nullable
+    statuses = build_spec()["components"]["schemas"]["StoryUpdate"]["properties"]["status"]
+    with app.test_request_context():
+        desk = forms.StoryForm(meta={"csrf": False}).status
+        assert tuple(choice.value for choice in desk.choices) == STORY["status"].choices
+        assert f'maxlength="{SCHEDULED_FOR.max_chars}"' in forms.EntryForm().scheduled_for()
+    assert tuple(statuses["enum"]) == STORY["status"].choices
+    entry_spec = build_spec()["components"]["schemas"]["EntryCreate"]["properties"]
+    assert entry_spec["scheduled_for"]["maxLength"] == SCHEDULED_FOR.max_chars
+
+
+@pytest.mark.parametrize(("model", "rules"), [(Story, STORY), (Entry, ENTRY)])
+def test_every_limit_fits_its_column(model, rules):
+    for name, rule in rules.items():
+        column = model.__table__.c.get(rule.column or name)
+        if column is None:
+            assert (model, name) == (Entry, "body")  # kept as body_html and body_source: Text
+            continue
+        width = getattr(column.type, "length", None)
+        assert rule.max_chars is None or width is None or rule.max_chars <= width, name

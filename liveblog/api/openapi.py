@@ -9,8 +9,17 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify, render_template
 
 from liveblog.api import schemas
-from liveblog.api.views import IDEMPOTENCY_KEY, IF_MATCH, MAX_INT, MAX_PAGE
+from liveblog.api.views import (
+    AFTER,
+    BEFORE,
+    ENTRIES_LIMIT,
+    ENTRY_ID,
+    EVENTS_LIMIT,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+)
 from liveblog.web import caching
+from liveblog.web.params import Bounds
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -65,38 +74,39 @@ ERRORS = {
 }
 
 
-def _whole(low: int, high: int, default: int | None = None) -> dict:
-    schema = {"type": "integer", "minimum": low, "maximum": high}
-    return schema if default is None else {**schema, "default": default}
+def _whole(bounds: Bounds) -> dict:
+    """The JSON Schema of a whole-number parameter, from the bounds its parser reads."""
+    schema = {"type": "integer", "minimum": bounds.low, "maximum": bounds.high}
+    return schema if bounds.default is None else {**schema, "default": bounds.default}
 
 
 PARAMETERS = {
     "slug": {"in": "path", "name": "slug", "required": True, "schema": {"type": "string"}},
-    "entry_id": {"in": "path", "name": "entry_id", "required": True, "schema": _whole(1, MAX_INT)},
+    "entry_id": {"in": "path", "name": "entry_id", "required": True, "schema": _whole(ENTRY_ID)},
     "entries_limit": {
         "in": "query",
         "name": "limit",
         "description": "Entries per page.",
-        "schema": _whole(1, MAX_PAGE, 20),
+        "schema": _whole(ENTRIES_LIMIT),
     },
     "before": {
         "in": "query",
         "name": "before",
-        "schema": _whole(1, MAX_INT),
+        "schema": _whole(BEFORE),
         "description": "Only entries older than this entry of the story (`next` names one);"
         " an id the story does not have is a 404.",
     },
     "after": {
         "in": "query",
         "name": "after",
-        "schema": _whole(0, MAX_INT, 0),
+        "schema": _whole(AFTER),
         "description": "Only events with a greater seq.",
     },
     "events_limit": {
         "in": "query",
         "name": "limit",
         "description": "Events per page.",
-        "schema": _whole(1, 1000, 500),
+        "schema": _whole(EVENTS_LIMIT),
     },
     "if_match": {
         "in": "header",

@@ -1,7 +1,8 @@
 """Marshmallow schemas of the JSON API: request bodies checked before publishing, and answers.
 
-The request schemas check shape (types, unknown fields, lengths); validation.py stays the domain
-check (clean HTML, time zones, label formats). openapi.py builds the published spec from both.
+The request schemas are made from validation.py's rules (types, lengths, choices, which fields
+exist), so the API, the desk and the service share one statement of each; validation.py stays
+the domain check (clean HTML, time zones, label formats). openapi.py builds the spec from both.
 """
 
 from __future__ import annotations
@@ -13,16 +14,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from liveblog.content.labels import ALLOWED_DIRECTIVES, zone_names
 from liveblog.errors import Invalid
 from liveblog.models import EntryStatus, EventType, StoryStatus
-from liveblog.publishing.validation import (
-    MAX_BODY_CHARS,
-    MAX_CORRECTION_CHARS,
-    MAX_HEADLINE_CHARS,
-    MAX_LABEL_CHARS,
-    MAX_SUMMARY_CHARS,
-    MAX_TITLE_CHARS,
-    SLUG,
-    STORY_EXTRAS,
-)
+from liveblog.publishing import validation
+from liveblog.publishing.validation import ENTRY, SCHEDULED_FOR, STORY, Rule, known_fields
 
 # A JSON string may hold NUL or half a surrogate pair; no database or page can, so they get 422.
 # Only NUL is stated: validators built on Rust (schemathesis's) cannot hold a lone surrogate.
@@ -43,14 +36,14 @@ LABEL_FORMAT = (
     rf"^(?=[\s\S]*{VISIBLE})(?:[^%\u0000]|%[{''.join(sorted(ALLOWED_DIRECTIVES))}])*$"
 )
 
-# Field messages in the voice of validation.py, so a client sees one style whichever check spoke.
-FIELD_MESSAGES = {"required": "is required", "null": "must not be null"}
+# Messages in validation.py's voice, so a client sees one style whichever check spoke.
+FIELD_MESSAGES = {"required": validation.REQUIRED, "null": "must not be null"}
 
 
 class Text(fields.String):
     """A JSON string the spec calls text: no NUL, no half of a surrogate pair (none is kept)."""
 
-    default_error_messages = {**FIELD_MESSAGES, "invalid": "must be a string"}
+    default_error_messages = {**FIELD_MESSAGES, "invalid": validation.NOT_A_STRING}
 
     def __init__(self, **kwargs):
         validators = kwargs.get("validate") or []
@@ -66,7 +59,7 @@ class Text(fields.String):
 class Flag(fields.Boolean):
     """A JSON true or false; marshmallow's Boolean would also take 1, "yes" and "on"."""
 
-    default_error_messages = {**FIELD_MESSAGES, "invalid": "must be true or false"}
+    default_error_messages = {**FIELD_MESSAGES, "invalid": validation.NOT_A_FLAG}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, bool):
@@ -75,15 +68,30 @@ class Flag(fields.Boolean):
 
 
 class Chars(validate.Length):
-    """A length check whose message names the bound that was crossed."""
+    """A rule's length, read from the rule at each check; the message names the bound crossed."""
+
+    def __init__(self, rule: Rule):  # not Length's: min and max are the rule's, read live
+        self.rule = rule
+        self.equal = None
+        self.error = None
+
+    @property
+    def min(self) -> int | None:
+        """The rule's least length; None when any will do (apispec reads it for minLength)."""
+        return self.rule.min_chars or None
+
+    @property
+    def max(self) -> int | None:
+        """The rule's greatest length (apispec reads it for maxLength)."""
+        return self.rule.max_chars
 
     def __call__(self, value):
         if self.min is not None and len(value) < self.min:
             raise ValidationError(
-                "must not be empty" if self.min == 1 else f"must be at least {self.min} characters"
+                validation.EMPTY if self.min == 1 else f"must be at least {self.min} characters"
             )
         if self.max is not None and len(value) > self.max:
-            raise ValidationError(f"must be at most {self.max} characters")
+            raise ValidationError(validation.too_long(self.max))
         return value
 
 
@@ -92,14 +100,14 @@ class OffsetTime(fields.String):
 
     default_error_messages = {
         **FIELD_MESSAGES,
-        "invalid": "must be a string",
+        "invalid": validation.NOT_A_STRING,
         "format": "is not an ISO 8601 date and time",
         "offset": "must carry a UTC offset, e.g. 2026-11-01T01:30:00-05:00 or ...Z",
     }
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if len(text) > 40:
+        if len(text) > SCHEDULED_FOR.max_chars:
             raise self.make_error("format")
         try:
             moment = datetime.fromisoformat(text)
@@ -114,7 +122,7 @@ class Address(validate.Regexp):
     """An address in the form the spec states, with validation.py's message."""
 
     def __init__(self, pattern: str):
-        super().__init__(pattern, error="must be an http(s) address")
+        super().__init__(pattern, error=validation.NOT_AN_ADDRESS)
 
     def __call__(self, value: str) -> str:
         # fullmatch: Python's $ also matches before a final newline, JSON Schema's does not.
@@ -123,113 +131,80 @@ class Address(validate.Regexp):
         return value
 
 
-def _one_of(choices) -> validate.OneOf:
-    values = [str(choice) for choice in choices]
-    return validate.OneOf(values, error=f"must be one of {', '.join(values)}")
-
-
 class RequestSchema(Schema):
     """A request body: unknown fields are refused, and the spec says so."""
 
     class Meta:
         unknown = RAISE
 
-    error_messages = {"unknown": "is not a known field", "type": "must be a JSON object"}
+    error_messages = {"unknown": validation.UNKNOWN, "type": "must be a JSON object"}
 
 
-class StoryUpdate(RequestSchema):
-    title = Text(validate=Chars(min=1, max=MAX_TITLE_CHARS), metadata={"not": NUL_OR_BLANK})
-    summary = Text(validate=Chars(max=MAX_SUMMARY_CHARS))
-    status = Text(validate=_one_of(StoryStatus))
-    timezone = Text(
-        validate=Chars(min=1, max=64),
-        # The zones this server knows, listed, so a client cannot send one it would refuse.
-        metadata={"description": "An IANA time zone, e.g. Europe/London.",
-                  "enum": sorted(zone_names())},
-    )
-    label_format = Text(
-        validate=Chars(min=1, max=64),
-        metadata={"description": "A short strftime format using %H %M %Z and friends.",
-                  "pattern": LABEL_FORMAT},
-    )
-    archived = Flag(metadata={"description": "Only an ended story can be archived."})
-    # The optional cover picture and featured link; null or "" clears one.
-    cover_url = Text(
-        allow_none=True,
+# What the spec says of a field beyond its rule: what it is, and formats checked in code.
+NOTES = {
+    "body": {"description": "HTML (cleaned to an allowlist) or plain text."},
+    "label": {"description": "Overrides the time label."},
+    "pinned": {"description": "A key entry, listed in the LATEST box."},
+    "correction": {"description": "A note shown with the time of the correction."},
+    # The zones this server knows, listed, so a client cannot send one it would refuse.
+    "timezone": {"description": "An IANA time zone, e.g. Europe/London.",
+                 "enum": sorted(zone_names())},
+    "label_format": {"description": "A short strftime format using %H %M %Z and friends.",
+                     "pattern": LABEL_FORMAT},
+    "archived": {"description": "Only an ended story can be archived."},
+    "cover_url": {"description": "An http(s) address, or a path on this site."},
+    "cover_alt": {"description": "Required with a cover picture."},
+    "featured_url": {"description": "An http(s) address."},
+}
+SCHEDULED_FOR_NOTE = (
+    "Publish at this time instead of now (the entry is `scheduled` until then). It must carry"
+    " its UTC offset (`-05:00`, `Z`): a local time alone can be missing or doubled at a DST"
+    " change, so it is refused with 422."
+)
+
+
+def _checks(rule: Rule) -> list:
+    """The marshmallow validators that state a rule."""
+    checks = []
+    if rule.choices:
+        checks.append(validate.OneOf(rule.choices, error=validation.not_a_choice(rule)))
+    if rule.max_chars is not None:
+        checks.append(Chars(rule))
+    if rule.pattern is not None:
+        checks.append(validate.Regexp(rule.pattern, error=rule.pattern_message))
+    if rule.kind == "url":
         # Checked here as the spec states it, not only once cleaned: the spec cannot say
         # which characters cleaning drops, so what it refuses the API refuses too.
-        validate=[Chars(max=STORY_EXTRAS["cover_url"]), Address(COVER_URL)],
-        metadata={"description": "An http(s) address, or a path on this site."},
-    )
-    cover_alt = Text(
-        allow_none=True,
-        validate=Chars(max=STORY_EXTRAS["cover_alt"]),
-        metadata={"description": "Required with a cover picture."},
-    )
-    cover_caption = Text(allow_none=True, validate=Chars(max=STORY_EXTRAS["cover_caption"]))
-    cover_credit = Text(allow_none=True, validate=Chars(max=STORY_EXTRAS["cover_credit"]))
-    featured_kicker = Text(allow_none=True, validate=Chars(max=STORY_EXTRAS["featured_kicker"]))
-    featured_title = Text(allow_none=True, validate=Chars(max=STORY_EXTRAS["featured_title"]))
-    featured_url = Text(
-        allow_none=True,
-        validate=[Chars(max=STORY_EXTRAS["featured_url"]), Address(FEATURED_URL)],
-        metadata={"description": "An http(s) address."},
-    )
+        checks.append(Address(COVER_URL if rule.local else FEATURED_URL))
+    return checks
 
 
-class StoryCreate(StoryUpdate):
-    slug = Text(
-        required=True,
-        validate=[
-            Chars(min=1, max=120),
-            validate.Regexp(SLUG, error="must be lower-case letters, digits and single hyphens"),
-        ],
-    )
-    title = Text(
-        required=True, validate=Chars(min=1, max=MAX_TITLE_CHARS), metadata={"not": NUL_OR_BLANK}
-    )
+def _field(name: str, rule: Rule, partial: bool) -> fields.Field:
+    """The schema field for one rule: a flag, or text with the rule's checks."""
+    required = rule.required and not partial
+    notes = NOTES.get(name, {})
+    if rule.kind == "flag":
+        return Flag(required=required, metadata=notes)
+    if rule.visible:
+        notes = {**notes, "not": NUL_OR_BLANK}
+    return Text(required=required, allow_none=rule.nullable, validate=_checks(rule),
+                metadata=notes)
 
 
-class EntryCreate(RequestSchema):
-    body = Text(
-        required=True,
-        validate=Chars(min=1, max=MAX_BODY_CHARS),
-        metadata={"description": "HTML (cleaned to an allowlist) or plain text.",
-                  "not": NUL_OR_BLANK},
-    )
-    headline = Text(allow_none=True, validate=Chars(max=MAX_HEADLINE_CHARS))
-    label = Text(
-        allow_none=True,
-        validate=Chars(max=MAX_LABEL_CHARS),
-        metadata={"description": "Overrides the time label."},
-    )
-    pinned = Flag(metadata={"description": "A key entry, listed in the LATEST box."})
-    scheduled_for = OffsetTime(
-        metadata={
-            "format": "date-time",
-            "maxLength": 40,
-            "description": "Publish at this time instead of now (the entry is `scheduled`"
-            " until then). It must carry its UTC offset (`-05:00`, `Z`): a local time alone"
-            " can be missing or doubled at a DST change, so it is refused with 422.",
-        },
-    )
+def _request_schema(name: str, rules: dict[str, Rule], partial: bool, **extra) -> type[Schema]:
+    """A request body made from rules: each known field with its checks, nothing else."""
+    made = {field: _field(field, rules[field], partial) for field in known_fields(rules, partial)}
+    return RequestSchema.from_dict({**made, **extra}, name=name)
 
 
-class EntryUpdate(EntryCreate):
-    class Meta(RequestSchema.Meta):
-        exclude = ("scheduled_for",)  # a new entry is scheduled; an edit does not reschedule
-
-    body = Text(
-        validate=Chars(min=1, max=MAX_BODY_CHARS),
-        metadata={"description": "HTML (cleaned to an allowlist) or plain text.",
-                  "not": NUL_OR_BLANK},
-    )
-    # Only an edit corrects: a new entry has nothing to correct (and no time it was corrected).
-    correction = Text(
-        allow_none=True,
-        validate=Chars(max=MAX_CORRECTION_CHARS),
-        metadata={"description": "A note shown with the time of the correction."},
-    )
+StoryCreate = _request_schema("StoryCreate", STORY, partial=False)
+StoryUpdate = _request_schema("StoryUpdate", STORY, partial=True)
+# A new entry is scheduled; an edit does not reschedule.
+EntryCreate = _request_schema("EntryCreate", ENTRY, partial=False, scheduled_for=OffsetTime(
+    metadata={"format": "date-time", "maxLength": SCHEDULED_FOR.max_chars,
+              "description": SCHEDULED_FOR_NOTE},
+))
+EntryUpdate = _request_schema("EntryUpdate", ENTRY, partial=True)
 
 
 def load(schema: Schema, data: dict) -> dict:

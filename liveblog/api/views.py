@@ -19,14 +19,19 @@ from liveblog.models import Entry, EntryStatus, Role, Story, StoryStatus
 from liveblog.queries import events_after, published_entries
 from liveblog.web import caching
 from liveblog.web.limits import limit_api_writes
-from liveblog.web.params import ascii_int
+from liveblog.web.params import Bounds, ascii_int
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 limit_api_writes(bp)
 
 WRITERS = (Role.ADMIN, Role.EDITOR)
-MAX_PAGE = 100
 MAX_INT = MAX_INTEGER  # larger numbers overflow PostgreSQL's INTEGER; nothing real is that big
+# The integer parameters, read by _int_arg and documented by openapi.py from these alone.
+ENTRY_ID = Bounds(1, MAX_INT)
+ENTRIES_LIMIT = Bounds(1, 100, 20)
+BEFORE = Bounds(1, MAX_INT)
+AFTER = Bounds(0, MAX_INT, 0)
+EVENTS_LIMIT = Bounds(1, 1000, 500)
 # An entry's version as If-Match may name it: 3, "3" or W/"3", and the strong ETag compression
 # gives ("3:gzip"). Nine digits: no entry is edited a billion times. The spec states the same.
 IF_MATCH = re.compile(r'[0-9]{1,9}|(?:W/)?"[0-9]{1,9}(?::(?:br|gzip))?"')
@@ -52,15 +57,16 @@ def _json_body() -> dict:
     return data
 
 
-def _int_arg(name: str, default: int | None, low: int = 0, high: int = MAX_INT) -> int | None:
+def _int_arg(name: str, bounds: Bounds) -> int | None:
+    """A query parameter within its bounds, ASCII digits only; its default when not given."""
     values = request.args.getlist(name)
     if not values:
-        return default
+        return bounds.default
     # Taking the first of several, or reading "" as absent, would answer a request the spec
     # calls invalid as if it were another.
-    number = ascii_int(values[0], maximum=high) if len(values) == 1 else None
-    if number is None or number < low:
-        raise BadRequest(f"'{name}' must be a whole number from {low} to {high}.")
+    number = ascii_int(values[0], maximum=bounds.high) if len(values) == 1 else None
+    if number is None or number < bounds.low:
+        raise BadRequest(f"'{name}' must be a whole number from {bounds.low} to {bounds.high}.")
     return number
 
 
@@ -72,7 +78,7 @@ def _if_match_version() -> int | None:
     if not IF_MATCH.fullmatch(header):
         raise BadRequest('If-Match must be the entry\'s version: 3, "3" or W/"3".')
     # Compression appends its coding to a strong ETag ("3:gzip"); the version is before it.
-    return int(header.removeprefix("W/").strip('"').partition(":")[0])
+    return ascii_int(header.removeprefix("W/").strip('"').partition(":")[0])
 
 
 def _story(slug: str) -> Story:
@@ -85,7 +91,7 @@ def _story(slug: str) -> Story:
 
 def _entry_id(entry_id: int) -> int:
     """The id from the URL; one too big for the database names no entry."""
-    if entry_id > MAX_INT:
+    if entry_id > ENTRY_ID.high:
         raise NotFound("No such entry in this story.")
     return entry_id
 
@@ -150,8 +156,8 @@ def update_story(slug: str):
 def list_entries(slug: str):
     """Published entries, newest first, paged with ?before=<entry id>&limit=."""
     story = _story(slug)
-    limit = _int_arg("limit", 20, low=1, high=MAX_PAGE)
-    before = _int_arg("before", None, low=1)
+    limit = _int_arg("limit", ENTRIES_LIMIT)
+    before = _int_arg("before", BEFORE)
     if before is not None and not _entry_exists(story, before):
         # The page anchored at an entry the story does not have does not exist.
         raise NotFound(f"No entry {before} in this story to page back from.")
@@ -215,8 +221,8 @@ def delete_entry(slug: str, entry_id: int):
 def list_events(slug: str):
     """Events with seq > after, in order, exactly as the WebSocket sends them."""
     story = _story(slug)
-    after = _int_arg("after", 0)
-    limit = _int_arg("limit", 500, low=1, high=1000)
+    after = _int_arg("after", AFTER)
+    limit = _int_arg("limit", EVENTS_LIMIT)
     rows = events_after(story.id, after, limit)
     # A full page that stops short of the newest event can never change: its events are fixed
     # and no new one can join it, so its validator ignores last_seq and a revalidation is a 304.

@@ -7,8 +7,10 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, request
 from flask_login import current_user, login_required
 
+from liveblog.database import MAX_INTEGER
 from liveblog.extensions import db, login_manager
 from liveblog.models import Role, User
+from liveblog.web.params import ascii_int
 
 bp = Blueprint("desk", __name__, url_prefix="/admin")
 
@@ -23,7 +25,9 @@ def allow_picture_uploads() -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    # isdigit() takes "١" (read by int() as 1, another user) and "²" (which int() refuses).
+    number = ascii_int(user_id, maximum=MAX_INTEGER)
+    return db.session.get(User, number) if number is not None else None
 
 
 def roles_required(*roles: Role):

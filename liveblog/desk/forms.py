@@ -1,4 +1,5 @@
-"""The desk's forms: WTForms collects and CSRF-protects; validation.py judges the content."""
+"""The desk's forms: WTForms collects, renders and CSRF-protects; validation.py's rules say
+how long each field may be, and the service judges the content."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from liveblog.errors import LiveblogError
 from liveblog.models import Role
+from liveblog.publishing.validation import ENTRY, SCHEDULED_FOR, STORY, Rule
 from liveblog.web.params import ascii_int
 
 VERSION_MESSAGE = "The version must be a whole number (digits 0-9)."
@@ -53,37 +55,64 @@ class WholeNumberField(IntegerField):
             raise ValueError(VERSION_MESSAGE)
 
 
+class Chars(Length):
+    """WTForms' length check (its message, and maxlength on the input) with the rule's bound."""
+
+    def __init__(self, rule: Rule):  # not Length's: the bound is the rule's, read live
+        self.rule = rule
+        self.min = -1
+        self.message = None
+
+    @property
+    def max(self) -> int:
+        """The rule's greatest length."""
+        return self.rule.max_chars
+
+    @property
+    def field_flags(self) -> dict:
+        """What the input states in HTML, read when a form is made."""
+        return {"maxlength": self.rule.max_chars}
+
+
+def checks(rule: Rule, filled: bool | None = None) -> list:
+    """A field's validators from its rule: filled in if the rule needs a character, its length."""
+    filled = rule.min_chars > 0 if filled is None else filled
+    return [DataRequired() if filled else Optional(), Chars(rule)]
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
 class StoryForm(FlaskForm):
-    slug = StringField("Address (slug)", validators=[Optional(), Length(max=120)])
-    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    summary = TextAreaField("Summary", validators=[Optional(), Length(max=2000)])
-    timezone = StringField("Time zone", default="GMT", validators=[DataRequired(), Length(max=64)])
+    # Left empty, the slug is made from the title.
+    slug = StringField("Address (slug)", validators=checks(STORY["slug"], filled=False))
+    title = StringField("Title", validators=checks(STORY["title"]))
+    summary = TextAreaField("Summary", validators=checks(STORY["summary"]))
+    timezone = StringField("Time zone", default="GMT", validators=checks(STORY["timezone"]))
     label_format = StringField("Label format", default="UPDATE %H%M %Z",
-                               validators=[DataRequired(), Length(max=64)])
-    status = SelectField("Status", choices=[SelectChoice("draft", "Draft"),
-                                            SelectChoice("live", "Live"),
-                                            SelectChoice("ended", "Ended")], default="live")
-    cover_url = StringField("Cover picture", validators=[Optional(), Length(max=500)])
-    cover_alt = StringField("Cover alt text", validators=[Optional(), Length(max=300)])
-    cover_caption = StringField("Cover caption", validators=[Optional(), Length(max=500)])
-    cover_credit = StringField("Cover credit", validators=[Optional(), Length(max=200)])
-    featured_kicker = StringField("Featured link kicker", validators=[Optional(), Length(max=80)])
-    featured_title = StringField("Featured link title", validators=[Optional(), Length(max=300)])
-    featured_url = StringField("Featured link URL",
-                               validators=[Optional(), URL(require_tld=False), Length(max=500)])
+                               validators=checks(STORY["label_format"]))
+    status = SelectField("Status", default="live", choices=[
+        SelectChoice(value, value.title()) for value in STORY["status"].choices])
+    cover_url = StringField("Cover picture", validators=checks(STORY["cover_url"]))
+    cover_alt = StringField("Cover alt text", validators=checks(STORY["cover_alt"]))
+    cover_caption = StringField("Cover caption", validators=checks(STORY["cover_caption"]))
+    cover_credit = StringField("Cover credit", validators=checks(STORY["cover_credit"]))
+    featured_kicker = StringField("Featured link kicker",
+                                  validators=checks(STORY["featured_kicker"]))
+    featured_title = StringField("Featured link title",
+                                 validators=checks(STORY["featured_title"]))
+    featured_url = StringField("Featured link URL", validators=checks(STORY["featured_url"]))
 
 
 class EntryForm(FlaskForm):
-    body = TextAreaField("Entry", validators=[Length(max=100_000)])
-    headline = StringField("Headline", validators=[Optional(), Length(max=300)])
-    label = StringField("Label", validators=[Optional(), Length(max=80)])
+    # Not required here: a picture alone is an entry, which only the service can tell.
+    body = TextAreaField("Entry", validators=checks(ENTRY["body"], filled=False))
+    headline = StringField("Headline", validators=checks(ENTRY["headline"]))
+    label = StringField("Label", validators=checks(ENTRY["label"]))
     pinned = BooleanField("Key entry (shown under LATEST)")
-    scheduled_for = StringField("Publish at", validators=[Optional(), Length(max=40)])
+    scheduled_for = StringField("Publish at", validators=checks(SCHEDULED_FOR))
     # Which of the two readings of a time that happens twice (autumn), e.g. "-05:00".
     scheduled_offset = StringField(validators=[Optional(), Length(max=6)])
     action = HiddenField(default="publish")
@@ -93,7 +122,7 @@ class EntryForm(FlaskForm):
 class EditEntryForm(EntryForm):
     version = WholeNumberField(validators=[DataRequired()])
     correction = StringField("Correction note (shown to readers)",
-                             validators=[Optional(), Length(max=500)])
+                             validators=checks(ENTRY["correction"]))
 
 
 class UserForm(FlaskForm):

@@ -1,8 +1,9 @@
-"""Checks on the fields of a story or entry, shared by the API and the desk."""
+"""What a valid story or entry is: one rule per field, read by the service, the API and the desk."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from liveblog.content.bodies import prepare_body
@@ -11,26 +12,95 @@ from liveblog.content.sanitize import is_web_url, plain_text, remove_forbidden_c
 from liveblog.errors import Invalid
 from liveblog.models import StoryStatus
 
-MAX_BODY_CHARS = 100_000
-MAX_HEADLINE_CHARS = 300
-MAX_LABEL_CHARS = 80
-MAX_CORRECTION_CHARS = 500
-MAX_TITLE_CHARS = 300
-MAX_SUMMARY_CHARS = 2_000
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+# Not frozen: the schemas and forms read a rule when they check, not when they are built, so
+# a test can change one limit here and watch the service, the API and the desk all follow.
+@dataclass
+class Rule:
+    """What one field of a story or entry may hold."""
+
+    kind: str = "text"  # "text", "flag" (true or false), "choice", "url" or "time"
+    max_chars: int | None = None
+    min_chars: int = 0
+    required: bool = False  # must be given when the story or entry is created
+    visible: bool = False  # must keep a character once cleaned (spaces and controls go)
+    nullable: bool = False  # the API takes null for it, which clears it
+    choices: tuple[str, ...] = ()
+    pattern: re.Pattern | None = None
+    pattern_message: str = ""
+    only: str | None = None  # "create" or "edit": a field of one of the two only
+    column: str | None = None  # where the service puts it, when not under its own name
+    local: bool = False  # a url that may also be a path on this site
 
 
-def _text(data: dict, name: str, errors: dict, max_chars: int, required: bool = False):
+# The field messages, in one voice whichever check speaks (schemas.py uses them too).
+REQUIRED = "is required"
+NOT_A_STRING = "must be a string"
+NOT_A_FLAG = "must be true or false"
+UNKNOWN = "is not a known field"
+EMPTY = "must not be empty"
+NOT_AN_ADDRESS = "must be an http(s) address"
+
+
+def too_long(max_chars: int) -> str:
+    """The message for a text over its rule's length."""
+    return f"must be at most {max_chars} characters"
+
+
+def not_a_choice(rule: Rule) -> str:
+    """The message for a value outside its rule's choices."""
+    return f"must be one of {', '.join(rule.choices)}"
+
+
+ENTRY = {
+    "body": Rule(max_chars=100_000, min_chars=1, required=True, visible=True),
+    "headline": Rule(max_chars=300, nullable=True),
+    "label": Rule(max_chars=80, nullable=True, column="label_override"),
+    "pinned": Rule(kind="flag"),
+    # Only an edit corrects: a new entry has nothing to correct (and no time it was corrected).
+    "correction": Rule(max_chars=500, nullable=True, only="edit", column="correction_note"),
+}
+# A time to publish at, as text (the API's scheduled_for, the desk's "publish at").
+SCHEDULED_FOR = Rule(kind="time", max_chars=40)
+STORY = {
+    "slug": Rule(max_chars=120, min_chars=1, required=True, only="create",
+                 pattern=re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
+                 pattern_message="must be lower-case letters, digits and single hyphens"),
+    "title": Rule(max_chars=300, min_chars=1, required=True, visible=True),
+    "summary": Rule(max_chars=2_000),
+    "status": Rule(kind="choice", choices=tuple(status.value for status in StoryStatus)),
+    "timezone": Rule(max_chars=64, min_chars=1),
+    "label_format": Rule(max_chars=64, min_chars=1),
+    "archived": Rule(kind="flag"),
+    # The optional cover picture and featured link; null or "" clears one.
+    "cover_url": Rule(kind="url", max_chars=500, nullable=True, local=True),
+    "cover_alt": Rule(max_chars=300, nullable=True),
+    "cover_caption": Rule(max_chars=500, nullable=True),
+    "cover_credit": Rule(max_chars=200, nullable=True),
+    "featured_kicker": Rule(max_chars=80, nullable=True),
+    "featured_title": Rule(max_chars=300, nullable=True),
+    "featured_url": Rule(kind="url", max_chars=500, nullable=True),
+}
+STORY_EXTRAS = [name for name in STORY if name.startswith(("cover_", "featured_"))]
+
+
+def known_fields(rules: dict[str, Rule], partial: bool) -> list[str]:
+    """The fields a creation (or, partial, an edit) may send; any other is refused."""
+    refused = "create" if partial else "edit"
+    return [name for name, rule in rules.items() if rule.only != refused]
+
+
+def _text(data: dict, name: str, errors: dict, rule: Rule, required: bool = False):
     value = data.get(name)
     if value is None:
         if required:
-            errors[name] = "is required"
+            errors[name] = REQUIRED
         return None
     if not isinstance(value, str):
-        errors[name] = "must be a string"
+        errors[name] = NOT_A_STRING
         return None
-    if len(value) > max_chars:
-        errors[name] = f"must be at most {max_chars} characters"
+    if len(value) > rule.max_chars:
+        errors[name] = too_long(rule.max_chars)
         return None
     if "\x00" in value or not _is_encodable(value):
         errors[name] = "must be valid Unicode text without NUL characters"
@@ -49,19 +119,22 @@ def _is_encodable(value: str) -> bool:
     return True
 
 
-def _optional_plain(data: dict, name: str, errors: dict, max_chars: int) -> str | None:
-    value = _text(data, name, errors, max_chars)
-    return (plain_text(value) or None) if value is not None else None
-
-
 def _is_blank(body_html: str) -> bool:
     # A picture or an embed with no words around it is still an entry.
     return not plain_text(body_html) and "<img" not in body_html and 'class="embed' not in body_html
 
 
-def _unknown(data: dict, allowed: set[str], errors: dict) -> None:
-    for name in sorted(set(data) - allowed):
-        errors[name] = "is not a known field"
+def _flag(data: dict, name: str, fields: dict, errors: dict) -> None:
+    if name in data:
+        if isinstance(data[name], bool):
+            fields[name] = data[name]
+        else:
+            errors[name] = NOT_A_FLAG
+
+
+def _refuse_unknown(data: dict, rules: dict[str, Rule], partial: bool, errors: dict) -> None:
+    for name in sorted(set(data) - set(known_fields(rules, partial))):
+        errors[name] = UNKNOWN
 
 
 def entry_fields(data: dict, partial: bool = False) -> dict:
@@ -69,26 +142,21 @@ def entry_fields(data: dict, partial: bool = False) -> dict:
     if not isinstance(data, dict):
         raise Invalid("The request body must be a JSON object.")
     errors: dict[str, str] = {}
-    _unknown(data, {"body", "headline", "label", "pinned", "correction"}, errors)
+    _refuse_unknown(data, ENTRY, partial, errors)
     fields: dict = {}
-    body = _text(data, "body", errors, MAX_BODY_CHARS, required=not partial)
+    body = _text(data, "body", errors, ENTRY["body"], required=not partial)
     if body is not None:
         fields["body_html"] = prepare_body(body)
         fields["body_source"] = body
         if _is_blank(fields["body_html"]):
-            errors["body"] = "must not be empty"
-    for name, column, limit in (
-        ("headline", "headline", MAX_HEADLINE_CHARS),
-        ("label", "label_override", MAX_LABEL_CHARS),
-        ("correction", "correction_note", MAX_CORRECTION_CHARS),
-    ):
-        if name in data:
-            fields[column] = _optional_plain(data, name, errors, limit)
-    if "pinned" in data:
-        if isinstance(data["pinned"], bool):
-            fields["pinned"] = data["pinned"]
-        else:
-            errors["pinned"] = "must be true or false"
+            errors["body"] = EMPTY
+    known = known_fields(ENTRY, partial)
+    for name in ("headline", "label", "correction"):
+        if name in data and name in known:
+            value = _text(data, name, errors, ENTRY[name])
+            column = ENTRY[name].column or name
+            fields[column] = (plain_text(value) or None) if value is not None else None
+    _flag(data, "pinned", fields, errors)
     if errors:
         raise Invalid("Some fields are not valid.", errors)
     return fields
@@ -99,69 +167,57 @@ def story_fields(data: dict, partial: bool = False) -> dict:
     if not isinstance(data, dict):
         raise Invalid("The request body must be a JSON object.")
     errors: dict[str, str] = {}
-    allowed = {"title", "summary", "status", "timezone", "label_format", "archived",
-               *STORY_EXTRAS}
-    _unknown(data, allowed if partial else allowed | {"slug"}, errors)
+    _refuse_unknown(data, STORY, partial, errors)
     fields: dict = {}
     if not partial:
-        slug = _text(data, "slug", errors, 120, required=True)
-        if slug is not None and not SLUG.match(slug):
-            errors["slug"] = "must be lower-case letters, digits and single hyphens"
+        slug = _text(data, "slug", errors, STORY["slug"], required=True)
+        if slug is not None and not STORY["slug"].pattern.match(slug):
+            errors["slug"] = STORY["slug"].pattern_message
         fields["slug"] = slug
-    title = _text(data, "title", errors, MAX_TITLE_CHARS, required=not partial)
+    title = _text(data, "title", errors, STORY["title"], required=not partial)
     if title is not None:
         fields["title"] = plain_text(title)
         if not fields["title"]:
-            errors["title"] = "must not be empty"
-    summary = _text(data, "summary", errors, MAX_SUMMARY_CHARS)
+            errors["title"] = EMPTY
+    summary = _text(data, "summary", errors, STORY["summary"])
     if summary is not None:
         fields["summary"] = plain_text(summary)
     status = data.get("status")
     if status is not None:
-        if status not in {s.value for s in StoryStatus}:
-            errors["status"] = "must be one of draft, live, ended"
+        if status not in STORY["status"].choices:
+            errors["status"] = not_a_choice(STORY["status"])
         fields["status"] = status
-    timezone = data.get("timezone")
+    timezone = _text(data, "timezone", errors, STORY["timezone"])
     if timezone is not None:
         if not is_valid_timezone(timezone):
             errors["timezone"] = "must be an IANA time zone such as Europe/London"
         fields["timezone"] = timezone
     # Read as text like every other field: a NUL or a control character must not be stored.
-    label_format = _text(data, "label_format", errors, 64)
+    label_format = _text(data, "label_format", errors, STORY["label_format"])
     if label_format is not None and "label_format" not in errors:
         if not is_valid_label_format(label_format):
             errors["label_format"] = "must be a short strftime format using %H %M %Z and friends"
         fields["label_format"] = label_format
-    if "archived" in data:
-        if isinstance(data["archived"], bool):
-            fields["archived"] = data["archived"]
-        else:
-            errors["archived"] = "must be true or false"
+    _flag(data, "archived", fields, errors)
     _story_extras(data, fields, errors)
     if errors:
         raise Invalid("Some fields are not valid.", errors)
     return fields
 
 
-# Optional story fields: the cover picture and the featured link. An empty string clears one.
-STORY_EXTRAS = {
-    "cover_url": 500, "cover_alt": 300, "cover_caption": 500, "cover_credit": 200,
-    "featured_kicker": 80, "featured_title": 300, "featured_url": 500,
-}
-
-
 def _story_extras(data: dict, fields: dict, errors: dict) -> None:
-    for name, limit in STORY_EXTRAS.items():
+    for name in STORY_EXTRAS:
         if name not in data:
             continue
-        value = _text(data, name, errors, limit)
+        rule = STORY[name]
+        value = _text(data, name, errors, rule)
         if value is None:
             fields[name] = None
-        elif name.endswith("_url"):
+        elif rule.kind == "url":
             url = value.strip()
-            local = name == "cover_url" and url.startswith("/") and not url.startswith("//")
+            local = rule.local and url.startswith("/") and not url.startswith("//")
             if url and not (is_web_url(url) and urlsplit(url).hostname or local):
-                errors[name] = "must be an http(s) address"
+                errors[name] = NOT_AN_ADDRESS
             fields[name] = url or None
         else:
             fields[name] = plain_text(value) or None

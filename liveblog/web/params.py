@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from werkzeug.routing import IntegerConverter
 
@@ -23,3 +24,11 @@ class AsciiIntConverter(IntegerConverter):
     """The <int:...> of every route: Werkzeug's own matches r"\\d+", which takes "٣" as 3."""
 
     regex = ASCII_DIGITS.pattern
+
+
+class Bounds(NamedTuple):
+    """A whole-number parameter's range and default: what its parser takes and its spec says."""
+
+    low: int
+    high: int
+    default: int | None = None
