@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +22,21 @@ IMPORT = re.compile(r'^import\s+(?:(\{[^}]*\}|\*\s+as\s+\w+|\w+)\s+from\s+)?"([^
 EXPORT = re.compile(r"^export\s+(?:async\s+)?(?:function\*?|const|let|class)\s+(\w+)", re.M)
 RECONNECT = 5000  # ms: the client's first backoff is at most 1 s; room for a slow machine
 STOPPED = 1500  # ms: long enough for a first retry (ceiling 1 s) to have been made
+
+IMPORT_MAP = re.compile(r'<script type="importmap">(.*?)</script>', re.S)
+# An inline script that is not the page's import map, as an injection would add it.
+INJECT = """() => {
+  const script = document.createElement("script");
+  script.textContent = "window.injected = true;";
+  document.body.append(script);
+}"""
+# Every violation is also a DOM event; record them where the test can read them.
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__violations.push(event.violatedDirective);
+});
+"""
 
 __all__ = ["new_page"]  # the fixture, shared with the desk's other browser tests
 
@@ -195,3 +213,85 @@ def test_both_pages_stop_for_a_story_gone_or_archived(kind, code, actions, open_
     if kind == "reader" and code == 4410:
         expect(page.locator("#live-connection")).to_be_hidden()
 
+
+def page_scripts(client, path: str) -> tuple[dict, str, str]:
+    """A page's import map, the map's text, and the script-src of the page's policy."""
+    response = client.get(path)
+    assert response.status_code == 200
+    (text,) = IMPORT_MAP.findall(response.get_data(as_text=True))
+    policy = dict(part.strip().split(" ", 1)
+                  for part in response.headers["Content-Security-Policy"].split(";"))
+    return json.loads(text)["imports"], text, policy["script-src"]
+
+
+def versioned(path: Path) -> str:
+    """The fingerprint a static file's URL carries."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+@pytest.mark.databases("sqlite")  # files, not data: one engine
+def test_a_changed_module_gets_a_new_versioned_url_in_the_import_map(app, client, actions,
+                                                                     tmp_path):
+    static = tmp_path / "static"
+    shutil.copytree(STATIC, static, ignore=shutil.ignore_patterns("vendor"))
+    app.static_folder = str(static)
+    actions.create_story()
+    socket_client = static / "js" / "live-socket.js"
+    before, text, scripts = page_scripts(client, "/stories/storm")
+    assert before["/static/js/live-socket.js"] == \
+        f"/static/js/live-socket.js?v={versioned(socket_client)}"
+    assert set(before) == {f"/static/js/{path.name}" for path in (static / "js").glob("*.js")}
+    # The policy lets this map run, and no other inline script.
+    digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    assert scripts == f"'self' https://platform.twitter.com 'sha256-{digest}'"
+    current = client.get(before["/static/js/live-socket.js"])
+    current.close()
+    assert current.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+    socket_client.write_text(socket_client.read_text() + "// a fix, deployed\n")
+    after, _, new_scripts = page_scripts(client, "/stories/storm")
+    assert after["/static/js/live-socket.js"] == \
+        f"/static/js/live-socket.js?v={versioned(socket_client)}"
+    assert {k: v for k, v in after.items() if before[k] != v} == \
+        {"/static/js/live-socket.js": after["/static/js/live-socket.js"]}
+    assert new_scripts != scripts
+    # A page cached before the deploy still gets today's file, kept only briefly.
+    stale = client.get(before["/static/js/live-socket.js"])
+    assert stale.headers["Cache-Control"] == "public, max-age=300"
+    assert stale.get_data(as_text=True).endswith("// a fix, deployed\n")
+    stale.close()
+
+
+def static_scripts(page) -> list[str]:
+    """Start recording the page's requests for our scripts."""
+    asked = []
+    page.on("request", lambda request: "/static/" in request.url and request.url.split("?")[0]
+            .endswith(".js") and asked.append(request.url))
+    return asked
+
+
+@in_chromium
+@pytest.mark.parametrize("kind", ["reader", "desk"])
+def test_modules_load_by_fingerprint_and_no_other_inline_script_runs(kind, actions, new_page,
+                                                                   short_desk_polls):
+    actions.create_story()
+    if kind == "reader":
+        page = new_page()
+        path = "/stories/storm"
+    else:
+        page = desk_as(new_page, actions, "desk@example.org")
+        path = "/admin/stories/storm"
+    page.add_init_script(RECORD_VIOLATIONS)
+    asked = static_scripts(page)
+    page.goto(path)
+    # The page is live: its modules ran, the shared socket client among them.
+    entry = actions.post_entry(body="<p>Within the policy</p>")
+    expect(page.locator(shown(kind, entry))).to_have_count(1, timeout=RECONNECT)
+    assert any("/static/js/live-socket.js?v=" in url for url in asked), asked
+    assert [url for url in asked if not re.search(r"\?v=[0-9a-f]{12}$", url)] == []
+    # The import map ran within the policy; another inline script does not.
+    assert page.evaluate("window.__violations") == []
+    page.evaluate(INJECT)
+    page.wait_for_function("window.__violations.length > 0")
+    assert page.evaluate("window.__violations") == ["script-src-elem"]
+    assert page.evaluate("window.injected") is None

@@ -28,7 +28,12 @@ def policy(response) -> dict[str, str]:
     """The Content-Security-Policy as {directive: sources}."""
     parts = (part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"]
              .split(";"))
-    return {name: value for name, value in parts}
+    found = {name: value for name, value in parts}
+    if response.mimetype == "text/html":
+        # A page's import map is the one inline script it may run, allowed by its hash.
+        found["script-src"], _, source = found["script-src"].rpartition(" ")
+        assert re.fullmatch(r"'sha256-[A-Za-z0-9+/]{43}='", source), source
+    return found
 
 
 @pytest.mark.parametrize(

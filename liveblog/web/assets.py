@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, request, url_for
+from markupsafe import Markup
 from werkzeug.security import safe_join
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # /static/embed.js is linked from other sites without a version: a fix must reach them soon.
 PLAIN = "public, max-age=300"
 HASH_LENGTH = 12
+# ES modules import one another by plain path ("./live-socket.js"); fetched so, a module would be
+# cached only briefly, and for those minutes after a deploy a page could run old and new modules
+# together. A page's import map sends each plain URL to the fingerprinted one instead. The
+# folders of each part's modules: the reader pages use static/js, the desk both.
+MODULE_FOLDERS = {"reader": ("js",), "desk": ("js", "desk")}
 
 
 def fingerprint(filename: str) -> str | None:
@@ -37,6 +45,32 @@ def add_version(endpoint: str, values: dict) -> None:
             values["v"] = version
 
 
+def import_map(part: str) -> str:
+    """The import map (JSON) of a part's modules: each one's plain URL to its fingerprinted URL."""
+    static = current_app.static_folder or ""
+    imports = {}
+    for folder in MODULE_FOLDERS[part]:
+        for name in sorted(os.listdir(os.path.join(static, folder))):
+            if name.endswith(".js"):
+                filename = f"{folder}/{name}"
+                imports[url_for("static", filename=filename, v=None)] = url_for(
+                    "static", filename=filename
+                )
+    # No "<" can end the script element early, whatever a file is called.
+    return json.dumps({"imports": imports}, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def import_map_tag(part: str) -> Markup:
+    """The <script type="importmap"> that goes before a page's first module script."""
+    return Markup('<script type="importmap">%s</script>') % Markup(import_map(part))
+
+
+def import_map_source(part: str) -> str:
+    """The CSP source that lets this part's import map run, and no other inline script."""
+    digest = hashlib.sha256(import_map(part).encode()).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
 def set_static_cache(response: Response) -> Response:
     """Cache a static file for a year when its URL names its current content."""
     if request.endpoint != "static" or response.status_code not in (200, 206, 304):
@@ -52,3 +86,4 @@ def init_app(app: Flask) -> None:
     """Fingerprint static URLs and set how long static files may be cached."""
     app.url_defaults(add_version)
     app.after_request(set_static_cache)
+    app.add_template_global(import_map_tag)

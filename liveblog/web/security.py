@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from liveblog.web import assets
+
 # Only the embed page may sit in another site's frame.
 FRAMEABLE = {"oembed.embed_page"}
+SCRIPT_SRC = "script-src 'self' https://platform.twitter.com"
 POLICY = "; ".join(
     [
         "default-src 'self'",
-        # No inline script anywhere: JSON-LD blocks are data, which CSP does not run.
-        "script-src 'self' https://platform.twitter.com",
+        # No inline script but a page's import map (its hash is added to pages): JSON-LD
+        # blocks are data, which CSP does not run.
+        SCRIPT_SRC,
         # Quill and our scripts set styles through the CSSOM, which CSP allows without
         # 'unsafe-inline'; no template writes a style attribute.
         "style-src 'self'",
@@ -43,7 +47,12 @@ def set_security_headers(response: Response) -> Response:
         # X-Frame-Options for browsers that predate CSP's frame-ancestors (clickjacking).
         response.headers["X-Frame-Options"] = "DENY"
         ancestors = "'none'"
-    policy = DESK_POLICY if request.blueprint == "desk" else POLICY
+    desk = request.blueprint == "desk"
+    policy = DESK_POLICY if desk else POLICY
+    if response.mimetype == "text/html":
+        # Every page of a part has the same import map; a 304 must allow it as its 200 did.
+        source = assets.import_map_source("desk" if desk else "reader")
+        policy = policy.replace(SCRIPT_SRC, f"{SCRIPT_SRC} {source}")
     response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors {ancestors}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
