@@ -8,15 +8,24 @@ import threading
 import pytest
 
 from liveblog.live.hub import Frame, Hub
-from liveblog.live.stream import Reader, encode_text_frame
+from liveblog.live.stream import Reader
+from liveblog.live.transport import Connection, encode_text_frame
 
 
 class FakeWebSocket:
-    """The two things Reader uses of a simple-websocket connection: its socket and event."""
+    """What a Connection takes of a simple-websocket Server: its socket and its event.
+
+    tests/test_transport.py pins both on the real one.
+    """
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self.event = threading.Event()
+
+
+def reader_on(ws: FakeWebSocket, last_seq: int) -> Reader:
+    """A Reader of the socket, as the live route makes one."""
+    return Reader(Connection(ws), last_seq)
 
 
 @pytest.fixture
@@ -57,7 +66,7 @@ def read_frames(client: socket.socket, count: int) -> list[str]:
 def test_a_caught_up_reader_is_written_to_without_being_woken(pair):
     server, client = pair
     ws = FakeWebSocket(server)
-    reader = Reader(ws, last_seq=4)
+    reader = reader_on(ws, last_seq=4)
     hub = Hub(inline=True)
     subscription = hub.subscribe(1, wakeup=ws.event, write_now=reader.write_now)
     hub.publish(frame(5))
@@ -69,7 +78,7 @@ def test_a_caught_up_reader_is_written_to_without_being_woken(pair):
 def test_a_reader_that_is_behind_is_left_to_its_own_loop(pair):
     server, client = pair
     ws = FakeWebSocket(server)
-    reader = Reader(ws, last_seq=2)  # still replaying: seq 3 and 4 come from the log first
+    reader = reader_on(ws, last_seq=2)  # still replaying: seq 3 and 4 come from the log first
     subscription = Hub(inline=True).subscribe(1, wakeup=ws.event, write_now=reader.write_now)
     subscription.offer(frame(5))
     assert [f.seq for f in subscription.drain()] == [5] and ws.event.is_set()
@@ -81,9 +90,9 @@ def test_a_reader_that_is_behind_is_left_to_its_own_loop(pair):
 def test_while_the_loop_writes_the_hub_queues_and_order_holds(pair):
     server, client = pair
     ws = FakeWebSocket(server)
-    reader = Reader(ws, last_seq=0)
+    reader = reader_on(ws, last_seq=0)
     subscription = Hub(inline=True).subscribe(1, wakeup=ws.event, write_now=reader.write_now)
-    with reader.lock:  # the reader's loop is busy (a replay, a heartbeat)
+    with reader.connection.lock:  # the reader's loop is busy (a replay, a heartbeat)
         subscription.offer(frame(1))
     subscription.offer(frame(2))  # queued behind 1, though the socket is free now
     assert [f.seq for f in subscription.drain()] == [1, 2]
@@ -92,15 +101,15 @@ def test_while_the_loop_writes_the_hub_queues_and_order_holds(pair):
 def test_a_partly_written_frame_is_finished_before_anything_else(pair):
     server, client = pair
     ws = FakeWebSocket(server)
-    reader = Reader(ws, last_seq=0)
+    reader = reader_on(ws, last_seq=0)
     big = frame(1, "x" * 200_000)
     assert reader.write_now(big) is False  # the socket took only part of it
-    assert reader.unsent and reader.last_seq == 1
+    assert reader.connection.unsent and reader.last_seq == 1
     received: list[str] = []
     collector = threading.Thread(target=lambda: received.extend(read_frames(client, 3)))
     collector.start()
-    with reader.lock:  # what the reader's loop does when woken
-        reader.flush()
+    with reader.connection.lock:  # what the reader's loop does when woken
+        reader.connection.flush()
         reader.send(big)  # already sent (in part): not sent twice
         reader.send(frame(2))
         reader.send_json({"type": "heartbeat", "seq": 2})
@@ -111,7 +120,7 @@ def test_a_partly_written_frame_is_finished_before_anything_else(pair):
 def test_a_full_socket_makes_the_hub_fall_back_to_the_queue(pair):
     server, client = pair
     ws = FakeWebSocket(server)
-    reader = Reader(ws, last_seq=0)
+    reader = reader_on(ws, last_seq=0)
     server.setblocking(False)
     try:  # fill the socket as a reader that stopped reading would
         while True:
@@ -121,13 +130,13 @@ def test_a_full_socket_makes_the_hub_fall_back_to_the_queue(pair):
     server.setblocking(True)
     subscription = Hub(inline=True).subscribe(1, wakeup=ws.event, write_now=reader.write_now)
     subscription.offer(frame(1))
-    assert reader.last_seq == 0 and not reader.unsent
+    assert reader.last_seq == 0 and not reader.connection.unsent
     assert [f.seq for f in subscription.drain()] == [1] and ws.event.is_set()
 
 
 def test_a_closed_socket_is_not_an_error_for_the_hub(pair):
     server, client = pair
-    reader = Reader(FakeWebSocket(server), last_seq=0)
+    reader = reader_on(FakeWebSocket(server), last_seq=0)
     client.close()
     server.shutdown(socket.SHUT_RDWR)
     assert reader.write_now(frame(1)) is False
@@ -138,7 +147,7 @@ def test_frames_are_encoded_once_for_every_reader():
     readers = []
     for _ in range(3):
         server, client = socket.socketpair()
-        readers.append((Reader(FakeWebSocket(server), 0), server, client))
+        readers.append((reader_on(FakeWebSocket(server), 0), server, client))
     try:
         for reader, _, _ in readers:
             assert reader.write_now(shared)
@@ -155,9 +164,10 @@ def test_frames_are_encoded_once_for_every_reader():
 def test_the_websocket_librarys_own_writes_wait_for_a_frame_in_parts(pair):
     server, client = pair
     ws = FakeWebSocket(server)
-    reader = Reader(ws, last_seq=0)
+    reader = reader_on(ws, last_seq=0)
     big = frame(1, "y" * 200_000)
-    assert reader.write_now(big) is False and reader.unsent  # the frame is out in part only
+    # The frame is out in part only.
+    assert reader.write_now(big) is False and reader.connection.unsent
     pong = bytes((0x8A, 0))  # what simple-websocket answers a ping with, from its own thread
     answered = threading.Thread(target=lambda: ws.sock.send(pong))
     received = bytearray()
@@ -167,12 +177,12 @@ def test_the_websocket_librarys_own_writes_wait_for_a_frame_in_parts(pair):
             received.extend(client.recv(65536))
 
     collector = threading.Thread(target=collect)
-    with reader.lock:  # the reader's loop, woken to finish the frame
+    with reader.connection.lock:  # the reader's loop, woken to finish the frame
         answered.start()
         collector.start()
         answered.join(timeout=0.2)
         assert answered.is_alive()  # the pong waits...
-        reader.flush()
+        reader.connection.flush()
     answered.join(timeout=5)
     collector.join(timeout=10)
     assert bytes(received) == big.wire + pong  # ...until the frame is whole on the wire

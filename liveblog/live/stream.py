@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import _socket
 import json
 import logging
-import socket
-import ssl
-import struct
-import threading
 import time
 
 from flask import Blueprint, Flask, current_app, request
@@ -17,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from liveblog.extensions import db, sock
-from liveblog.live import audience, relay
+from liveblog.live import audience, relay, transport
 from liveblog.live.hub import Frame, Hub, changes_story, withdraws
+from liveblog.live.transport import encode_text_frame, wire_of
 from liveblog.models import Story, StoryStatus
 from liveblog.queries import events_after
 from liveblog.web import socket_trace
@@ -56,64 +52,36 @@ def _gap_loader(app: Flask):
 
 
 def _refuse_compression() -> None:
-    # permessage-deflate costs ~250 KB and one compression per reader per frame, and would make
-    # each reader's bytes differ; without it one encoded frame is written to every socket.
     if request.endpoint == "live.stream":
-        request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
-
-
-def encode_text_frame(text: str) -> bytes:
-    """Encode a final, unmasked WebSocket text frame (RFC 6455 section 5.2)."""
-    data = text.encode()
-    size = len(data)
-    if size < 126:
-        header = struct.pack("!BB", 0x81, size)
-    elif size < 65536:
-        header = struct.pack("!BBH", 0x81, 126, size)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, size)
-    return header + data
+        transport.refuse_compression(request.environ)
 
 
 class Reader:
     """One WebSocket reader: sends frames in seq order, each exactly once.
 
-    Two parties write to the socket: the reader's own loop (replay, heartbeats, frames it was
-    woken for) and the hub's dispatcher (`write_now`, for a reader that is caught up). `lock`
+    Two parties send: the reader's own loop (replay, heartbeats, frames it was woken for) and
+    the hub's dispatcher (`write_now`, for a reader that is caught up). The connection's lock
     decides which one writes at a time, so frames never interleave on the wire.
     """
 
-    def __init__(self, ws, last_seq: int):
+    def __init__(self, connection: transport.Connection, last_seq: int):
+        self.connection = connection
         self.last_seq = last_seq
         self.last_sent_at = time.monotonic()
-        self.lock = threading.Lock()
-        self.unsent = b""  # the rest of a frame the hub could only partly write
-        self.sock = ws.sock
-        self._raw = _raw_socket(ws.sock)
-        # simple-websocket's own thread writes too (pongs, closes): through the lock as well, so
-        # a pong never lands inside a frame that went out in parts.
-        ws.sock = LockedWrites(ws.sock, self.lock)
 
     def send(self, frame: Frame) -> None:
-        """Write a frame unless the reader already has it."""
-        self.flush()
+        """Write a frame unless the reader already has it; hold the connection's lock."""
+        self.connection.flush()
         if frame.seq <= self.last_seq:
             return
-        self.sock.sendall(wire_of(frame))
+        self.connection.sendall(wire_of(frame))
         self.last_seq = frame.seq
         self.last_sent_at = time.monotonic()
 
     def send_json(self, message: dict) -> None:
-        """Send a control message such as a heartbeat."""
-        self.flush()
-        self.sock.sendall(encode_text_frame(json.dumps(message)))
+        """Send a control message such as a heartbeat; hold the connection's lock."""
+        self.connection.sendall(encode_text_frame(json.dumps(message)))
         self.last_sent_at = time.monotonic()
-
-    def flush(self) -> None:
-        """Finish writing a frame the hub started, before anything else goes out."""
-        if self.unsent:
-            unsent, self.unsent = self.unsent, b""
-            self.sock.sendall(unsent)
 
     def write_now(self, frame: Frame) -> bool:
         """From the hub: write the next frame if the socket takes it at once.
@@ -122,72 +90,26 @@ class Reader:
 
         False leaves the frame to the reader's loop: the loop is busy writing, the reader is
         behind (a replay or gap fill comes first), or the socket is full. A partial write is
-        kept in `unsent` and also answers False, so the loop is woken to finish it.
+        kept in the connection's `unsent` and also answers False, so the loop is woken to
+        finish it.
         """
         if frame.seq <= self.last_seq:
             return True  # it has this one (a replay, a check of the log): nobody to wake
-        if self._raw is None or not self.lock.acquire(blocking=False):
+        connection = self.connection
+        if not connection.lock.acquire(blocking=False):
             return False
         try:
-            if self.unsent or frame.seq != self.last_seq + 1:
+            if connection.unsent or frame.seq != self.last_seq + 1:
                 return False
-            data = wire_of(frame)
-            try:
-                sent = self._raw.send(data, socket.MSG_DONTWAIT)
-            except OSError:  # full (EAGAIN) or gone: the loop will queue or notice the close
+            # Encoded by the first reader it reaches; the rest skip the call.
+            whole = connection.send_nowait(frame.wire or wire_of(frame))
+            if whole is None:
                 return False
             self.last_seq = frame.seq
             self.last_sent_at = time.monotonic()
-            if sent < len(data):
-                self.unsent = data[sent:]
-                return False
-            return True
+            return whole
         finally:
-            self.lock.release()
-
-    def cut_off(self) -> None:
-        """Drop a reader that fell too far behind; it reconnects and resumes by seq."""
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-class LockedWrites:
-    """A socket whose writes wait for a lock; everything else goes straight to the socket."""
-
-    def __init__(self, sock, lock: threading.Lock):
-        self._wrapped = sock
-        self._lock = lock
-
-    def send(self, data, *args) -> int:
-        """Send once the lock is free."""
-        with self._lock:
-            return self._wrapped.send(data, *args)
-
-    def sendall(self, data, *args) -> None:
-        """Send everything once the lock is free."""
-        with self._lock:
-            self._wrapped.sendall(data, *args)
-
-    def __getattr__(self, name: str):
-        return getattr(self._wrapped, name)
-
-
-def wire_of(frame: Frame) -> bytes:
-    """The frame as bytes on the wire, encoded once and shared by every reader."""
-    if frame.wire is None:
-        frame.wire = encode_text_frame(frame.text)
-    return frame.wire
-
-
-def _raw_socket(sock) -> socket.socket | None:
-    # Under gevent the cooperative socket wraps the OS socket in `_sock`; a plain socket is its
-    # own. A TLS socket must never be written around, so it gets no fast path.
-    if isinstance(sock, ssl.SSLSocket):
-        return None
-    raw = getattr(sock, "_sock", sock)
-    return raw if isinstance(raw, _socket.socket) else None
+            connection.lock.release()
 
 
 def _replay(reader: Reader, story_id: int, before: int | None = None) -> bool:
@@ -204,21 +126,13 @@ def _replay(reader: Reader, story_id: int, before: int | None = None) -> bool:
             return withdrawn
 
 
-def _drain_incoming(ws) -> int:
-    # Readers have nothing to say; whatever they send is thrown away. Reading simple-websocket's
-    # buffer directly skips receive(timeout=0), whose zero-timeout wait costs a timer per frame
-    # per reader under gevent.
-    count = len(ws.input_buffer)
-    ws.input_buffer.clear()
-    return count
-
-
 @sock.route("/api/stories/<slug>/live", bp=bp, endpoint="stream")
 def stream(ws, slug: str):
     """Replay events after ?after=<seq>, then stream live ones with no gap and no duplicate."""
     trace = socket_trace.watch(ws)  # the close code and last seq, for the request's log line
+    connection = transport.Connection(ws)
     try:
-        _serve(ws, slug, trace)
+        _serve(connection, slug, trace)
     except (ConnectionClosed, OSError):
         pass
     except Exception as error:
@@ -228,34 +142,34 @@ def stream(ws, slug: str):
         # request's log line and the close-code counter say 1013. Anything else is one.
         if not isinstance(error, SQLAlchemyError):
             log.exception("serving a reader of story %r failed", slug)
-        if ws.connected:
-            ws.close(CLOSE_TRY_LATER, "The server cannot serve this story now; reconnect shortly")
+        connection.close(CLOSE_TRY_LATER,
+                         "The server cannot serve this story now; reconnect shortly")
     finally:
         db.session.remove()
 
 
-def _serve(ws, slug: str, trace) -> None:
+def _serve(connection: transport.Connection, slug: str, trace) -> None:
     story = db.session.scalar(select(Story).filter_by(slug=slug))
     if story is None or story.status == StoryStatus.DRAFT:
-        ws.close(CLOSE_UNKNOWN_STORY, "No such story")
+        connection.close(CLOSE_UNKNOWN_STORY, "No such story")
         return
     if story.archived:
-        ws.close(CLOSE_ARCHIVED, "The story is archived; it no longer updates")
+        connection.close(CLOSE_ARCHIVED, "The story is archived; it no longer updates")
         return
     story_id, last_seq = story.id, story.last_seq
     # Anything but ASCII digits (`²` passes isdigit()) reads as a new reader's connection.
     after = ascii_int(request.args.get("after"))
     after = last_seq if after is None else after
-    reader = trace.reader = Reader(ws, min(after, last_seq))
+    reader = trace.reader = Reader(connection, min(after, last_seq))
     hub: Hub = current_app.extensions["liveblog.hub"]
     heartbeat = current_app.config["LIVE_HEARTBEAT_SECONDS"]
     # Subscribe before replaying: an event committed during the replay is then either in the
     # replay or in the queue (or both, and Reader.send drops the second copy). The socket's own
     # event doubles as the wake-up, so a new frame, a message or a close all end the wait.
-    subscription = hub.subscribe(
-        story_id, on_overflow=reader.cut_off, wakeup=ws.event, write_now=reader.write_now)
+    subscription = hub.subscribe(story_id, on_overflow=connection.cut_off,
+                                 wakeup=connection.wakeup, write_now=reader.write_now)
     try:
-        with reader.lock:
+        with connection.lock:
             if after > last_seq:
                 # The reader knows a seq this story never reached (a restored database?).
                 reader.send_json({"type": "story.reset", "seq": last_seq})
@@ -263,15 +177,14 @@ def _serve(ws, slug: str, trace) -> None:
                 # Set back to draft after the story was read above: gone, as for every reader.
                 subscription.close(unpublished=True)
         db.session.remove()  # hold no database connection while idle
-        while ws.connected and not subscription.overflowed and not subscription.closing:
-            woken = ws.event.wait(timeout=heartbeat)
-            ws.event.clear()
-            messages = _drain_incoming(ws)
+        while connection.connected and not subscription.overflowed and not subscription.closing:
+            woken = connection.wait(heartbeat)
+            messages = connection.discard_incoming()
             # Read before the drain: every frame up to it has been offered to this reader by
             # now, so a reader still short of it after the drain has lost one, and resumes.
             delivered = hub.last_seq(story_id) or 0
-            with reader.lock:
-                reader.flush()
+            with connection.lock:
+                connection.flush()
                 frames = subscription.drain()
                 for frame in frames:
                     if frame.seq > reader.last_seq + 1:
@@ -285,13 +198,11 @@ def _serve(ws, slug: str, trace) -> None:
                     reader.send_json({"type": "heartbeat",
                                       "seq": max(reader.last_seq, delivered)})
             if woken and not frames and not messages:
-                # simple-websocket sets the event just before it marks a closing socket as
-                # closed; let its thread finish so the loop sees `connected` turn false.
-                ws.thread.join(timeout=0.05)
-        if subscription.closing and ws.connected:
+                connection.settle()  # woken by a close, most likely: let it finish
+        if subscription.closing:
             if subscription.unpublished:
-                ws.close(CLOSE_UNKNOWN_STORY, "No such story")
+                connection.close(CLOSE_UNKNOWN_STORY, "No such story")
             else:
-                ws.close(CLOSE_RESTARTING, "Server restarting; reconnect with after=<seq>")
+                connection.close(CLOSE_RESTARTING, "Server restarting; reconnect with after=<seq>")
     finally:
         hub.unsubscribe(subscription)

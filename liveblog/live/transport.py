@@ -1,0 +1,181 @@
+"""A reader's socket: every reach into simple-websocket, flask-sock and gevent insides, here only.
+
+flask-sock hands the live route a simple-websocket `Server`, whose own thread (a greenlet under
+gevent) keeps reading the socket: it answers pings, echoes a close, and queues what the reader
+sends. Its public `send` builds a wsproto event per frame per reader; the live route instead
+writes one pre-encoded frame to every socket itself, beside that thread, and the hub writes
+straight to the operating system's socket of a caught-up reader without waiting. What that takes
+of the libraries' insides is below, and pinned by tests/test_transport.py, so an upgrade that
+changes any of it fails there, naming what changed.
+"""
+
+from __future__ import annotations
+
+import _socket
+import socket
+import ssl
+import struct
+import threading
+
+# How long to let simple-websocket's thread finish a close it has begun (see `settle`).
+SETTLE_SECONDS = 0.05
+
+
+def refuse_compression(environ: dict) -> None:
+    """Leave permessage-deflate out of the handshake flask-sock is about to answer.
+
+    It costs ~250 KB and one compression per reader per frame, and would make each reader's
+    bytes differ; without it one encoded frame is written to every socket. simple-websocket
+    reads the offer from the WSGI environ when flask-sock builds it, after the request's hooks.
+    """
+    environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+def encode_text_frame(text: str) -> bytes:
+    """Encode a final, unmasked WebSocket text frame (RFC 6455 section 5.2)."""
+    data = text.encode()
+    size = len(data)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 65536:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + data
+
+
+def wire_of(frame) -> bytes:
+    """A hub frame as bytes on the wire, encoded once and shared by every reader."""
+    if frame.wire is None:
+        frame.wire = encode_text_frame(frame.text)
+    return frame.wire
+
+
+class Connection:
+    """A simple-websocket connection that the live route and the hub also write to, in turn.
+
+    Three parties write: the reader's loop, the hub (`send_nowait`, for a caught-up reader) and
+    simple-websocket's thread. Whoever holds `lock` writes, so frames never interleave.
+    """
+
+    def __init__(self, ws):
+        self.lock = threading.Lock()
+        self.unsent = b""  # the rest of a frame `send_nowait` could only partly write
+        # Set by simple-websocket when a message or a close arrives, and by the hub when it
+        # queues a frame, so one wait covers all three.
+        self.wakeup: threading.Event = ws.event
+        self._ws = ws
+        self._sock = ws.sock  # written to only with the lock held, so not through the wrapper
+        self._raw = raw_socket(ws.sock)
+        # simple-websocket writes through `ws.sock` (pongs, closes): through the lock as well,
+        # so a pong never lands inside a frame that went out in parts.
+        ws.sock = LockedWrites(ws.sock, self.lock)
+
+    @property
+    def connected(self) -> bool:
+        """Whether neither side has closed the connection."""
+        return self._ws.connected
+
+    @property
+    def fast(self) -> bool:
+        """Whether the hub may write to this socket without waiting (not over TLS)."""
+        return self._raw is not None
+
+    def sendall(self, data: bytes) -> None:
+        """Write a part frame left over, then `data`, waiting for room; hold `lock`."""
+        self.flush()
+        self._sock.sendall(data)
+
+    def flush(self) -> None:
+        """Finish writing a frame `send_nowait` started; hold `lock`."""
+        if self.unsent:
+            unsent, self.unsent = self.unsent, b""
+            self._sock.sendall(unsent)
+
+    def send_nowait(self, data: bytes) -> bool | None:
+        """Write what the socket takes at once, with one non-blocking send; hold `lock`.
+
+        True: all of it went. False: part of it went, and the rest waits in `unsent` for a
+        `flush`. None: nothing went (the socket is full or gone, or this is TLS).
+        """
+        if self._raw is None:
+            return None
+        try:
+            # On the operating system's socket: gevent's would park this greenlet when full.
+            sent = self._raw.send(data, socket.MSG_DONTWAIT)
+        except OSError:  # full (EAGAIN) or gone: the reader's loop queues or sees the close
+            return None
+        if sent < len(data):
+            self.unsent = data[sent:]
+            return False
+        return True
+
+    def wait(self, timeout: float) -> bool:
+        """Wait for a frame, a message or a close, at most `timeout`; whether one came."""
+        woken = self.wakeup.wait(timeout=timeout)
+        self.wakeup.clear()
+        return woken
+
+    def discard_incoming(self) -> int:
+        """Throw away what the reader sent (readers have nothing to say); return how much.
+
+        Straight from simple-websocket's buffer: receive(timeout=0) would cost a timer per
+        frame per reader under gevent.
+        """
+        incoming = self._ws.input_buffer
+        count = len(incoming)
+        incoming.clear()
+        return count
+
+    def settle(self) -> None:
+        """Let simple-websocket's thread finish a close it has begun.
+
+        It sets the event just before it marks a closing socket as closed; without this, a
+        loop woken by a close could find the socket still `connected`, and wait again.
+        """
+        self._ws.thread.join(timeout=SETTLE_SECONDS)
+
+    def close(self, code: int, reason: str) -> None:
+        """Send a close frame with this code, unless the connection is closed already."""
+        if self._ws.connected:
+            self._ws.close(code, reason)
+
+    def cut_off(self) -> None:
+        """Drop the connection at once, with no close frame (a reader too far behind)."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class LockedWrites:
+    """A socket whose writes wait for a lock; everything else goes straight to the socket."""
+
+    def __init__(self, sock, lock: threading.Lock):
+        self._wrapped = sock
+        self._lock = lock
+
+    def send(self, data, *args) -> int:
+        """Send once the lock is free."""
+        with self._lock:
+            return self._wrapped.send(data, *args)
+
+    def sendall(self, data, *args) -> None:
+        """Send everything once the lock is free."""
+        with self._lock:
+            self._wrapped.sendall(data, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._wrapped, name)
+
+
+def raw_socket(sock) -> _socket.socket | None:
+    """The operating system's socket under a server's socket, or None where none may be used.
+
+    gevent's cooperative socket wraps it in `_sock`; a plain socket (Werkzeug's) is its own. A
+    TLS socket must never be written around, so it has none.
+    """
+    if isinstance(sock, ssl.SSLSocket):
+        return None
+    raw = getattr(sock, "_sock", sock)
+    return raw if isinstance(raw, _socket.socket) else None
