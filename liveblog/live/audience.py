@@ -16,7 +16,6 @@ from __future__ import annotations
 import glob
 import logging
 import os
-import threading
 import time
 import uuid
 
@@ -26,6 +25,7 @@ from prometheus_client import multiprocess
 from redis.exceptions import RedisError
 
 from liveblog import metrics
+from liveblog.background import Loop
 from liveblog.live.hub import Hub
 from liveblog.outages import Outage
 
@@ -108,26 +108,23 @@ class Reporter:
         # process (tests) and processes of two machines whose node was not set.
         self.key = KEY.format(f"{os.environ.get(NODE, '')}:{os.getpid()}:{uuid.uuid4().hex}")
         self.client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
-        self.reported = threading.Event()  # set after each write, for tests to await
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self.redis = Outage("audience", "redis", log)
+        # Counts are compared often and written when they change (a restart moves every reader
+        # at once; the desk should see it in a second, not a period), and every period anyway
+        # so the TTL does not run out. A Redis that is down fails every write: one line when it
+        # goes, one when it is back.
+        self._loop = Loop("liveblog-audience", self._report_if_changed,
+                          lambda: min(self.interval, CHECK_SECONDS),
+                          outage=Outage("audience", "redis", log))
+        self._written: dict[int, int] | None = None  # the counts now in Redis, if known
+        self._due = 0.0  # monotonic time by which to write them again anyway
 
     def start(self) -> None:
-        """Start reporting once; called when the first reader subscribes."""
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._report_forever, name="liveblog-audience", daemon=True)
-                    self._thread.start()
+        """Start reporting, once; called whenever a reader subscribes."""
+        self._loop.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop reporting and withdraw this process's counts (tests, shutdown)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Stop reporting and withdraw this process's counts (shutdown)."""
+        self._loop.stop(timeout)
         try:
             self.client.srem(PROCESSES, self.key)
             self.client.delete(self.key)
@@ -168,26 +165,10 @@ class Reporter:
             self.client.srem(PROCESSES, *gone)  # expired: a process that stopped reporting
         return sum(int(count) for count in answers[1::2] if count is not None)
 
-    def _report_forever(self) -> None:
-        # Counts are compared often and written when they change (a restart moves every reader
-        # at once; the desk should see it in a second, not a period), and every period anyway
-        # so the TTL does not run out.
-        check = min(self.interval, CHECK_SECONDS)
-        written: dict[int, int] | None = None
-        due = 0.0
-        while not self._stop.is_set():
-            counts = self.counts()
-            if counts != written or time.monotonic() >= due:
-                written, due = self._write(counts), time.monotonic() + self.interval
-            self._stop.wait(check)
-
-    def _write(self, counts: dict[int, int]) -> dict[int, int] | None:
-        # The counts now in Redis, or None when the write failed (the next check tries again).
-        try:
-            self.report(counts)
-        except RedisError as error:
-            self.redis.failed(error)  # one line when Redis goes, one when it is back
-            return None
-        self.redis.worked()
-        self.reported.set()
-        return counts
+    def _report_if_changed(self) -> None:
+        counts = self.counts()
+        if counts == self._written and time.monotonic() < self._due:
+            return
+        self._written = None  # unknown until the write succeeds: the next check tries again
+        self.report(counts)
+        self._written, self._due = counts, time.monotonic() + self.interval

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from liveblog import metrics
+from liveblog.background import Loop
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,8 @@ class Hub:
 
     Delivery runs in the hub's own thread (a greenlet under gevent), so the request that
     published an entry returns at once, however many readers there are. With a relay (Redis),
-    published frames go to every process through it and come back here through `accept`.
+    published frames go to every process through it and come back here through `accept` (or
+    straight to `accept`, if the relay could not PUBLISH them).
     What the hub keeps per story (lock, last seq, a frame waiting for its gap) goes with the
     story's last reader, so a process that served many stories over months holds none of them.
     """
@@ -141,7 +143,8 @@ class Hub:
         self._next_retry = 0.0  # monotonic time of the next try of the waiting frames
         self._closing = False
         self._inbox: queue.SimpleQueue[Frame] = queue.SimpleQueue()
-        self._dispatcher: threading.Thread | None = None
+        # Started by the first frame; it runs for as long as the process does.
+        self._dispatcher = Loop("liveblog-hub", self._dispatch_next)
         # Set by relay.init_app; duck-typed (publish, start) so this module stays a leaf.
         self.relay = None
         self.audience = None  # set by audience.init_app; duck-typed (start)
@@ -234,25 +237,19 @@ class Hub:
         if self.inline:
             self.dispatch(frame)
             return
-        if self._dispatcher is None:
-            with self._lock:
-                if self._dispatcher is None:
-                    self._dispatcher = threading.Thread(
-                        target=self._run, name="liveblog-hub", daemon=True)
-                    self._dispatcher.start()
+        self._dispatcher.start()
         self._inbox.put(frame)
 
-    def _run(self) -> None:
-        while True:
-            # While a frame waits for its gap, wake up in time to try again even if nothing
-            # comes, and try again on time even if frames of other stories keep coming.
-            timeout = max(0.0, self._next_retry - time.monotonic()) if self._waiting else None
-            try:
-                self._dispatch_safely(self._inbox.get(timeout=timeout))
-            except queue.Empty:
-                pass
-            if self._waiting and time.monotonic() >= self._next_retry:
-                self.retry_waiting()
+    def _dispatch_next(self) -> None:
+        # While a frame waits for its gap, wake up in time to try again even if nothing
+        # comes, and try again on time even if frames of other stories keep coming.
+        timeout = max(0.0, self._next_retry - time.monotonic()) if self._waiting else None
+        try:
+            self._dispatch_safely(self._inbox.get(timeout=timeout))
+        except queue.Empty:
+            pass
+        if self._waiting and time.monotonic() >= self._next_retry:
+            self.retry_waiting()
 
     def _dispatch_safely(self, frame: Frame) -> None:
         try:

@@ -1,9 +1,12 @@
 """Redis fan-out: every process hears every committed frame; without Redis, it reads the log.
 
-Publishing sends one PUBLISH per event; each process's one subscriber thread (a greenlet under
-gevent) hands what it hears to its hub, which keeps per-story order and fills gaps from the event
-log. The log stays the source of truth: after (re)subscribing, and every `poll_interval` while
-Redis is unreachable, the relay reads from it whatever the hub has not yet delivered.
+Publishing sends one PUBLISH per event, from a sender loop, so a request never waits on Redis;
+a frame whose PUBLISH fails goes to this process's own hub at once. Each process with readers
+runs a listener loop that hands what it hears to its hub, which keeps per-story order and fills
+gaps from the event log. The log stays the source of truth: after each (re)subscription, every
+`check_interval` while subscribed (so an event whose PUBLISH failed in another process still
+comes), and every `poll_interval` while Redis is unreachable, the relay reads from it the newest
+event of each story read here that the hub has not delivered yet.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from liveblog import metrics
+from liveblog.background import Loop
 from liveblog.extensions import db
 from liveblog.live.hub import Frame, Hub
 from liveblog.models import Story
@@ -66,57 +70,35 @@ class Relay:
         self.client = redis.Redis.from_url(
             url, socket_connect_timeout=1.0, socket_timeout=5.0, retry=Retry(NoBackoff(), 0))
         self.subscribed = threading.Event()  # set while frames arrive through Redis
-        self.caught_up = threading.Event()  # set after each read of the log, for tests to await
-        self.fallbacks = 0  # outages that sent this process to polling the log
-        self.publish_failures = 0
-        self.received = 0  # frames heard through Redis
-        self.polls = 0  # passes over the log while Redis was down
-        self.checks = 0  # checks of the log while subscribed
         self._outbox: queue.SimpleQueue[Frame | None] = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._listener: threading.Thread | None = None
-        self._checker: threading.Thread | None = None
-        self._sender: threading.Thread | None = None
+        self._listener = Loop("liveblog-relay", self._listen_once,
+                              lambda: min(self.retry_interval, self.poll_interval))
+        # Short waits, so a changed interval and a stop take effect soon.
+        self._checker = Loop("liveblog-relay-check", self._check,
+                             lambda: min(0.5, self.check_interval))
+        self._sender = Loop("liveblog-relay-send", self._send_next,
+                            unblock=lambda: self._outbox.put(None))
+        self._last_poll = -math.inf  # the first failure reads the log at once
+        self._last_check = time.monotonic()
         self._publish_failing = False
         self._outage = False
         # Reads of the log fail every second while the database is down: logged once each way.
         self.database = Outage("relay", "database", log)
 
-    @property
-    def polling(self) -> bool:
-        """Whether readers here are being fed from the log because Redis is unreachable."""
-        return self._listener is not None and not self.subscribed.is_set()
-
     def start(self) -> None:
-        """Start the subscriber thread once; called when the first reader subscribes."""
-        if self._listener is None:
-            with self._lock:
-                if self._listener is None:
-                    self._checker = threading.Thread(
-                        target=self._check_forever, name="liveblog-relay-check", daemon=True)
-                    self._checker.start()
-                    self._listener = threading.Thread(
-                        target=self._listen_forever, name="liveblog-relay", daemon=True)
-                    self._listener.start()
+        """Start listening and checking, once; called whenever a reader subscribes."""
+        self._listener.start()
+        self._checker.start()
 
     def publish(self, frame: Frame) -> None:
         """Queue a committed frame for Redis; never blocks the request that committed it."""
-        if self._sender is None:
-            with self._lock:
-                if self._sender is None:
-                    self._sender = threading.Thread(
-                        target=self._send_forever, name="liveblog-relay-send", daemon=True)
-                    self._sender.start()
+        self._sender.start()
         self._outbox.put(frame)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop both threads and close the connections (tests, shutdown)."""
-        self._stop.set()
-        self._outbox.put(None)
-        for thread in (self._listener, self._checker, self._sender):
-            if thread is not None:
-                thread.join(timeout)
+        """Stop the three loops, each within `timeout`, and close the connections."""
+        for loop in (self._listener, self._checker, self._sender):
+            loop.stop(timeout)
         self.client.close()
 
     def catch_up(self) -> int:
@@ -133,7 +115,6 @@ class Relay:
         self.database.worked()
         for frame in frames:
             self.hub.accept(frame)
-        self.caught_up.set()
         return len(frames)
 
     def _newest_undelivered(self, stories: list[int]) -> list[Frame]:
@@ -152,59 +133,48 @@ class Relay:
                 db.session.remove()
         return frames
 
-    def _send_forever(self) -> None:
-        while (frame := self._outbox.get()) is not None:
-            message = json.dumps({"story_id": frame.story_id, "seq": frame.seq,
-                                  "text": frame.text, "committed_at": frame.committed_at},
-                                 separators=(",", ":"))
-            try:
-                self.client.publish(self.channel, message)
-                self._publish_failing = False
-            except RedisError as error:
-                self.publish_failures += 1
-                metrics.REDIS_PUBLISH_FAILURES.inc()
-                if not self._publish_failing:
-                    log.warning("Redis PUBLISH failed (%s); other processes will read the "
-                                "event log", error)
-                self._publish_failing = True
-                self.hub.accept(frame)  # this process's readers need not wait for a poll
+    def _send_next(self) -> None:
+        frame = self._outbox.get()
+        if frame is None:
+            return  # put there by stop()
+        message = json.dumps({"story_id": frame.story_id, "seq": frame.seq,
+                              "text": frame.text, "committed_at": frame.committed_at},
+                             separators=(",", ":"))
+        try:
+            self.client.publish(self.channel, message)
+            self._publish_failing = False
+        except RedisError as error:
+            metrics.REDIS_PUBLISH_FAILURES.inc()
+            if not self._publish_failing:
+                log.warning("Redis PUBLISH failed (%s); other processes will read the "
+                            "event log", error)
+            self._publish_failing = True
+            self.hub.accept(frame)  # this process's readers need not wait for anything
 
-    def _listen_forever(self) -> None:
-        last_poll = -math.inf
-        while not self._stop.is_set():
-            try:
-                self._listen()
-            except RedisError as error:
-                self._fall_back(error)
-            except SQLAlchemyError:
-                pass  # the catch-up failed: counted and logged once per outage, resubscribe
-            except Exception:  # a bad message must not end fan-out
-                log.exception("Redis relay failed; resubscribing")
-            self.subscribed.clear()
-            if self._stop.is_set():
-                return
-            if time.monotonic() - last_poll >= self.poll_interval:
-                last_poll = time.monotonic()
-                self._poll()
-            self._stop.wait(min(self.retry_interval, self.poll_interval))
+    def _listen_once(self) -> None:
+        # Relays frames until Redis fails or the relay stops; the log is read meanwhile. A bad
+        # message ends this pass too (the loop logs it), and the next one resubscribes.
+        try:
+            self._listen()
+        except RedisError as error:
+            self._fall_back(error)
+        except SQLAlchemyError:
+            pass  # the catch-up failed: counted and logged once per outage, resubscribe
+        if not self._listener.stopping and time.monotonic() - self._last_poll >= self.poll_interval:
+            self._last_poll = time.monotonic()
+            self._poll()
 
-    def _check_forever(self) -> None:
-        last_check = time.monotonic()
-        # Short waits, so a changed interval and a stop take effect soon.
-        while not self._stop.wait(min(0.5, self.check_interval)):
-            if not self.subscribed.is_set():  # the listener reads the log itself meanwhile
-                last_check = time.monotonic()
-                continue
-            if time.monotonic() - last_check < self.check_interval:
-                continue
-            last_check = time.monotonic()
-            try:
-                self.catch_up()
-                self.checks += 1
-            except SQLAlchemyError:
-                pass  # counted and logged once per outage by catch_up; next time
-            except Exception:  # a defect, but the next check must still come
-                log.exception("checking the event log failed")
+    def _check(self) -> None:
+        if not self.subscribed.is_set():  # the listener reads the log itself meanwhile
+            self._last_check = time.monotonic()
+            return
+        if time.monotonic() - self._last_check < self.check_interval:
+            return
+        self._last_check = time.monotonic()
+        try:
+            self.catch_up()
+        except SQLAlchemyError:
+            pass  # counted and logged once per outage by catch_up; next time
 
     def _listen(self) -> None:
         pubsub = self.client.pubsub()
@@ -220,16 +190,16 @@ class Relay:
                 self._outage = False
             self.subscribed.set()
             self.catch_up()
-            while not self._stop.is_set():
+            while not self._listener.stopping:
                 message = pubsub.get_message(timeout=1.0)
                 if message is not None and message["type"] == "message":
                     self._receive(message["data"])
         finally:
+            self.subscribed.clear()  # before the outage is counted and logged
             pubsub.close()
 
     def _receive(self, data: bytes) -> None:
         message = json.loads(data)
-        self.received += 1
         metrics.REDIS_FRAMES_RECEIVED.inc()
         # A message from a process still on the older format carries no commit time: 0.
         self.hub.accept(Frame(message["story_id"], message["seq"], message["text"],
@@ -239,7 +209,6 @@ class Relay:
         if not self._outage:
             # Once per outage; retries while Redis stays down are not news.
             self._outage = True
-            self.fallbacks += 1
             metrics.REDIS_FALLBACKS.inc()
             log.warning("Redis unreachable (%s); reading new events from the database every "
                         "%.1f s until it is back", error, self.poll_interval)
@@ -247,9 +216,6 @@ class Relay:
     def _poll(self) -> None:
         try:
             self.catch_up()
-            self.polls += 1
             metrics.REDIS_POLLS.inc()
         except SQLAlchemyError:
             pass  # the database is down too: counted and logged once per outage; next time
-        except Exception:  # anything else is a defect, but must not end the fallback
-            log.exception("reading new events from the database failed")

@@ -21,6 +21,7 @@ from datetime import timedelta
 from flask import Flask, current_app
 from sqlalchemy import insert, update
 
+from liveblog.background import Loop
 from liveblog.errors import Invalid
 from liveblog.extensions import db
 from liveblog.models import (
@@ -32,6 +33,7 @@ from liveblog.models import (
     iso,
     utcnow,
 )
+from liveblog.outages import Outage
 from liveblog.webhooks import transport
 from liveblog.webhooks.due import StoryCursor, due_endpoints, due_stories, waiting_events
 from liveblog.webhooks.lease import Lease, claim, fence, keep, release
@@ -183,27 +185,26 @@ def _move_cursor(lease: Lease, story: StoryCursor, seq: int) -> bool:
 
 
 class Deliverer:
-    """A background thread that hands due endpoints to a small pool of delivery workers."""
+    """A background loop that hands due endpoints to a small pool of delivery workers."""
 
     def __init__(self, app: Flask, interval: float = 1.0, workers: int = 8):
         self.app = app
-        self.interval = interval
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="liveblog-webhooks", daemon=True)
+        # A database that is down fails every pass: one line when it goes, one when it is back.
+        # `run_once` is looked up at each pass, not bound here.
+        self._loop = Loop("liveblog-webhooks", lambda: self.run_once(), interval,
+                          outage=Outage("webhooks", "database", log))
         self._busy: set[int] = set()  # endpoints handed to the pool and not finished yet
         self._busy_lock = threading.Lock()
 
     def start(self) -> Deliverer:
         """Start delivering."""
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the deliveries under way."""
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def run_once(self, wait: bool = False) -> list:
@@ -234,17 +235,4 @@ class Deliverer:
         finally:
             with self._busy_lock:
                 self._busy.discard(endpoint_id)
-
-    def _run(self) -> None:
-        from liveblog.outages import Outage
-
-        # A database that is down fails every pass: one line when it goes, one when it is back.
-        outage = Outage("webhooks", "database", log)
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception as error:  # a failed pass must not end the thread; the next retries
-                outage.failed(error)
-                continue
-            outage.worked()
 
