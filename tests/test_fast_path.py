@@ -67,9 +67,9 @@ def test_a_caught_up_reader_is_written_to_without_being_woken(pair):
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=4)
-    hub = Hub(inline=True)
+    hub = Hub()
     subscription = hub.subscribe(1, wakeup=ws.event, write_now=reader.write_now)
-    hub.publish(frame(5))
+    hub.dispatch(frame(5))
     assert read_frames(client, 1) == [frame(5).text]
     assert reader.last_seq == 5
     assert subscription.drain() == [] and not ws.event.is_set()
@@ -79,7 +79,7 @@ def test_a_reader_that_is_behind_is_left_to_its_own_loop(pair):
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=2)  # still replaying: seq 3 and 4 come from the log first
-    subscription = Hub(inline=True).subscribe(1, wakeup=ws.event, write_now=reader.write_now)
+    subscription = Hub().subscribe(1, wakeup=ws.event, write_now=reader.write_now)
     subscription.offer(frame(5))
     assert [f.seq for f in subscription.drain()] == [5] and ws.event.is_set()
     client.settimeout(0.2)
@@ -91,7 +91,7 @@ def test_while_the_loop_writes_the_hub_queues_and_order_holds(pair):
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=0)
-    subscription = Hub(inline=True).subscribe(1, wakeup=ws.event, write_now=reader.write_now)
+    subscription = Hub().subscribe(1, wakeup=ws.event, write_now=reader.write_now)
     with reader.connection.lock:  # the reader's loop is busy (a replay, a heartbeat)
         subscription.offer(frame(1))
     subscription.offer(frame(2))  # queued behind 1, though the socket is free now
@@ -128,7 +128,7 @@ def test_a_full_socket_makes_the_hub_fall_back_to_the_queue(pair):
     except BlockingIOError:
         pass
     server.setblocking(True)
-    subscription = Hub(inline=True).subscribe(1, wakeup=ws.event, write_now=reader.write_now)
+    subscription = Hub().subscribe(1, wakeup=ws.event, write_now=reader.write_now)
     subscription.offer(frame(1))
     assert reader.last_seq == 0 and not reader.connection.unsent
     assert [f.seq for f in subscription.drain()] == [1] and ws.event.is_set()

@@ -19,11 +19,11 @@ def frame(seq: int, story_id: int = 1) -> Frame:
 
 
 def test_every_subscriber_gets_the_same_frame_object():
-    hub = Hub(inline=True)
+    hub = Hub()
     first, second = hub.subscribe(1), hub.subscribe(1)
     other_story = hub.subscribe(2)
     published = frame(1)
-    hub.publish(published)
+    hub.dispatch(published)
     (got_first,), (got_second,) = first.drain(), second.drain()
     assert got_first is published and got_second is published  # serialised once, shared
     assert other_story.drain() == []
@@ -38,33 +38,33 @@ def test_a_late_frame_is_filled_from_the_log_and_its_copy_dropped():
         loads.append((after, before))
         return [log[seq] for seq in range(after + 1, before)]
 
-    hub = Hub(load_gap=load_gap, inline=True)
+    hub = Hub(load_gap=load_gap)
     reader = hub.subscribe(1)
-    hub.publish(log[1])
-    hub.publish(log[4])  # 2 and 3 were committed but their writers have not published yet
-    hub.publish(log[2])
-    hub.publish(log[3])
-    hub.publish(log[5])
+    hub.dispatch(log[1])
+    hub.dispatch(log[4])  # 2 and 3 were committed but their writers have not published yet
+    hub.dispatch(log[2])
+    hub.dispatch(log[3])
+    hub.dispatch(log[5])
     assert [f.seq for f in reader.drain()] == [1, 2, 3, 4, 5]
     assert loads == [(1, 4)]
 
 
 def test_unsubscribed_readers_get_nothing():
-    hub = Hub(inline=True)
+    hub = Hub()
     reader = hub.subscribe(1)
     hub.unsubscribe(reader)
-    hub.publish(frame(1))
+    hub.dispatch(frame(1))
     assert reader.drain() == [] and hub.reader_count(1) == 0
 
 
 def test_a_reader_that_falls_behind_is_cut_off_once(monkeypatch):
     monkeypatch.setattr(hub_module, "READER_QUEUE_SIZE", 3)
     cut = []
-    hub = Hub(inline=True)
+    hub = Hub()
     slow = hub.subscribe(1, on_overflow=lambda: cut.append(True))
     fast = hub.subscribe(1)
     for seq in range(1, 8):
-        hub.publish(frame(seq))
+        hub.dispatch(frame(seq))
         assert [f.seq for f in fast.drain()] == [seq]
     assert slow.overflowed and cut == [True]
     assert [f.seq for f in slow.drain()] == [1, 2, 3]
@@ -88,7 +88,7 @@ def test_delivery_happens_outside_the_publishing_thread():
 
 
 def test_close_all_sends_readers_away_including_ones_that_arrive_late():
-    hub = Hub(inline=True)
+    hub = Hub()
     woken = threading.Event()
     early = hub.subscribe(1, wakeup=woken)
     assert hub.close_all() == 1
@@ -127,11 +127,11 @@ def test_a_frame_whose_gap_cannot_be_read_is_kept_and_delivered_in_order():
 
 
 def test_what_the_hub_keeps_per_story_goes_with_its_last_reader():
-    hub = Hub(load_gap=lambda story_id, after, before: [], inline=True)
+    hub = Hub(load_gap=lambda story_id, after, before: [])
     for story_id in range(9100, 9150):
         readers = [hub.subscribe(story_id) for _ in range(2)]
-        hub.publish(frame(1, story_id))
-        hub.publish(frame(2, story_id))
+        hub.dispatch(frame(1, story_id))
+        hub.dispatch(frame(2, story_id))
         for reader in readers:
             hub.unsubscribe(reader)
     assert not hub._story_locks and not hub._last_seq
@@ -140,14 +140,14 @@ def test_what_the_hub_keeps_per_story_goes_with_its_last_reader():
 
 
 def test_a_story_set_back_to_draft_sends_its_readers_away_and_streams_no_more():
-    hub = Hub(inline=True)
+    hub = Hub()
     woken = threading.Event()
     reader = hub.subscribe(1, wakeup=woken)
     other_story = hub.subscribe(2)
-    hub.publish(frame(1))
-    hub.publish(Frame(1, 2, '{"type":"story.updated","seq":2,"story":{"status":"draft"}}'))
-    hub.publish(Frame(1, 3, '{"type":"story.updated","seq":3,"story":{"status":"draft"}}'))
-    hub.publish(frame(1, 2))
+    hub.dispatch(frame(1))
+    hub.dispatch(Frame(1, 2, '{"type":"story.updated","seq":2,"story":{"status":"draft"}}'))
+    hub.dispatch(Frame(1, 3, '{"type":"story.updated","seq":3,"story":{"status":"draft"}}'))
+    hub.dispatch(frame(1, 2))
     assert reader.closing and reader.unpublished and woken.is_set()
     assert [f.seq for f in reader.drain()] == [1]  # nothing after it went back to draft
     assert not other_story.closing and [f.seq for f in other_story.drain()] == [1]

@@ -130,17 +130,17 @@ def test_live_connects_are_limited_per_address_before_the_upgrade(app, live_serv
 def test_a_full_process_refuses_readers_with_503_until_one_leaves(app, live_server, actions):
     actions.create_story()
     app.config["MAX_READERS_PER_PROCESS"] = 2
-    hub = app.extensions["liveblog.hub"]
+    slots = app.extensions["liveblog.reader_slots"]  # what the cap counts
     with ExitStack() as stack:
         first = stack.enter_context(connect(ws_url(live_server), open_timeout=WAIT))
         stack.enter_context(connect(ws_url(live_server), open_timeout=WAIT))
-        wait_for(lambda: hub.total_readers() == 2)
+        wait_for(lambda: slots.taken == 2)
         refused = refused_handshake(ws_url(live_server))
         assert refused.response.status_code == 503
         assert 2 <= int(refused.response.headers["Retry-After"]) <= 6
         assert b"as many readers as it can" in refused.response.body
         first.close()
-        wait_for(lambda: hub.total_readers() == 1)
+        wait_for(lambda: slots.taken == 1)
         with connect(ws_url(live_server), open_timeout=WAIT) as ws:
             actions.post_entry()
             assert json.loads(ws.recv(timeout=WAIT))["seq"] == 1

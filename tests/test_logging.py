@@ -290,7 +290,7 @@ def test_a_socket_leaves_its_close_code_duration_and_last_seq(app, live_server, 
 
 
 def test_the_relay_logs_a_database_outage_once_each_way(app, caplog):
-    hub = Hub(inline=True)
+    hub = Hub()
     relay = Relay(app, hub, "redis://127.0.0.1:1/0")  # never connects: only its log reads run
     subscription = hub.subscribe(9002)  # a reader, so there is a story to read the log for
     passes, failing = 0, 4

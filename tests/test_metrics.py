@@ -94,7 +94,7 @@ def test_a_reader_and_an_entry_show_in_the_metrics(app, live_server, actions):
 
 
 def test_the_hub_counts_per_reader_and_observes_once_per_frame():
-    hub = Hub(inline=True)
+    hub = Hub()
     cut_off = []
     names = (f"{LATENCY}_count", "liveblog_slow_readers_dropped_total")
     before = {name: local(name) for name in names}
@@ -102,13 +102,13 @@ def test_the_hub_counts_per_reader_and_observes_once_per_frame():
     first = hub.subscribe(9001, on_overflow=lambda: cut_off.append(True))
     others = [hub.subscribe(9001) for _ in range(2)]
     assert local("liveblog_open_readers", story="9001") == open_before + 3
-    hub.accept(Frame(9001, 1, "{}", committed_at=time.time()))
-    hub.accept(Frame(9001, 2, "{}"))  # read from the log: no commit time, not observed
+    hub.dispatch(Frame(9001, 1, "{}", committed_at=time.time()))
+    hub.dispatch(Frame(9001, 2, "{}"))  # read from the log: no commit time, not observed
     # Three readers got the first frame, and its latency was observed once.
     assert local(f"{LATENCY}_count") == before[f"{LATENCY}_count"] + 1
     # Nobody drains, so all three fall too far behind; the transport's cut-off still runs.
     for seq in range(3, READER_QUEUE_SIZE + 3):
-        hub.accept(Frame(9001, seq, "{}"))
+        hub.dispatch(Frame(9001, seq, "{}"))
     assert cut_off == [True] and all(s.overflowed for s in [first, *others])
     assert local("liveblog_slow_readers_dropped_total") == (
         before["liveblog_slow_readers_dropped_total"] + 3)
@@ -133,7 +133,6 @@ def test_the_commit_time_crosses_redis_and_outages_are_counted(two_processes, re
         assert 0 < local(f"{LATENCY}_sum") - seconds < WAIT
         redis_server.stop()
         eventually(lambda: local("liveblog_redis_fallbacks_total"), fallbacks + 1)
-        assert b.relay.fallbacks == 1
 
 
 SERVER = """

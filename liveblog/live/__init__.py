@@ -1,1 +1,1 @@
-"""Readers' live connection: the hub, the socket route, relay, audience, reader cap, shutdown."""
+"""Readers' live connection: hub, socket route and transport, relay, audience, reader cap."""

@@ -128,9 +128,8 @@ class Hub:
     story's last reader, so a process that served many stories over months holds none of them.
     """
 
-    def __init__(self, load_gap: GapLoader | None = None, inline: bool = False):
+    def __init__(self, load_gap: GapLoader | None = None):
         self.load_gap = load_gap
-        self.inline = inline  # deliver in the publisher's thread: for tests of the ordering
         self.gap_retry_seconds = GAP_RETRY_SECONDS
         self._lock = threading.Lock()
         self._subscribers: dict[int, set[Subscription]] = {}
@@ -211,11 +210,6 @@ class Hub:
         with self._lock:
             return len(self._subscribers.get(story_id, ()))
 
-    def total_readers(self) -> int:
-        """How many readers this process holds, over every story."""
-        with self._lock:
-            return sum(len(readers) for readers in self._subscribers.values())
-
     def read_stories(self) -> list[int]:
         """The stories this process has readers for."""
         with self._lock:
@@ -234,9 +228,6 @@ class Hub:
 
     def accept(self, frame: Frame) -> None:
         """Queue a committed frame for ordered delivery to this process's readers."""
-        if self.inline:
-            self.dispatch(frame)
-            return
         self._dispatcher.start()
         self._inbox.put(frame)
 
