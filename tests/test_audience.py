@@ -158,6 +158,9 @@ def new_readers_held(server: Gunicorn, old_workers: set[int]) -> int | None:
     return None if old_workers & held.keys() else sum(held.values())
 
 
+# One engine: the subject is the server processes, not the database; PostgreSQL, as in
+# production with several workers.
+@pytest.mark.databases("postgresql")
 @pytest.mark.slow
 def test_after_a_graceful_restart_the_desk_counts_each_reader_once(
         tmp_path, redis_server, empty_database_url):

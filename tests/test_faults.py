@@ -61,6 +61,9 @@ def publish(base: str, token: str, label: str, count: int) -> None:
         post_entry(base, token, DEMO_SLUG, f"<p>{label} {n}</p>")
 
 
+# One engine: the subject is the server processes, not the database; PostgreSQL, as in
+# production with several workers.
+@pytest.mark.databases("postgresql")
 @pytest.mark.slow
 def test_readers_of_a_killed_worker_resume_and_miss_nothing(tmp_path, server_env):
     """kill -9 the only worker mid-stream: the master starts another, readers resume by seq."""
@@ -88,6 +91,9 @@ def test_readers_of_a_killed_worker_resume_and_miss_nothing(tmp_path, server_env
         assert reader.connects >= 2  # it really was cut off and came back
 
 
+# One engine: the subject is the server processes, not the database; PostgreSQL, as in
+# production with several workers.
+@pytest.mark.databases("postgresql")
 @pytest.mark.slow
 def test_restarting_redis_mid_stream_loses_nothing_on_either_worker(
         tmp_path, server_env, redis_server):
@@ -231,6 +237,8 @@ def text_frames(data: bytes) -> list[dict]:
     return frames
 
 
+# One engine: the subject is the server process, not the database; SQLite, as `make run`.
+@pytest.mark.databases("sqlite")
 @pytest.mark.slow
 def test_a_reader_that_stops_reading_is_dropped_while_others_keep_up(tmp_path, server_env):
     config = tmp_path / "gunicorn_small_queue.py"

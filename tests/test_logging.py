@@ -224,6 +224,8 @@ def test_an_outage_logs_one_line_when_it_starts_and_one_when_it_ends(
     assert failures(component) - before == failing
 
 
+# One engine: the subject is the server process, not the database; SQLite, as `make run`.
+@pytest.mark.databases("sqlite")
 @pytest.mark.slow
 def test_under_gunicorn_one_request_makes_one_access_line(tmp_path, empty_database_url):
     env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
@@ -254,6 +256,8 @@ def disconnects(code: str) -> float:
                                      {"code": code}) or 0.0
 
 
+# One engine: the subject is the server process, not the database; SQLite, as `make run`.
+@pytest.mark.databases("sqlite")
 def test_a_socket_leaves_its_close_code_duration_and_last_seq(app, live_server, actions,
                                                               caplog):
     caplog.set_level(logging.INFO, logger="liveblog.requests")

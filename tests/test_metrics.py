@@ -155,6 +155,8 @@ def start_process(database_url: str, env: dict) -> tuple[subprocess.Popen, str]:
     return process, base
 
 
+# One engine: the subject is the server process, not the database; SQLite, as `make run`.
+@pytest.mark.databases("sqlite")
 @pytest.mark.slow
 def test_processes_sharing_a_metrics_directory_add_up(app, actions, database_url, tmp_path):
     actions.create_story()
@@ -191,6 +193,9 @@ def test_processes_sharing_a_metrics_directory_add_up(app, actions, database_url
         eventually(open_readers, 0)
 
 
+# One engine: the subject is the server processes, not the database; PostgreSQL, as in
+# production with several workers.
+@pytest.mark.databases("postgresql")
 @pytest.mark.slow
 def test_gunicorn_workers_report_every_reader_on_every_scrape(gunicorn_workers):
     base, _ = gunicorn_workers

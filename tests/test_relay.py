@@ -218,6 +218,9 @@ def test_a_story_set_back_to_draft_closes_its_readers_in_every_process(
         assert close_code(on_b.recv(4096)) == 4404
 
 
+# One engine: the subject is the server processes, not the database; PostgreSQL, as in
+# production with several workers.
+@pytest.mark.databases("postgresql")
 @pytest.mark.slow
 def test_gunicorn_workers_deliver_every_entry_to_every_reader(gunicorn_workers):
     base, token = gunicorn_workers

@@ -49,6 +49,8 @@ def gunicorn_demo_server(demo_env, tmp_path):
         yield server.base, token, server.process
 
 
+# One engine: the subject is the server process, not the database; SQLite, as `make run`.
+@pytest.mark.databases("sqlite")
 @pytest.mark.slow
 def test_demo_story_updates_live_under_gunicorn_gevent(gunicorn_demo):
     base, token = gunicorn_demo
@@ -73,6 +75,8 @@ def test_demo_story_updates_live_under_gunicorn_gevent(gunicorn_demo):
     assert "Posted like curl would" in frame["html"]
 
 
+# One engine: the subject is the server process, not the database; SQLite, as `make run`.
+@pytest.mark.databases("sqlite")
 @pytest.mark.slow
 def test_the_server_publishes_a_scheduled_entry_at_its_time(gunicorn_demo, demo_env):
     base, token = gunicorn_demo
@@ -99,6 +103,9 @@ def test_the_server_publishes_a_scheduled_entry_at_its_time(gunicorn_demo, demo_
     assert frame["type"] == "entry.created" and "On the hour" in frame["html"]
 
 
+# One engine: the subject is the server processes, not the database; PostgreSQL, as in
+# production with several workers.
+@pytest.mark.databases("postgresql")
 @pytest.mark.slow
 def test_stopping_the_server_closes_readers_with_1012_at_once(gunicorn_demo_server):
     """Graceful shutdown tells readers to reconnect elsewhere instead of holding them."""
@@ -123,6 +130,8 @@ def _open_files_limits(pid: int) -> tuple[int, int]:
     return int(soft), int(hard)
 
 
+# One engine: the subject is the server process, not the database; SQLite, as `make run`.
+@pytest.mark.databases("sqlite")
 def test_gunicorn_lifts_the_open_files_limit_for_its_workers(demo_env, tmp_path):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard <= 1024:
@@ -151,6 +160,9 @@ def test_workers_default_to_one_per_core_only_when_redis_links_them(tmp_path, en
     assert int(answer.stdout) == expected
 
 
+# One engine: the subject is the server processes, not the database; PostgreSQL, as in
+# production with several workers.
+@pytest.mark.databases("postgresql")
 @pytest.mark.slow
 def test_after_sigterm_a_worker_takes_no_new_reader_and_is_not_ready(gunicorn_demo_server,
                                                                      tmp_path):
@@ -195,6 +207,8 @@ def _master_pid(control_socket: str) -> int:
     return json.loads(answer.stdout)["pid"]
 
 
+# One engine: the subject is the server process, not the database; SQLite, as `make run`.
+@pytest.mark.databases("sqlite")
 @pytest.mark.slow
 def test_two_servers_on_one_host_keep_their_own_control_sockets(demo_env, tmp_path):
     subprocess.run([os.path.join(BIN, "flask"), "--app", "app", "db", "upgrade"], cwd=ROOT,
