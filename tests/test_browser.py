@@ -60,6 +60,7 @@ def update_label(entry: dict) -> str:
 
 def api(actions, method: str, path: str, **kwargs):
     """Call the API as the editor and return the response."""
+    kwargs = dict(kwargs)  # a copy: parameters are shared by every run of the test
     headers = actions.headers(**kwargs.pop("headers", {}))
     return actions.client.open(path, method=method, headers=headers, **kwargs)
 
