@@ -69,7 +69,7 @@ class Relay:
         # stalls and the subscriber catches up from the log after every reconnection.
         self.client = redis.Redis.from_url(
             url, socket_connect_timeout=1.0, socket_timeout=5.0, retry=Retry(NoBackoff(), 0))
-        self.subscribed = threading.Event()  # set while frames arrive through Redis
+        self.subscribed = threading.Event()  # set, once caught up, while Redis brings frames
         self._outbox: queue.SimpleQueue[Frame | None] = queue.SimpleQueue()
         self._listener = Loop("liveblog-relay", self._listen_once,
                               lambda: min(self.retry_interval, self.poll_interval))
@@ -188,8 +188,9 @@ class Relay:
             if self._outage:
                 log.warning("Redis is back; relaying live events through it again")
                 self._outage = False
-            self.subscribed.set()
             self.catch_up()
+            # Only now: what is committed from here on comes through the channel, not the log.
+            self.subscribed.set()
             while not self._listener.stopping:
                 message = pubsub.get_message(timeout=1.0)
                 if message is not None and message["type"] == "message":

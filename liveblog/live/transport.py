@@ -19,6 +19,8 @@ import threading
 
 # How long to let simple-websocket's thread finish a close it has begun (see `settle`).
 SETTLE_SECONDS = 0.05
+# How long a reader we sent a close has to answer it before the connection is ended anyway.
+CLOSE_ANSWER_SECONDS = 2.0
 
 
 def refuse_compression(environ: dict) -> None:
@@ -136,9 +138,20 @@ class Connection:
         self._ws.thread.join(timeout=SETTLE_SECONDS)
 
     def close(self, code: int, reason: str) -> None:
-        """Send a close frame with this code, unless the connection is closed already."""
-        if self._ws.connected:
-            self._ws.close(code, reason)
+        """Send a close frame with this code, wait for the answer, and end the connection.
+
+        Does nothing if the connection is closed already. RFC 6455 has the server end the TCP
+        connection once both closes are exchanged, and clients wait for that. simple-websocket's
+        thread reads the answer and closes the socket, unless the server's own request thread
+        reads it first: Werkzeug's, after the route, reads whatever is left of a request until
+        the client hangs up, which a client waiting for us never does.
+        """
+        if not self._ws.connected:
+            return
+        self._ws.close(code, reason)
+        self._ws.thread.join(timeout=CLOSE_ANSWER_SECONDS)
+        # No answer in time (or taken by the server's thread): end it for both of them.
+        self.cut_off()
 
     def cut_off(self) -> None:
         """Drop the connection at once, with no close frame (a reader too far behind)."""
