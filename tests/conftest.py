@@ -1,8 +1,9 @@
 """Shared fixtures: an app on a fresh database, API actions, and a real server for WebSockets.
 
 Every test that uses a database runs twice, once per engine, in the same session: on a SQLite
-file under tmp_path ([sqlite] in its id) and on a new database of a PostgreSQL server that each
-xdist worker starts for itself when it first needs one ([postgresql], see pg_support.py). Tests
+file under tmp_path ([sqlite] in its id) and on a new login, with a schema of its own, to a
+PostgreSQL server that each xdist worker starts for itself when it first needs one
+([postgresql], see pg_support.py). Tests
 that touch no database run once. `--database sqlite` (or postgresql) narrows the run to one
 engine; a test marked `databases(...)` runs only on the engines it names.
 """
@@ -10,12 +11,14 @@ engine; a test marked `databases(...)` runs only on the engines it names.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 
 import pytest
-from pg_support import PostgresServer, find_bindir
+from pg_support import PostgresServer, SchemaLogins, find_bindir
 from servers import PASSWORD_HASH, SERVER_POLL_SECONDS
 from sqlalchemy.pool import NullPool
+from werkzeug.routing import Rule
 from werkzeug.serving import make_server
 
 from liveblog import create_app
@@ -29,12 +32,31 @@ pytest_plugins = ["browser_support", "webhook_support"]
 
 DATABASES = ("sqlite", "postgresql")
 
-# Every test database on the server is a copy of this one, which already has the schema.
-TEMPLATE = "liveblog_template"
 # Tests post and connect far faster than a newsroom; test_limits.py sets real figures. Limits
 # stay on, so the login throttle is still tested.
 GENEROUS_LIMITS = {"API_WRITE_LIMIT": "100000 per minute",
                    "LIVE_CONNECT_LIMIT": "100000 per minute"}
+
+
+def _memoise_url_builders() -> None:
+    # Werkzeug compiles two Python functions per URL rule in every create_app: 30 of its 40 ms
+    # here, and the suite makes ~1,300 apps. A builder depends only on the rule's text, its
+    # parts, its defaults and append_unknown (it reaches converters through the rule at call
+    # time), so rules of the same shape share one.
+    compile_builder = Rule._compile_builder
+    builders = {}
+
+    def memoised(rule: Rule, append_unknown: bool = True):
+        key = (rule.rule, tuple(rule._trace), repr(sorted((rule.defaults or {}).items())),
+               append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = memoised
+
+
+_memoise_url_builders()
 
 
 def pytest_addoption(parser):
@@ -103,21 +125,28 @@ def database(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
-    """This worker's PostgreSQL server with the template database, started at first use."""
+def postgres_server():
+    """This worker's PostgreSQL server, started at first use."""
     server = PostgresServer()
     try:
-        server.start()
-        server.create_database(name=TEMPLATE)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("LIVEBLOG_INSTANCE", str(tmp_path_factory.mktemp("template")))
-            uri = server.url(TEMPLATE)
-            with create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri}).app_context():
-                db.create_all()
-                db.engine.dispose()  # CREATE DATABASE ... TEMPLATE needs it without connections
-        yield server
+        yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_logins(postgres_server, tmp_path_factory) -> SchemaLogins:
+    """Fresh logins, each with its own schema, in one database of this worker's server."""
+    instance = str(tmp_path_factory.mktemp("schema-instance"))
+
+    def create_tables(url: str) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("LIVEBLOG_INSTANCE", instance)
+            with create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url}).app_context():
+                db.create_all()
+                db.engine.dispose()
+
+    return SchemaLogins(postgres_server, create_tables)
 
 
 @pytest.fixture
@@ -128,26 +157,43 @@ def postgres(database, request) -> PostgresServer | None:
     return request.getfixturevalue("postgres_server")
 
 
-def _new_database(postgres: PostgresServer | None, path, template: str):
-    # A generator for the fixtures below: yield a URL, then drop the database after the test.
-    if postgres is None:
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """A SQLite file with the models' schema, copied for each test: cheaper than creating it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LIVEBLOG_INSTANCE", str(path.parent / "instance"))
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+        with app.app_context():
+            db.create_all()
+            db.engine.dispose()
+    return str(path)
+
+
+@pytest.fixture
+def database_url(database, request, tmp_path):
+    """A new database with the models' schema, empty: a SQLite file, or a PostgreSQL login."""
+    if database == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    name = postgres.create_database(template)
-    yield postgres.url(name)
-    postgres.drop_database(name)
+    logins = request.getfixturevalue("postgres_logins")
+    url = logins.with_tables()
+    yield url
+    logins.end(url, reusable=True)
 
 
 @pytest.fixture
-def database_url(postgres, tmp_path):
-    """A new database with the models' schema on PostgreSQL; on SQLite the app creates it."""
-    yield from _new_database(postgres, tmp_path / "test.sqlite3", TEMPLATE)
-
-
-@pytest.fixture
-def empty_database_url(postgres, tmp_path):
+def empty_database_url(database, request, tmp_path):
     """A new database without any table, for tests that run the migrations themselves."""
-    yield from _new_database(postgres, tmp_path / "empty.sqlite3", "template0")
+    if database == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    logins = request.getfixturevalue("postgres_logins")
+    url = logins.empty()
+    yield url
+    logins.end(url, reusable=False)
 
 
 @pytest.fixture
@@ -162,9 +208,6 @@ def app(database_url, postgres, tmp_path, monkeypatch):
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options(database_url),
                                                  "poolclass": NullPool}
     app = create_app(settings)
-    if postgres is None:
-        with app.app_context():
-            db.create_all()
     yield app
     with app.app_context():
         db.engine.dispose()

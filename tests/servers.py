@@ -59,13 +59,25 @@ def websocket_handshake(sock: socket.socket, path: str) -> None:
     assert head.startswith(b"HTTP/1.1 101"), head
 
 
+# `flask db upgrade` then `flask demo`, as `make run` does, in one interpreter: importing the
+# app costs more than either command.
+SEED = """
+import sys
+from app import app
+runner = app.test_cli_runner()
+for args in (["db", "upgrade"], ["demo"]):
+    result = runner.invoke(args=args)
+    sys.stdout.write(result.output)
+    if result.exit_code:
+        raise SystemExit(f"flask {' '.join(args)} failed: {result.exception!r}")
+"""
+
+
 def seed(env: dict) -> str:
     """Migrate and seed the demo story in the environment's database; return the API token."""
-    flask = [os.path.join(BIN, "flask"), "--app", "app"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=60)
-    seeded = subprocess.run([*flask, "demo"], cwd=ROOT, env=env, check=True,
+    seeded = subprocess.run([sys.executable, "-c", SEED], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     return next(line.split()[-1] for line in seeded.stdout.splitlines() if "API token" in line)
 
 

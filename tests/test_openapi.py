@@ -42,10 +42,13 @@ def test_spec_is_openapi_3_1_and_covers_every_api_route(app, client):
     documented = {(path, method.upper()) for path, method, _ in _operations(spec)}
     served = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("api."):
+        if rule.endpoint.startswith(("api.", "questions.")):
             path = rule.rule.replace("<int:entry_id>", "{entry_id}").replace("<slug>", "{slug}")
             served |= {(path, method) for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == served
+
+
+PUBLIC_WRITES = {"askQuestion"}
 
 
 def test_every_write_needs_a_bearer_token_and_documents_its_errors(client):
@@ -61,7 +64,9 @@ def test_every_write_needs_a_bearer_token_and_documents_its_errors(client):
         if "{slug}" in path:
             assert "404" in codes
         if method != "get":
-            assert operation["security"] == [{"bearer": []}]
+            # A reader's question is the one write that needs no token.
+            public = operation["operationId"] in PUBLIC_WRITES
+            assert operation["security"] == ([{}, {"bearer": []}] if public else [{"bearer": []}])
             assert {"400", "403", "429"} <= codes
         if "requestBody" in operation:
             assert {"413", "422"} <= codes
@@ -280,7 +285,7 @@ def test_docs_page_renders_in_a_browser_without_csp_errors(browser, live_server)
     page.goto(f"{live_server}/api/docs")
     page.get_by_text("/api/stories/{slug}/entries/{entry_id}").first.click()
     page.get_by_text("Schemas").first.wait_for()
-    assert page.locator(".opblock").count() == 10
+    assert page.locator(".opblock").count() == len(list(_operations(build_spec())))
     assert problems == []
     page.close()
 
@@ -427,10 +432,12 @@ def test_schemathesis_with_every_check_and_the_stateful_phase_finds_nothing(
     live_server, actions, tmp_path
 ):
     # Two runs, so the stateful phase has its own time whatever the others take on a busy box.
+    # Once per engine, so the budgets are short: the coverage phase ends by itself in ~15 s
+    # here; fuzzing gets the rest, and the stateful phase covers ~30 of the spec's links.
     code, report = _schemathesis(live_server, actions.token, tmp_path,
-                                 "examples,coverage,fuzzing", 35)
+                                 "examples,coverage,fuzzing", 25)
     assert code == 0, report[-12_000:]
-    code, report = _schemathesis(live_server, actions.token, tmp_path, "stateful", 20)
+    code, report = _schemathesis(live_server, actions.token, tmp_path, "stateful", 12)
     assert code == 0, report[-12_000:]
     covered = re.search(r"API Links:\s+(\d+) covered", report)
     assert covered and int(covered.group(1)) > 0, report[-4000:]
