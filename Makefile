@@ -8,10 +8,15 @@ PORT ?= 5000
 
 .PHONY: run test suite test-deps test-tools test-sqlite test-postgresql lint install migrate demo serve clean
 
+# uv (from PyPI) installs the same pinned set as pip would, in a third of the time; pip is
+# the fallback where no uv wheel exists.
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	if $(BIN)/pip install --quiet uv; then \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt; \
+	else \
+	  $(BIN)/pip install --quiet -r requirements.txt; \
+	fi
 	touch $(BIN)/activate
 
 install: $(BIN)/activate
