@@ -33,6 +33,9 @@ def from_environment(instance_path: str) -> dict:
         # Per address: an office or a mobile carrier's NAT is one address, and a restart sends
         # all of its readers back at once; a flood from one machine is still stopped in seconds.
         "LIVE_CONNECT_LIMIT": os.environ.get("LIVE_CONNECT_LIMIT", "1200 per minute"),
+        # Per address: one vote per poll per browser, but an office or a carrier's NAT is one
+        # address for many readers; a script voting over and over is still stopped in a minute.
+        "VOTE_LIMIT": os.environ.get("VOTE_LIMIT", "60 per minute;600 per hour"),
         # Measured (docs/benchmarks.md): a reader costs ~48 KB and ~50 µs of CPU per entry, so
         # one gevent worker holds 10,000 in ~560 MB. 15,000 is ~800 MB and 0.75 s of one core
         # per entry: still every frame at an entry a second. Past it a process falls further

@@ -1,6 +1,7 @@
 """Typed database models: users and their API tokens, stories, entries and their revisions, the
-event log, idempotency keys, pictures, who is editing what, and webhook endpoints with their
-cursors and attempts."""
+event log, idempotency keys, pictures, who is editing what, webhook endpoints with their
+cursors and attempts, polls with their votes, and readers' questions with the senders
+blocked."""
 
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ class EventType(enum.StrEnum):
     ENTRY_UPDATED = "entry.updated"
     ENTRY_DELETED = "entry.deleted"
     STORY_UPDATED = "story.updated"
+    POLL_UPDATED = "poll.updated"  # a poll's tallies, at most once a second (publishing/polls.py)
 
 
 class User(UserMixin, db.Model):
@@ -208,9 +210,12 @@ class Entry(db.Model):
     correction_note: Mapped[str | None] = mapped_column(String(500))
     corrected_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # On the entry, not the poll: an entry without one (nearly all) costs no query to say so.
+    poll_id: Mapped[int | None] = mapped_column(ForeignKey("polls.id"))
 
     story: Mapped[Story] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    poll: Mapped[Poll | None] = relationship()
 
     @property
     def label(self) -> str:
@@ -245,7 +250,80 @@ class Entry(db.Model):
                 "note": self.correction_note,
                 "at": iso(self.corrected_at),
             } if self.correction_note else None,
+            "poll": self.poll.to_dict() if self.poll else None,
         }
+
+
+class Poll(db.Model):
+    """A question on an entry with 2 to 6 options; each reader's browser votes once."""
+
+    __tablename__ = "polls"
+    # The scheduler's look for polls whose closing time has passed.
+    __table_args__ = (Index("ix_polls_open_closes", "closed_at", "closes_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[str] = mapped_column(String(300))
+    closes_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    closed_at: Mapped[datetime | None] = mapped_column(UTC_TIME)  # closed by hand or by time
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    # What the last poll.updated frame said, and when: frames are kept to one a second.
+    announced_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    announced: Mapped[str] = mapped_column(String(200), default="")
+
+    options: Mapped[list[PollOption]] = relationship(
+        order_by="PollOption.position", lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def closed(self) -> bool:
+        """Closed by hand, or its closing time has passed."""
+        closes_at = as_utc(self.closes_at)
+        return self.closed_at is not None or (closes_at is not None and closes_at <= utcnow())
+
+    @property
+    def tallies(self) -> list[int]:
+        """Votes per option, in the options' order."""
+        return [option.votes for option in self.options]
+
+    def to_dict(self) -> dict:
+        """The one JSON shape of a poll: what readers see, never who voted."""
+        return {
+            "id": self.id,
+            "question": self.question,
+            "options": [option.text for option in self.options],
+            "tallies": self.tallies,
+            "closed": self.closed,
+            "closes_at": iso(self.closes_at),
+        }
+
+
+class PollOption(db.Model):
+    """One answer of a poll and its count, raised by one atomic UPDATE per vote."""
+
+    __tablename__ = "poll_options"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    text: Mapped[str] = mapped_column(String(100))
+    votes: Mapped[int] = mapped_column(default=0)
+
+
+class PollVote(db.Model):
+    """One vote: the option and a hash of the voter's token, never an address."""
+
+    __tablename__ = "poll_votes"
+    __table_args__ = (UniqueConstraint("poll_id", "voter_hash", name="uq_poll_votes_voter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"))
+    # SHA-256 of the poll and the token together: one browser's votes in two polls do not match.
+    voter_hash: Mapped[str] = mapped_column(String(64))
+    option: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+
+    @staticmethod
+    def hash(poll_id: int, voter: str) -> str:
+        """Hash a voter token the way it is stored for this poll."""
+        return hashlib.sha256(f"{poll_id}:{voter}".encode()).hexdigest()
 
 
 class Event(db.Model):

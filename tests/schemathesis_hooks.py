@@ -1,4 +1,5 @@
-"""Schemathesis hooks for a rule OpenAPI cannot state: a scheduled entry's time is in the future."""
+"""Schemathesis hooks for a rule OpenAPI cannot state: a scheduled entry's time, and a poll's
+closing time, are in the future."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import schemathesis
 def before_call(context, case, kwargs):
     """Move a scheduled_for that has passed a day ahead, in every phase; the spec says why."""
     body = case.body
-    when = body.get("scheduled_for") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return
+    _move_ahead(body, "scheduled_for")
+    if isinstance(body.get("poll"), dict):
+        _move_ahead(body["poll"], "closes_at")  # a poll's closing time, likewise
+
+
+def _move_ahead(body: dict, name: str) -> None:
+    when = body.get(name)
     if not isinstance(when, str):
         return
     try:

@@ -42,13 +42,14 @@ def test_spec_is_openapi_3_1_and_covers_every_api_route(app, client):
     documented = {(path, method.upper()) for path, method, _ in _operations(spec)}
     served = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith(("api.", "questions.")):
+        if rule.endpoint.startswith(("api.", "questions.", "polls.")):
             path = rule.rule.replace("<int:entry_id>", "{entry_id}").replace("<slug>", "{slug}")
+            path = path.replace("<int:poll_id>", "{poll_id}")
             served |= {(path, method) for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == served
 
 
-PUBLIC_WRITES = {"askQuestion"}
+PUBLIC_WRITES = {"askQuestion", "castVote"}
 
 
 def test_every_write_needs_a_bearer_token_and_documents_its_errors(client):
@@ -64,7 +65,7 @@ def test_every_write_needs_a_bearer_token_and_documents_its_errors(client):
         if "{slug}" in path:
             assert "404" in codes
         if method != "get":
-            # A reader's question is the one write that needs no token.
+            # A reader's question and a reader's vote are the writes that need no token.
             public = operation["operationId"] in PUBLIC_WRITES
             assert operation["security"] == ([{}, {"bearer": []}] if public else [{"bearer": []}])
             assert {"400", "403", "429"} <= codes

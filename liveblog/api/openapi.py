@@ -83,6 +83,7 @@ def _whole(bounds: Bounds) -> dict:
 PARAMETERS = {
     "slug": {"in": "path", "name": "slug", "required": True, "schema": {"type": "string"}},
     "entry_id": {"in": "path", "name": "entry_id", "required": True, "schema": _whole(ENTRY_ID)},
+    "poll_id": {"in": "path", "name": "poll_id", "required": True, "schema": _whole(ENTRY_ID)},
     "entries_limit": {
         "in": "query",
         "name": "limit",
@@ -312,6 +313,24 @@ PATHS = {
         ),
     },
 }
+PATHS["/api/polls/{poll_id}/votes"] = {
+    "post": {
+        **_operation(
+            "castVote",
+            "A reader's vote in a poll; the answer holds the tallies with it counted.",
+            {"201": _json("Vote", "Counted: the poll with its tallies now.")},
+            "400 401 403 404 409 413 422",
+            parameters=["poll_id"],
+            body="VoteCreate",
+            write=True,
+            description="No token needed: readers vote anonymously, once per `voter` token"
+            " (a second vote is a 409), until the poll closes (then 409), at most VOTE_LIMIT"
+            " times per address (429). An `option` the poll does not have is a 422."
+            " Readers see the tallies in `poll.updated` events, at most one a second per poll.",
+        ),
+        "security": READER,
+    },
+}
 
 
 @functools.cache
@@ -334,6 +353,8 @@ def build_spec() -> dict:
         "Entry",
         "EntryPage",
         "EventPage",
+        "VoteCreate",
+        "Vote",
         "Error",
     ):
         spec.components.schema(name, schema=getattr(schemas, name))

@@ -15,7 +15,15 @@ from liveblog.content.labels import ALLOWED_DIRECTIVES, zone_names
 from liveblog.errors import Invalid
 from liveblog.models import EntryStatus, EventType, StoryStatus
 from liveblog.publishing import validation
-from liveblog.publishing.validation import ENTRY, SCHEDULED_FOR, STORY, Rule, known_fields
+from liveblog.publishing.validation import (
+    ENTRY,
+    POLL,
+    SCHEDULED_FOR,
+    STORY,
+    VOTE,
+    Rule,
+    known_fields,
+)
 
 # A JSON string may hold NUL or half a surrogate pair; no database or page can, so they get 422.
 # Only NUL is stated: validators built on Rust (schemathesis's) cannot hold a lone surrogate.
@@ -200,11 +208,59 @@ def _request_schema(name: str, rules: dict[str, Rule], partial: bool, **extra) -
 StoryCreate = _request_schema("StoryCreate", STORY, partial=False)
 StoryUpdate = _request_schema("StoryUpdate", STORY, partial=True)
 # A new entry is scheduled; an edit does not reschedule.
+POLL_NOTES = {
+    "options": {"description": "The answers, in the order readers see them."},
+    "closes_at": {"description": "When voting ends (in the future, with its UTC offset);"
+                                 " null: when an editor closes it."},
+    "closed": {"description": "true closes the poll for good; its results stay."},
+}
+
+
+def _poll_field(name: str, partial: bool) -> fields.Field:
+    """A poll's field from its rule: the answers are a list of texts, closes_at a time."""
+    rule = POLL[name]
+    if rule.kind == "list":
+        fewest, most = rule.items
+        answer = Text(validate=[Chars(rule)], metadata={"not": NUL_OR_BLANK})
+        count = validate.Length(fewest, most, error=f"must be a list of {fewest} to {most} answers")
+        return fields.List(answer, required=not partial, validate=count,
+                           metadata=POLL_NOTES["options"])
+    if rule.kind == "time":
+        return OffsetTime(allow_none=True, metadata={
+            **POLL_NOTES["closes_at"], "format": "date-time", "maxLength": rule.max_chars})
+    return _field(name, rule, partial)
+
+
+def _poll_schema(name: str, partial: bool) -> type[Schema]:
+    made = {field: _poll_field(field, partial) for field in known_fields(POLL, partial)}
+    return RequestSchema.from_dict(made, name=name)
+
+
+PollCreate = _poll_schema("PollCreate", partial=False)
+PollUpdate = _poll_schema("PollUpdate", partial=True)
+POLL_NOTE = ("A poll under the entry: a question and 2 to 6 answers readers vote on"
+             " (POST /api/polls/{poll_id}/votes).")
 EntryCreate = _request_schema("EntryCreate", ENTRY, partial=False, scheduled_for=OffsetTime(
     metadata={"format": "date-time", "maxLength": SCHEDULED_FOR.max_chars,
               "description": SCHEDULED_FOR_NOTE},
+), poll=fields.Nested(PollCreate, metadata={"description": POLL_NOTE}))
+EntryUpdate = _request_schema("EntryUpdate", ENTRY, partial=True, poll=fields.Nested(
+    PollUpdate, metadata={"description": POLL_NOTE + " An edit adds one, changes its question,"
+                          " its answers (until the first vote) or its closing time, or closes it."},
 ))
-EntryUpdate = _request_schema("EntryUpdate", ENTRY, partial=True)
+
+
+class VoteCreate(RequestSchema):
+    """A reader's vote: which answer, and the random token the reader's page keeps."""
+
+    option = fields.Integer(strict=True, required=True,
+                            validate=validate.Range(*VOTE["option"].items),
+                            metadata={"description": "The answer's index, 0 first; one the poll"
+                                      " does not have is a 422."})
+    voter = Text(required=True, validate=validate.Regexp(VOTE["voter"].pattern,
+                                                         error=VOTE["voter"].pattern_message),
+                 metadata={"description": "A random token the page keeps for this browser;"
+                           " a second vote with it is a 409. Stored only as a hash."})
 
 
 def load(schema: Schema, data: dict) -> dict:
@@ -212,9 +268,17 @@ def load(schema: Schema, data: dict) -> dict:
     try:
         return schema.load(data)
     except ValidationError as error:
-        messages = error.normalized_messages()
-        fields_at_fault = {name: _sentence(message) for name, message in messages.items()}
+        fields_at_fault = dict(_flattened(error.normalized_messages()))
         raise Invalid("Some fields are not valid.", fields_at_fault) from None
+
+
+def _flattened(messages: dict, prefix: str = ""):
+    """(field, sentence) pairs; a nested object's fields named by their path, e.g. poll.options."""
+    for name, message in messages.items():
+        if isinstance(message, dict):
+            yield from _flattened(message, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", _sentence(message)
 
 
 def _sentence(message) -> str:
@@ -271,6 +335,21 @@ class Correction(Schema):
     at = Time(required=True, allow_none=True)
 
 
+class Poll(Schema):
+    id = fields.Integer(required=True, metadata={"description": "What a vote names."})
+    question = fields.String(required=True)
+    options = fields.List(fields.String(), required=True)
+    tallies = fields.List(fields.Integer(), required=True,
+                          metadata={"description": "Votes per answer, in the answers' order."})
+    closed = fields.Boolean(required=True, metadata={"description": "Closed: final results."})
+    closes_at = Time(required=True, allow_none=True)
+    entry = fields.Integer(metadata={"description": "In poll.updated events: the entry's id."})
+
+
+class Vote(Schema):
+    poll = fields.Nested(Poll, required=True)
+
+
 class Entry(Schema):
     id = fields.Integer(required=True)
     story = fields.String(required=True, metadata={"description": "The story's slug."})
@@ -290,6 +369,7 @@ class Entry(Schema):
     version = fields.Integer(required=True, metadata={"description": "What If-Match names."})
     author = fields.Nested(Author, required=True, allow_none=True)
     correction = fields.Nested(Correction, required=True, allow_none=True)
+    poll = fields.Nested(Poll, required=True, allow_none=True)
     html = fields.String(required=True, metadata={"description": "The server-rendered entry."})
 
 
@@ -308,6 +388,7 @@ class Event(Schema):
     entry = fields.Dict(metadata={"description": "The entry without html; only {id} if deleted."})
     html = fields.String()
     story = fields.Nested(Story)
+    poll = fields.Nested(Poll, metadata={"description": "poll.updated: the tallies now."})
 
 
 class EventPage(Schema):

@@ -27,7 +27,8 @@ from liveblog.publishing.changes import (
     request_hash,
     story_change,
 )
-from liveblog.publishing.validation import entry_fields
+from liveblog.publishing.polls import attach_poll, change_poll
+from liveblog.publishing.validation import entry_fields, split_poll
 
 UNPUBLISHED = (EntryStatus.DRAFT, EntryStatus.PENDING, EntryStatus.SCHEDULED)
 EDITABLE = (*UNPUBLISHED, EntryStatus.PUBLISHED)
@@ -47,7 +48,8 @@ def create_entry(
 
     `published_at` backdates an entry for imports and the demo; the API never sets it.
     """
-    fields = entry_fields(data)
+    entry_data, poll = split_poll(data)
+    fields = entry_fields(entry_data)
     if status not in EDITABLE:
         raise Invalid(f"An entry cannot be created as {status}.")
     fingerprint = request_hash(story_id, str(status), scheduled_for, data)
@@ -68,6 +70,8 @@ def create_entry(
                       scheduled_for=scheduled_for, **fields)
         if entry.correction_note:
             entry.corrected_at = now
+        if poll is not None:
+            attach_poll(entry, poll)
         if status == EntryStatus.PUBLISHED:
             # Settled before the INSERT, so a new entry is written once instead of being
             # inserted and then updated with its publish time, ORIGINAL ENTRY flag and seq.
@@ -129,9 +133,10 @@ def update_entry(
     editor: User | None = None,
 ) -> Entry:
     """Edit, pin or correct an entry; a stale expected version is refused with the current one."""
-    fields = entry_fields(data, partial=True)
-    if not fields:
-        raise Invalid("Nothing to change: send body, headline, label, pinned or correction.")
+    entry_data, poll = split_poll(data, partial=True)
+    fields = entry_fields(entry_data, partial=True)
+    if not fields and poll is None:
+        raise Invalid("Nothing to change: send body, headline, label, pinned, correction or poll.")
     with story_change(story_id) as change:
         entry = load_entry(story_id, entry_id, EDITABLE)
         check_version(entry, expected_version)
@@ -141,6 +146,8 @@ def update_entry(
             entry.key_order = _next_key_order(story_id)
         for name, value in fields.items():
             setattr(entry, name, value)
+        if poll is not None:
+            change_poll(entry, poll)
         entry.version += 1
         entry.updated_at = utcnow()
         record_revision(entry, editor)

@@ -1,4 +1,5 @@
-"""Publishes scheduled entries when they fall due, from a background loop in each server process.
+"""Publishes scheduled entries and closes polls when they fall due, from a background loop in
+each server process.
 
 Every process may run one: publish_due_entries locks each story before it reads the due entries
 again, so each entry is published exactly once however many processes are looking.
@@ -13,6 +14,7 @@ from flask import Flask
 from liveblog.background import Loop
 from liveblog.extensions import db
 from liveblog.outages import Outage
+from liveblog.publishing.polls import close_due_polls
 from liveblog.publishing.workflow import publish_due_entries
 
 log = logging.getLogger(__name__)
@@ -37,10 +39,12 @@ class Scheduler:
         self._loop.stop(timeout)
 
     def run_once(self) -> int:
-        """Publish what is due now; return how many entries were published."""
+        """Publish what is due now, close polls whose time has come; return entries published."""
         with self.app.app_context():
             try:
-                return publish_due_entries()
+                published = publish_due_entries()
+                close_due_polls()
+                return published
             finally:
                 db.session.remove()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from liveblog.content.bodies import prepare_body
@@ -19,7 +20,7 @@ from liveblog.models import StoryStatus
 class Rule:
     """What one field of a story or entry may hold."""
 
-    kind: str = "text"  # "text", "flag" (true or false), "choice", "url" or "time"
+    kind: str = "text"  # "text", "flag" (true or false), "choice", "url", "time", "list", "index"
     max_chars: int | None = None
     min_chars: int = 0
     required: bool = False  # must be given when the story or entry is created
@@ -31,6 +32,7 @@ class Rule:
     only: str | None = None  # "create" or "edit": a field of one of the two only
     column: str | None = None  # where the service puts it, when not under its own name
     local: bool = False  # a url that may also be a path on this site
+    items: tuple[int, int] | None = None  # a "list": fewest and most texts; an "index": its range
 
 
 # The field messages, in one voice whichever check speaks (schemas.py uses them too).
@@ -62,6 +64,21 @@ ENTRY = {
 }
 # A time to publish at, as text (the API's scheduled_for, the desk's "publish at").
 SCHEDULED_FOR = Rule(kind="time", max_chars=40)
+# An entry's poll (publishing/polls.py): a question, 2 to 6 answers, when it closes.
+POLL = {
+    "question": Rule(max_chars=300, min_chars=1, required=True, visible=True),
+    "options": Rule(kind="list", max_chars=100, min_chars=1, required=True, visible=True,
+                    items=(2, 6)),
+    "closes_at": Rule(kind="time", max_chars=40, nullable=True),
+    "closed": Rule(kind="flag", only="edit"),  # a new poll is open; an edit may close it
+}
+# A reader's vote: the answer's index (0 first) and the random token the reader's page keeps.
+VOTE = {
+    "option": Rule(kind="index", required=True, items=(0, 5)),
+    "voter": Rule(max_chars=64, min_chars=16, required=True,
+                  pattern=re.compile(r"^[A-Za-z0-9_-]{16,64}$"),
+                  pattern_message="must be 16 to 64 ASCII letters, digits, - or _"),
+}
 STORY = {
     "slug": Rule(max_chars=120, min_chars=1, required=True, only="create",
                  pattern=re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
@@ -223,3 +240,101 @@ def _story_extras(data: dict, fields: dict, errors: dict) -> None:
             fields[name] = plain_text(value) or None
     if fields.get("cover_url") and not fields.get("cover_alt"):
         errors.setdefault("cover_alt", "describe the cover picture for people who cannot see it")
+
+
+def split_poll(data: dict, partial: bool = False) -> tuple[dict, dict | None]:
+    """An entry's fields without its poll, and the poll's fields checked (None: no poll sent)."""
+    if not isinstance(data, dict) or "poll" not in data:
+        return data, None
+    rest = {name: value for name, value in data.items() if name != "poll"}
+    return rest, poll_fields(data["poll"], partial)
+
+
+def poll_fields(data: dict, partial: bool = False) -> dict:
+    """Validate and clean a poll's fields; raise Invalid with a message per field (poll.x)."""
+    if not isinstance(data, dict):
+        raise Invalid("Some fields are not valid.", {"poll": "must be a JSON object"})
+    errors: dict[str, str] = {}
+    _refuse_unknown(data, POLL, partial, errors)
+    fields: dict = {}
+    question = _text(data, "question", errors, POLL["question"], required=not partial)
+    if question is not None:
+        fields["question"] = plain_text(question)
+        if not fields["question"]:
+            errors["question"] = EMPTY
+    if "options" in data or not partial:
+        options = _options(data.get("options"), errors)
+        if options is not None:
+            fields["options"] = options
+    if "closes_at" in data:
+        fields["closes_at"] = _closing_time(data["closes_at"], errors)
+    _flag(data, "closed", fields, errors)
+    if errors:
+        raise Invalid("Some fields of the poll are not valid.",
+                      {f"poll.{name}": message for name, message in errors.items()})
+    return fields
+
+
+def _options(value, errors: dict) -> list[str] | None:
+    rule = POLL["options"]
+    fewest, most = rule.items
+    if not isinstance(value, list) or not fewest <= len(value) <= most:
+        errors["options"] = f"must be a list of {fewest} to {most} answers"
+        return None
+    answers = []
+    for position, text in enumerate(value, start=1):
+        problems: dict[str, str] = {}
+        answer = _text({"answer": text}, "answer", problems, rule, required=True)
+        answer = plain_text(answer) if answer is not None else None
+        if not problems and not answer:
+            problems["answer"] = EMPTY
+        if problems:
+            errors["options"] = f"answer {position} {problems['answer']}"
+            return None
+        answers.append(answer)
+    if len(set(answers)) < len(answers):
+        errors["options"] = "must all differ"
+        return None
+    return answers
+
+
+def _closing_time(value, errors: dict) -> datetime | None:
+    # The API's schema hands over a datetime, the desk one read in the story's zone.
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and len(value) <= POLL["closes_at"].max_chars:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        errors["closes_at"] = "must be an ISO 8601 date and time with its UTC offset"
+        return None
+    if value <= datetime.now(UTC):
+        errors["closes_at"] = "must be in the future"
+        return None
+    return value.astimezone(UTC)
+
+
+def vote_fields(data: dict) -> tuple[int, str]:
+    """A reader's vote: the answer's index and the voter token; raise Invalid per field."""
+    if not isinstance(data, dict):
+        raise Invalid("The request body must be a JSON object.")
+    errors: dict[str, str] = {}
+    _refuse_unknown(data, VOTE, False, errors)
+    option, voter = data.get("option"), data.get("voter")
+    low, high = VOTE["option"].items
+    if option is None:
+        errors["option"] = REQUIRED
+    elif isinstance(option, bool) or not isinstance(option, int) or not low <= option <= high:
+        errors["option"] = f"must be a whole number from {low} to {high}"
+    rule = VOTE["voter"]
+    if voter is None:
+        errors["voter"] = REQUIRED
+    elif not isinstance(voter, str):
+        errors["voter"] = NOT_A_STRING
+    elif not rule.pattern.fullmatch(voter):
+        errors["voter"] = rule.pattern_message
+    if errors:
+        raise Invalid("The vote is not valid.", errors)
+    return option, voter

@@ -52,6 +52,15 @@ def limit_live_connects(bp: Blueprint) -> None:
     )(bp)
 
 
+def limit_poll_votes(bp: Blueprint) -> None:
+    """Count every vote to this blueprint against its address's VOTE_LIMIT."""
+    limiter.shared_limit(
+        _setting("VOTE_LIMIT"), scope="poll-votes", key_func=get_remote_address,
+        methods=["POST"],
+        error_message="Too many votes from this address; wait for Retry-After seconds.",
+    )(bp)
+
+
 def init_app(app: Flask) -> None:
     """Trust X-Forwarded-For from configured proxies; answer a breached limit with Retry-After."""
     hops = app.config.get("TRUSTED_PROXIES", 0)

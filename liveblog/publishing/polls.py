@@ -1,0 +1,188 @@
+"""Polls on entries: an editor adds or closes one, readers vote, and readers see the tallies.
+
+A vote is one short transaction of its own, not a story change: it stores the vote (the unique
+(poll, voter hash) pair refuses a second) and raises its answer's count with one atomic UPDATE,
+so the counts always equal the stored votes, whatever runs at once on SQLite or PostgreSQL. The
+tallies reach readers as `poll.updated` events through the story's seq log, written by
+announce_poll at most once a second per poll (announcer.py coalesces a burst of votes into one).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from liveblog.errors import Conflict, Invalid, NotFound
+from liveblog.extensions import db
+from liveblog.models import (
+    Entry,
+    EntryStatus,
+    EventType,
+    Poll,
+    PollOption,
+    PollVote,
+    Story,
+    StoryStatus,
+    as_utc,
+    utcnow,
+)
+from liveblog.publishing.changes import Change, story_change
+
+# However fast votes come, a poll's readers get at most one frame a second.
+ANNOUNCE_EVERY = timedelta(seconds=1)
+
+
+def attach_poll(entry: Entry, fields: dict) -> None:
+    """Give a new (or pollless) entry its poll, within the entry's change."""
+    if entry.poll_id is not None:
+        raise Conflict("This entry already has a poll; it can be changed or closed.")
+    missing = [name for name in ("question", "options") if name not in fields]
+    if missing:
+        raise Invalid("A new poll needs a question and its answers.",
+                      {f"poll.{name}": "is required" for name in missing})
+    if fields.get("closed"):
+        raise Invalid("A new poll cannot be closed.", {"poll.closed": "must be false"})
+    poll = Poll(question=fields["question"], closes_at=fields.get("closes_at"),
+                options=[PollOption(position=position, text=text, votes=0)
+                         for position, text in enumerate(fields["options"])])
+    db.session.add(poll)
+    entry.poll = poll
+
+
+def change_poll(entry: Entry, fields: dict) -> None:
+    """Change or close an entry's poll within the entry's change; a new one if it has none."""
+    poll = entry.poll
+    if poll is None:
+        # The entry's state, not the request, is at fault: the same body adds to a poll.
+        if "question" not in fields or "options" not in fields or fields.get("closed"):
+            raise Conflict("This entry has no poll: send a question and its answers to add one.")
+        attach_poll(entry, fields)
+        return
+    if "options" in fields and fields["options"] != [option.text for option in poll.options]:
+        if sum(poll.tallies):
+            raise Conflict("Readers have voted; the answers can no longer change.")
+        poll.options = [PollOption(position=position, text=text, votes=0)
+                        for position, text in enumerate(fields["options"])]
+    if "question" in fields:
+        poll.question = fields["question"]
+    if "closes_at" in fields and poll.closed_at is None:
+        poll.closes_at = fields["closes_at"]
+    if fields.get("closed") and poll.closed_at is None:
+        poll.closed_at = utcnow()
+
+
+def cast_vote(poll_id: int, option: int, voter: str) -> dict:
+    """Store one reader's vote and count it; the poll's JSON with its tallies, this vote in.
+
+    A second vote with the same token, or a vote on a closed poll, is a 409.
+    """
+    poll = _open_to_readers(poll_id)
+    if not 0 <= option < len(poll.options):
+        raise Invalid("No such answer.", {"option": f"must be from 0 to {len(poll.options) - 1}"})
+    if poll.closed:
+        raise Conflict("This poll has closed.")
+    try:
+        db.session.add(PollVote(poll_id=poll_id, voter_hash=PollVote.hash(poll_id, voter),
+                                option=option))
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("This browser has already voted in this poll.") from None
+    # One statement raises the count, and only while the poll is open: a close committed
+    # meanwhile makes it change nothing, and the vote goes with it.
+    counted = db.session.execute(
+        update(PollOption)
+        .where(PollOption.poll_id == poll_id, PollOption.position == option, _still_open(poll_id))
+        .values(votes=PollOption.votes + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if counted != 1:
+        db.session.rollback()
+        raise Conflict("This poll has closed.")
+    tallies = list(db.session.scalars(
+        select(PollOption.votes).where(PollOption.poll_id == poll_id)
+        .order_by(PollOption.position)))
+    answer = {**poll.to_dict(), "tallies": tallies}
+    db.session.commit()
+    return answer
+
+
+def _open_to_readers(poll_id: int) -> Poll:
+    """A poll on a published entry of a story readers can see, or NotFound."""
+    found = db.session.execute(
+        select(Poll, Entry.id)
+        .join(Entry, Entry.poll_id == Poll.id)
+        .join(Story, Story.id == Entry.story_id)
+        .where(Poll.id == poll_id, Entry.status == EntryStatus.PUBLISHED,
+               Story.status != StoryStatus.DRAFT)
+    ).first()
+    if found is None:
+        raise NotFound("No such poll.")
+    return found[0]
+
+
+def _still_open(poll_id: int):
+    return (
+        select(Poll.id)
+        .where(Poll.id == poll_id, Poll.closed_at.is_(None),
+               or_(Poll.closes_at.is_(None), Poll.closes_at > utcnow()))
+        .exists()
+    )
+
+
+def announce_poll(poll_id: int) -> float:
+    """Tell readers a poll's tallies unless they know them; seconds to wait if told too lately.
+
+    Under the story's lock, so the one-a-second rule holds across every process: the poll's
+    last announcement is read, and written, by one of them at a time.
+    """
+    story_id = db.session.scalar(select(Entry.story_id).where(Entry.poll_id == poll_id))
+    if story_id is None:
+        return 0.0
+    with story_change(story_id) as change:
+        poll = db.session.get(Poll, poll_id)
+        entry = db.session.scalar(select(Entry).where(Entry.poll_id == poll_id))
+        if entry.status != EntryStatus.PUBLISHED:
+            return 0.0  # nobody sees it; the entry's own event will carry the poll
+        if poll.announced_at is not None:
+            wait = (as_utc(poll.announced_at) + ANNOUNCE_EVERY - utcnow()).total_seconds()
+            if wait > 0:
+                return wait
+        emit_poll(change, entry, poll)
+    return 0.0
+
+
+def emit_poll(change: Change, entry: Entry, poll: Poll) -> bool:
+    """Append a poll.updated event if its tallies or state differ from the last one's."""
+    state = json.dumps([poll.tallies, poll.closed], separators=(",", ":"))
+    if state == poll.announced:
+        return False
+    poll.announced, poll.announced_at = state, utcnow()
+    seq = change.next_seq()
+    change.emit(seq, EventType.POLL_UPDATED, {"poll": {**poll.to_dict(), "entry": entry.id}},
+                entry.id)
+    return True
+
+
+def close_due_polls() -> int:
+    """Close every poll whose time has come and tell its readers; return how many."""
+    now = utcnow()
+    due = db.session.execute(
+        select(Poll.id, Entry.story_id).join(Entry, Entry.poll_id == Poll.id)
+        .where(Poll.closed_at.is_(None), and_(Poll.closes_at.is_not(None), Poll.closes_at <= now))
+    ).all()
+    closed = 0
+    for poll_id, story_id in due:
+        with story_change(story_id) as change:
+            poll = db.session.get(Poll, poll_id)
+            if poll.closed_at is not None:
+                continue  # another process closed it first
+            poll.closed_at = poll.closes_at
+            entry = db.session.scalar(select(Entry).where(Entry.poll_id == poll_id))
+            if entry.status == EntryStatus.PUBLISHED:
+                emit_poll(change, entry, poll)
+            closed += 1
+    return closed
