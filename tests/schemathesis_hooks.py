@@ -28,4 +28,4 @@ def _move_ahead(body: dict, name: str) -> None:
     except ValueError:
         return  # not a time: left for the server to refuse
     if moment.tzinfo is not None and moment <= datetime.now(UTC):
-        body["scheduled_for"] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        body[name] = (datetime.now(UTC) + timedelta(days=1)).isoformat()
