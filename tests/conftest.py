@@ -101,8 +101,24 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("database", engines, indirect=True)
 
 
+def _long_ones_early(items: list) -> list:
+    # xdist hands tests out in this order. Tests that start processes, spread through the first
+    # half: the run then ends on short tests rather than one worker finishing a long one while
+    # the other idles, and long tests still seldom run beside each other.
+    long = [item for item in items if item.get_closest_marker("slow")]
+    short = [item for item in items if not item.get_closest_marker("slow")]
+    step = max(1, len(short) // (2 * len(long) + 1)) if long else 1
+    ordered = []
+    for index, item in enumerate(short):
+        if long and index % step == 0:
+            ordered.append(long.pop(0))
+        ordered.append(item)
+    return ordered + long  # any left over
+
+
 def pytest_collection_modifyitems(config, items):
-    """Leave out, and say so, a test for an engine this run does not cover."""
+    """Leave out, and say so, a test for an engine this run does not cover; long tests early."""
+    items[:] = _long_ones_early(items)
     engines = chosen_databases(config)
     left_out = []
     for item in list(items):
