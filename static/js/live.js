@@ -6,6 +6,7 @@ import { followStory } from "./live-socket.js";
 import { EntryList, fromHtml } from "./entry-list.js";
 import { followDeepLinks, setUpLoadOlder, setUpOrderToggle } from "./entry-order.js";
 import { markUpdated, refreshTimes } from "./story-times.js";
+import { setUpPolls, showPoll } from "./polls.js";
 
 const POLL_MS = window.liveblogPollMs || 15000;
 const TIMES_EVERY_MS = 30000;
@@ -167,6 +168,8 @@ function apply(frame) {
     applyLatest(frame.entry, true);
   } else if (frame.type === "story.updated") {
     applyStory(frame.story);
+  } else if (frame.type === "poll.updated") {
+    showPoll(frame.poll);
   }
   markUpdated(story);
 }
@@ -180,6 +183,11 @@ function start(list) {
   setUpLoadOlder(view, story);
   refreshTimes(list);
   setInterval(() => refreshTimes(list), TIMES_EVERY_MS);
+  // Every entry that joins the list (live, released, older, replaced) gets its poll's buttons.
+  setUpPolls(list);
+  new MutationObserver((changes) => changes.forEach((change) => {
+    change.addedNodes.forEach((node) => { if (node.nodeType === 1) setUpPolls(node); });
+  })).observe(list, { childList: true });
   followDeepLinks(story.dataset.story);
   followStory(story, {
     apply,

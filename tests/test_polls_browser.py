@@ -1,0 +1,82 @@
+"""Polls in Chromium: readers vote from the page and the embed, and see each other's votes live."""
+
+from __future__ import annotations
+
+import pytest
+from browser_support import browser_tests
+from playwright.sync_api import expect
+
+pytestmark = browser_tests
+
+LIVE = 5000  # ms: the first frame goes out at once, later ones at most a second apart
+
+
+@pytest.fixture
+def readers(browser, live_server):
+    """Two readers, each in a browser of their own (own storage, own voter token)."""
+    contexts = [browser.new_context(base_url=live_server) for _ in range(2)]
+    yield [context.new_page() for context in contexts]
+    for context in contexts:
+        context.close()
+
+
+def poll_entry(actions) -> dict:
+    actions.create_story()
+    return actions.post_entry(poll={"question": "Who wins?", "options": ["Reds", "Blues"]})
+
+
+def share(page, poll_id: int, option: int):
+    return page.locator(f"#poll-{poll_id} .poll-option[data-option='{option}'] .poll-share")
+
+
+def test_a_vote_moves_another_readers_bars_live_and_one_browser_votes_once(readers, actions):
+    poll_id = poll_entry(actions)["poll"]["id"]
+    voter, watcher = readers
+    voter.goto("/stories/storm")
+    watcher.goto("/stories/storm/embed")  # the embed votes and updates as the page does
+    expect(watcher.get_by_role("button", name="Vote: Reds")).to_be_visible()
+    expect(share(watcher, poll_id, 1)).to_have_text("0%")
+    voter.get_by_role("button", name="Vote: Blues").click()
+    expect(voter.get_by_role("status")).to_contain_text("your vote is counted")
+    expect(share(voter, poll_id, 1)).to_have_text("100%")
+    expect(voter.locator(".poll-vote")).to_have_count(0)
+    expect(share(watcher, poll_id, 1)).to_have_text("100%", timeout=LIVE)
+    expect(watcher.locator(f"#poll-{poll_id} .poll-total")).to_have_text("1")
+    # A reload remembers the vote: no buttons, the reader's answer marked.
+    voter.reload()
+    expect(voter.locator(".poll-option--mine .poll-answer")).to_have_text("Blues")
+    expect(voter.locator(".poll-vote")).to_have_count(0)
+    # Forgetting the vote but keeping the token: the server still refuses a second one.
+    voter.evaluate("localStorage.removeItem('liveblog:voted')")
+    voter.reload()
+    voter.get_by_role("button", name="Vote: Reds").click()
+    expect(voter.get_by_role("status")).to_contain_text("already voted")
+    expect(share(voter, poll_id, 1)).to_have_text("100%")
+    watcher.get_by_role("button", name="Vote: Reds").click()
+    expect(share(voter, poll_id, 0)).to_have_text("50%", timeout=LIVE)
+
+
+def test_a_closed_poll_refuses_votes_and_shows_its_final_results(readers, actions, client):
+    entry = poll_entry(actions)
+    poll_id = entry["poll"]["id"]
+    open_page, late = readers
+    open_page.goto("/stories/storm")
+    open_page.get_by_role("button", name="Vote: Reds").click()
+    expect(share(open_page, poll_id, 0)).to_have_text("100%")
+    closed = client.patch(f"/api/stories/storm/entries/{entry['id']}",
+                          json={"poll": {"closed": True}}, headers=actions.headers())
+    assert closed.status_code == 200
+    # The reader with the page open sees it close, live.
+    expect(open_page.locator(".poll-status")).to_have_text(
+        "Poll closed. Final results: 1 vote.", timeout=LIVE)
+    late.goto("/stories/storm")
+    expect(late.locator(".poll-status")).to_have_text("Poll closed. Final results: 1 vote.")
+    expect(late.locator(".poll-vote")).to_have_count(0)
+    expect(late.locator(f"#poll-{poll_id} meter").first).to_have_attribute("value", "100")
+    refused = late.evaluate("""async (id) => {
+        const response = await fetch('/api/polls/' + id + '/votes', {method: 'POST',
+            headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({option: 1, voter: 'a-late-reader-token-0001'})});
+        return [response.status, (await response.json()).error.message];
+    }""", poll_id)
+    assert refused == [409, "This poll has closed."]
