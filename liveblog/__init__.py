@@ -29,7 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     from liveblog import database, desk, errors
-    from liveblog.api import openapi, polls
+    from liveblog.api import openapi, polls, questions
     from liveblog.api import views as api
     from liveblog.content import filters, media
     from liveblog.extensions import csrf
@@ -53,7 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         limits,
         errors,
         filters,
-        api, polls, openapi, pages, media, feeds, oembed, health,
+        api, questions, polls, openapi, pages, media, feeds, oembed, health,
         prometheus,  # blueprints, before
         metadata,  # the hooks that look at their answers
         security,
@@ -68,5 +68,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         else:
             app.register_blueprint(part.bp)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
+    csrf.exempt(questions.bp)  # anonymous readers: no session, nothing a forged request gains
     csrf.exempt(polls.bp)  # votes: a token in the body, no cookie
     return app

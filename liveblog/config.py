@@ -36,6 +36,8 @@ def from_environment(instance_path: str) -> dict:
         # Per address: one vote per poll per browser, but an office or a carrier's NAT is one
         # address for many readers; a script voting over and over is still stopped in a minute.
         "VOTE_LIMIT": os.environ.get("VOTE_LIMIT", "60 per minute;600 per hour"),
+        # Per address: a reader asks a question or two; more is a script (docs/api.md).
+        "QUESTION_LIMIT": os.environ.get("QUESTION_LIMIT", "5 per minute;30 per hour"),
         # Measured (docs/benchmarks.md): a reader costs ~48 KB and ~50 µs of CPU per entry, so
         # one gevent worker holds 10,000 in ~560 MB. 15,000 is ~800 MB and 0.75 s of one core
         # per entry: still every frame at an entry a second. Past it a process falls further

@@ -147,6 +147,8 @@ class Story(db.Model):
     featured_kicker: Mapped[str | None] = mapped_column(String(80))  # e.g. "TUESDAY FEATURE"
     featured_title: Mapped[str | None] = mapped_column(String(300))
     featured_url: Mapped[str | None] = mapped_column(String(500))
+    # Whether readers may send questions (api/questions.py); closed unless an editor opens it.
+    questions_open: Mapped[bool] = mapped_column(default=False)
 
     def to_dict(self) -> dict:
         """The one JSON shape of a story."""
@@ -173,6 +175,7 @@ class Story(db.Model):
                 "title": self.featured_title,
                 "url": self.featured_url,
             } if self.featured_url else None,
+            "questions_open": self.questions_open,
         }
 
 
@@ -459,3 +462,44 @@ class WebhookAttempt(db.Model):
     delivered: Mapped[bool] = mapped_column(default=False)
 
     event: Mapped[Event] = relationship()
+
+
+class QuestionStatus(enum.StrEnum):
+    PENDING = "pending"  # in the desk's queue; no reader sees it
+    PUBLISHED = "published"  # quoted in an entry (entry_id)
+    REJECTED = "rejected"
+
+
+class ReaderQuestion(db.Model):
+    """A reader's question, held for the desk until an editor publishes or rejects it.
+
+    Its text is plain text, escaped wherever it is shown. The sender is known only by keyed
+    hashes (publishing/questions.py), so a blocked sender can be refused without keeping the
+    address; the contact email is kept for the journalist alone, until the story is archived.
+    """
+
+    __tablename__ = "reader_questions"
+    __table_args__ = (Index("ix_reader_questions_story_status", "story_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    name: Mapped[str | None] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(String(254))
+    sender_hash: Mapped[str] = mapped_column(String(64), index=True)
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(12), default=QuestionStatus.PENDING.value)
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
+
+
+class BlockedSender(db.Model):
+    """A keyed hash of an address or an email whose questions are refused."""
+
+    __tablename__ = "blocked_senders"
+
+    sender_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    blocked_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    blocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

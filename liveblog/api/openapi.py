@@ -8,7 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify, render_template
 
-from liveblog.api import schemas
+from liveblog.api import questions, schemas
 from liveblog.api.views import (
     AFTER,
     BEFORE,
@@ -50,12 +50,14 @@ ERRORS = {
         "Invalid JSON or UTF-8, a body that is not an object, a bad query parameter or header.",
     ),
     "401": ("Unauthorized", "The API token is missing, malformed or revoked."),
-    "403": ("Forbidden", "The token's owner may not write (editors and admins may)."),
+    "403": ("Forbidden", "The token's owner may not write (editors and admins may), or the"
+            " desk has blocked this reader's questions."),
     "404": ("NotFound", "No such story or entry (drafts are unknown without a token)."),
     "409": (
         "Conflict",
         "The story's state refuses the request: a taken slug, a new entry in an ended story,"
-        " archiving a story that has not ended, an Idempotency-Key used for another request.",
+        " archiving a story that has not ended, an Idempotency-Key used for another request,"
+        " a question to a story that is not taking any.",
     ),
     "412": (
         "PreconditionFailed",
@@ -65,7 +67,8 @@ ERRORS = {
     "422": ("Invalid", "A field with the wrong type, length or value; `error.fields` says which."),
     "429": (
         "TooManyRequests",
-        "Over API_WRITE_LIMIT for this token (or address); `Retry-After` says when to try again.",
+        "Over API_WRITE_LIMIT for this token (or address), or QUESTION_LIMIT for a reader's"
+        " address; `Retry-After` says when to try again.",
     ),
     "503": (
         "ServiceUnavailable",
@@ -303,6 +306,23 @@ PATHS = {
             description="If-Match naming an older version is a 412 with the entry as it is now.",
         ),
     },
+    "/api/stories/{slug}/questions": {
+        # The one write open to anonymous readers: no token, and limited per address.
+        "post": {**_operation(
+            "askQuestion",
+            "Send the newsroom a reader's question; nobody else sees it unless it is published.",
+            {"202": _json("QuestionReceived", "Received, for the desk to read.")},
+            "400 401 403 404 409 413 422",
+            parameters=STORY,
+            body="QuestionCreate",
+            write=True,
+            description="No token needed. Refused when the story is not taking questions (its"
+            " `questions_open` is false, or it is not live: 409, as when too many are waiting),"
+            " for a sender the desk has blocked (403), an email the server cannot read as one"
+            " (422), a body over 16 KiB (413), and past QUESTION_LIMIT per address (429)."
+            " A filled `website` (a field for bots) gets the same 202 and nothing is kept.",
+        ), "security": READER},
+    },
     "/api/stories/{slug}/events": {
         "get": _operation(
             "listEvents",
@@ -358,6 +378,8 @@ def build_spec() -> dict:
         "Error",
     ):
         spec.components.schema(name, schema=getattr(schemas, name))
+    for name in ("QuestionCreate", "QuestionReceived"):
+        spec.components.schema(name, schema=getattr(questions, name))
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "An API token."}
     )

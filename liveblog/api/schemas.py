@@ -163,6 +163,7 @@ NOTES = {
     "cover_url": {"description": "An http(s) address, or a path on this site."},
     "cover_alt": {"description": "Required with a cover picture."},
     "featured_url": {"description": "An http(s) address."},
+    "questions_open": {"description": "Readers may send questions (POST .../questions)."},
 }
 SCHEDULED_FOR_NOTE = (
     "Publish at this time instead of now (the entry is `scheduled` until then). It must carry"
@@ -319,6 +320,7 @@ class Story(Schema):
     archived = fields.Boolean(required=True)
     cover = fields.Nested(Cover, required=True, allow_none=True)
     featured = fields.Nested(Featured, required=True, allow_none=True)
+    questions_open = fields.Boolean(required=True)
 
 
 class StoryList(Schema):

@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
         account,
         entries,
         presence,
+        questions,
         stories,
         uploads,
         users,

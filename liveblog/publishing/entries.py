@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import exists, select
@@ -43,10 +44,13 @@ def create_entry(
     status: EntryStatus = EntryStatus.PUBLISHED,
     scheduled_for: datetime | None = None,
     published_at: datetime | None = None,
+    on_created: Callable[[Entry], None] | None = None,
 ) -> tuple[Entry, bool]:
     """Write an entry, published or held back; a retried idempotency key returns the first.
 
     `published_at` backdates an entry for imports and the demo; the API never sets it.
+    `on_created` runs in the same transaction once the entry has its id (a reader's question
+    is marked as published with it, or neither happens).
     """
     entry_data, poll = split_poll(data)
     fields = entry_fields(entry_data)
@@ -84,6 +88,8 @@ def create_entry(
             db.session.add(IdempotencyKey(user_id=author.id, key=idempotency_key,
                                           request_hash=fingerprint, entry_id=entry.id))
         record_revision(entry, author)
+        if on_created is not None:
+            on_created(entry)
         if status == EntryStatus.PUBLISHED:
             change.emit_entry_event(EventType.ENTRY_CREATED, entry)
     return entry, True

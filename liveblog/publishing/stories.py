@@ -8,6 +8,7 @@ from liveblog.errors import Conflict, Invalid
 from liveblog.extensions import db
 from liveblog.models import EventType, Story, StoryStatus, utcnow
 from liveblog.publishing.changes import story_change
+from liveblog.publishing.moderation import erase_contact_emails
 from liveblog.publishing.validation import story_fields
 
 
@@ -44,6 +45,9 @@ def update_story(story_id: int, data: dict) -> Story:
                 # is the story's state that refuses it.
                 raise Conflict("Only an ended story can be archived.", {"archived": "not ended"})
             story.archived = False  # reopening a story brings it back to life
+        if story.archived:
+            # Readers' contact emails were for this story's coverage; its archive needs none.
+            erase_contact_emails(story.id)
         change.emit(change.next_seq(), EventType.STORY_UPDATED, {"story": story.to_dict()})
     return story
 

@@ -97,6 +97,8 @@ STORY = {
     "featured_kicker": Rule(max_chars=80, nullable=True),
     "featured_title": Rule(max_chars=300, nullable=True),
     "featured_url": Rule(kind="url", max_chars=500, nullable=True),
+    # Readers' "Send us your question" form (publishing/questions.py): closed by default.
+    "questions_open": Rule(kind="flag"),
 }
 STORY_EXTRAS = [name for name in STORY if name.startswith(("cover_", "featured_"))]
 
@@ -216,6 +218,7 @@ def story_fields(data: dict, partial: bool = False) -> dict:
             errors["label_format"] = "must be a short strftime format using %H %M %Z and friends"
         fields["label_format"] = label_format
     _flag(data, "archived", fields, errors)
+    _flag(data, "questions_open", fields, errors)
     _story_extras(data, fields, errors)
     if errors:
         raise Invalid("Some fields are not valid.", errors)

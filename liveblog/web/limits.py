@@ -1,4 +1,5 @@
-"""Rate limits that protect the service: API writes per token and live connects per address.
+"""Rate limits that protect the service: API writes per token, live connects and readers'
+questions per address.
 
 The readers-per-process cap is live/reader_cap.py's.
 """
@@ -49,6 +50,15 @@ def limit_live_connects(bp: Blueprint) -> None:
     limiter.shared_limit(
         _setting("LIVE_CONNECT_LIMIT"), scope="live-connects", key_func=get_remote_address,
         error_message="Too many live connections from this address; wait for Retry-After seconds.",
+    )(bp)
+
+
+def limit_reader_questions(bp: Blueprint) -> None:
+    """Count every reader's question to this blueprint against its address's QUESTION_LIMIT."""
+    limiter.shared_limit(
+        _setting("QUESTION_LIMIT"), scope="reader-questions", key_func=get_remote_address,
+        methods=["POST"],
+        error_message="Too many questions from this address; wait for Retry-After seconds.",
     )(bp)
 
 
