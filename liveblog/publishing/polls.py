@@ -160,10 +160,12 @@ def emit_poll(change: Change, entry: Entry, poll: Poll) -> bool:
     state = json.dumps([poll.tallies, poll.closed], separators=(",", ":"))
     if state == poll.announced:
         return False
-    poll.announced, poll.announced_at = state, utcnow()
     seq = change.next_seq()
     change.emit(seq, EventType.POLL_UPDATED, {"poll": {**poll.to_dict(), "entry": entry.id}},
                 entry.id)
+    db.session.flush()
+    # Stamped after the event row is written, so the next one is written a second after it.
+    poll.announced, poll.announced_at = state, utcnow()
     return True
 
 
