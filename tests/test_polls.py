@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from desk_support import log_in, post_form
 from sqlalchemy import func, select
 
 from liveblog.extensions import db
@@ -270,3 +271,32 @@ def test_poll_updated_events_are_in_the_log_with_the_entry(app, client, actions)
         polls.announce_poll(poll_id)
         row = db.session.scalar(select(Event).where(Event.type == "poll.updated"))
         assert row.entry_id is not None and json.loads(row.payload)["poll"]["id"] == poll_id
+
+
+def test_the_desk_adds_a_poll_and_closes_it(app, client, actions):
+    actions.create_story(timezone="Europe/London")
+    editor = app.test_client()
+    assert log_in(editor, "editor@example.org").status_code == 302
+    page = editor.get("/admin/stories/storm").get_data(as_text=True)
+    assert 'name="poll_question"' in page and 'name="poll_options"' in page
+    created = post_form(editor, "/admin/stories/storm/entries", {
+        "body": "<p>Have your say</p>", "action": "publish", "idempotency_key": "poll-1",
+        "poll_question": "Who wins?", "poll_options": "Reds\r\n\r\nBlues\r\nA draw\r\n",
+        "poll_closes_at": "2099-06-01T18:30"}, json=True)
+    assert created.status_code == 201, created.get_json()
+    poll = created.get_json()["entry"]["poll"]
+    assert poll["options"] == ["Reds", "Blues", "A draw"]
+    assert poll["closes_at"] == "2099-06-01T17:30:00.000000Z"  # typed in London summer time
+    entry_id = created.get_json()["entry"]["id"]
+    refused = post_form(editor, "/admin/stories/storm/entries", {
+        "body": "<p>One answer</p>", "action": "publish", "idempotency_key": "poll-2",
+        "poll_question": "Yes?", "poll_options": "Yes"})
+    assert refused.status_code == 422
+    assert "must be a list of 2 to 6 answers" in refused.get_data(as_text=True)
+    edit_page = editor.get(f"/admin/stories/storm/entries/{entry_id}/edit").get_data(as_text=True)
+    assert "Close poll" in edit_page and 'name="poll_question"' not in edit_page
+    closed = post_form(editor, f"/admin/stories/storm/entries/{entry_id}/close-poll")
+    assert closed.status_code == 302
+    assert client.get(f"/api/stories/storm/entries/{entry_id}").get_json()["poll"]["closed"]
+    assert "Close poll" not in editor.get(
+        f"/admin/stories/storm/entries/{entry_id}/edit").get_data(as_text=True)

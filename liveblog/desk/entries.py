@@ -14,6 +14,7 @@ from liveblog.desk.access import EDITORS, EVERYONE, bp, roles_required
 from liveblog.desk.conflicts import conflict_details, merge_bodies
 from liveblog.desk.forms import VERSION_MESSAGE, EditEntryForm, EntryForm, NotANumber, form_number
 from liveblog.desk.idempotency import new_idempotency_key
+from liveblog.desk.polls import poll_data
 from liveblog.desk.state import desk_changed, desk_state
 from liveblog.desk.stories import render_story_desk, story_or_404
 from liveblog.desk.watch import watch_url
@@ -73,11 +74,14 @@ def _refusal_json(error: LiveblogError):
     return json_error(error)
 
 
-def _entry_data(form, may_pin: bool) -> dict:
+def _entry_data(form, may_pin: bool, timezone: str | None = None) -> dict:
     data = {"body": form.body.data or "", "headline": form.headline.data or "",
             "label": form.label.data or ""}
     if may_pin:
         data["pinned"] = bool(form.pinned.data)
+    poll = poll_data(form, timezone) if timezone else None  # not in previews
+    if poll is not None:
+        data["poll"] = poll
     return data
 
 
@@ -93,7 +97,7 @@ def create_entry(slug: str):
         scheduled_for = _publish_at(form, story.timezone) \
             if status == EntryStatus.SCHEDULED else None
         entry, created = publishing.create_entry(
-            story.id, current_user, _entry_data(form, current_user.can_publish),
+            story.id, current_user, _entry_data(form, current_user.can_publish, story.timezone),
             form.idempotency_key.data or None, status=status, scheduled_for=scheduled_for,
         )
     except LiveblogError as error:
@@ -132,6 +136,7 @@ def _check_form(form) -> None:
 def _story_page_with(form, error: LiveblogError):
     """The story desk again, with the journalist's text kept and the problems shown."""
     for name, message in error.fields.items():
+        name = name.replace("poll.", "poll_")  # the service's poll.question is poll_question
         if name in form:
             form[name].errors = [message]
     choices = error.choices if isinstance(error, AmbiguousTime) else None
@@ -158,7 +163,7 @@ def edit_entry(slug: str, entry_id: int):
         expected = form.version.data
         if choice == "mine":  # "Use mine": against the version the journalist was shown
             expected = form_number("their_version", VERSION_MESSAGE) or expected
-        data = _entry_data(form, current_user.can_publish)
+        data = _entry_data(form, current_user.can_publish, story.timezone)
         if form.correction.data is not None:
             data["correction"] = form.correction.data
         try:

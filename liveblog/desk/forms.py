@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from liveblog.errors import LiveblogError
 from liveblog.models import Role
-from liveblog.publishing.validation import ENTRY, SCHEDULED_FOR, STORY, Rule
+from liveblog.publishing.validation import ENTRY, POLL, SCHEDULED_FOR, STORY, Rule
 from liveblog.web.params import ascii_int
 
 VERSION_MESSAGE = "The version must be a whole number (digits 0-9)."
@@ -115,6 +115,11 @@ class EntryForm(FlaskForm):
     scheduled_for = StringField("Publish at", validators=checks(SCHEDULED_FOR))
     # Which of the two readings of a time that happens twice (autumn), e.g. "-05:00".
     scheduled_offset = StringField(validators=[Optional(), Length(max=6)])
+    # An optional poll under the entry (desk/polls.py reads these three).
+    poll_question = StringField("Poll question", validators=checks(POLL["question"], filled=False))
+    poll_options = TextAreaField("Answers, one per line (2 to 6)", validators=[
+        Optional(), Length(max=POLL["options"].items[1] * (POLL["options"].max_chars + 2))])
+    poll_closes_at = StringField("Voting closes at", validators=checks(POLL["closes_at"]))
     action = HiddenField(default="publish")
     idempotency_key = HiddenField()
 
