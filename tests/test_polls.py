@@ -300,3 +300,15 @@ def test_the_desk_adds_a_poll_and_closes_it(app, client, actions):
     assert client.get(f"/api/stories/storm/entries/{entry_id}").get_json()["poll"]["closed"]
     assert "Close poll" not in editor.get(
         f"/admin/stories/storm/entries/{entry_id}/edit").get_data(as_text=True)
+
+
+def test_an_archived_story_shows_its_polls_results_and_takes_no_more_votes(client, actions):
+    poll_id = post_poll(actions)["poll"]["id"]
+    vote(client, poll_id, 1)
+    archived = client.patch("/api/stories/storm", json={"status": "ended", "archived": True},
+                            headers=actions.headers())
+    assert archived.status_code == 200
+    late = vote(client, poll_id, 0, voter="after-the-archive-0001")
+    assert late.status_code == 409
+    page = client.get("/stories/storm").get_data(as_text=True)
+    assert 'value="100"' in page and "(1 vote)" in page

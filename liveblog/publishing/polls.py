@@ -116,7 +116,7 @@ def cast_vote(poll_id: int, option: int, voter: str) -> dict:
 def _open_to_readers(poll_id: int) -> dict:
     """A poll on a published entry of a story readers can see, as JSON; else NotFound."""
     rows = db.session.execute(
-        select(Poll.question, Poll.closes_at, Poll.closed_at, PollOption.text)
+        select(Poll.question, Poll.closes_at, Poll.closed_at, Story.archived, PollOption.text)
         .join(PollOption, PollOption.poll_id == Poll.id)
         .join(Entry, Entry.poll_id == Poll.id)
         .join(Story, Story.id == Entry.story_id)
@@ -126,11 +126,12 @@ def _open_to_readers(poll_id: int) -> dict:
     ).all()
     if not rows:
         raise NotFound("No such poll.")
-    question, closes_at, closed_at, _ = rows[0]
+    question, closes_at, closed_at, archived, _ = rows[0]
     # The shape of Poll.to_dict(), read without loading the poll as an object.
     shown = Poll(question=question, closes_at=closes_at, closed_at=closed_at)
+    # An archived story is a finished record: its polls take no more votes.
     return {"id": poll_id, "question": question, "options": [row.text for row in rows],
-            "tallies": [], "closed": shown.closed, "closes_at": iso(closes_at)}
+            "tallies": [], "closed": shown.closed or archived, "closes_at": iso(closes_at)}
 
 
 def _still_open(poll_id: int):
