@@ -81,7 +81,8 @@ def _call_api(base: str, token: str, path: str, body: dict) -> dict:
 
 def _write_api_story(base: str, token: str) -> None:
     # What a newsroom's own tool would send: no summary, no cover, plain entries and a video link.
-    _call_api(base, token, "/api/stories", {"slug": API_SLUG,
+    # Its question form is open, so the tools judge the form too.
+    _call_api(base, token, "/api/stories", {"slug": API_SLUG, "questions_open": True,
                                             "title": "Council votes on the harbour plan"})
     for entry in (
         {"body": "<p>Councillors meet at six to vote on the plan to raise the harbour wall.</p>"},

@@ -81,6 +81,7 @@ def test_hostile_text_is_stored_as_the_characters_sent(app, client, actions):
     ({"text": "a\x00b"}, "text", "NUL"),
     ({"text": 5}, "text", "must be a string"),
     ({"text": "hi", "name": "n" * 81}, "name", "must be at most 80 characters"),
+    ({"text": "hi", "name": "n" * 10_240}, "name", "must be at most 80 characters"),
     ({"text": "hi", "name": "see www.spam.example"}, "name", "must not hold a link"),
     ({"text": "hi", "email": "not an address"}, "email", "must be an email address"),
     ({"text": "hi", "email": "e" * 255}, "email", "must be at most 254 characters"),

@@ -82,3 +82,14 @@ def test_a_refusal_is_read_out_in_the_form(app, actions, new_page):
     expect(reader.locator("#ask-result")).to_contain_text("Too many questions", timeout=SERVER)
     # The refused question is kept, to send later.
     expect(reader.get_by_label("Your question", exact=True)).to_have_value("Second")
+
+
+def test_the_form_is_there_from_the_first_paint_and_hidden_without_scripts(actions, new_page):
+    actions.create_story(status="live", questions_open=True)
+    reader = new_page(java_script_enabled=False)
+    reader.goto("/stories/storm")
+    expect(reader.locator("#ask")).to_be_hidden()  # it could not send anything
+    scripted = new_page()
+    scripted.goto("/stories/storm", wait_until="commit")
+    # Visible before any script ran: starting the script moves nothing on the page.
+    expect(scripted.locator("#ask")).to_be_visible()

@@ -33,7 +33,6 @@ function setUp(section) {
     count.textContent = countText(length());
   };
   text.addEventListener("input", showCount);
-  section.hidden = false;
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
