@@ -41,9 +41,11 @@ function setUp(desk) {
     }
     asking = true;
     fetch(desk.dataset.queueUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then((response) => (response.ok ? response.text() : null))
+      // A login page (an ended session) is no queue: the list stays as it is.
+      .then((response) => (response.ok && !response.redirected ? response.text() : null))
       .then((html) => {
-        if (html) merge(list, fromHtml(html));
+        const fresh = html ? fromHtml(html) : null;
+        if (fresh && fresh.id === "question-queue") merge(list, fresh);
       })
       .catch(() => {}) // the next watch answer tries again
       .finally(() => {
