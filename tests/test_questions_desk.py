@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 
 import pytest
 from desk_support import csrf_token, log_in, post_form
@@ -12,8 +13,10 @@ from test_questions import BIDI, CONTROLS, HOSTILE, SECRET, ask, open_story, sto
 from webhook_support import Receiver, register
 from websockets.sync.client import connect
 
+from liveblog.errors import Conflict
 from liveblog.extensions import db
-from liveblog.models import Event, QuestionStatus, ReaderQuestion, Role, Story
+from liveblog.models import Event, QuestionStatus, ReaderQuestion, Role, Story, User
+from liveblog.publishing import moderation
 from liveblog.webhooks import Deliverer
 
 
@@ -220,3 +223,33 @@ def test_the_switch_opens_and_closes_the_form_for_readers(app, editor, actions, 
     assert 'id="ask"' not in client.get("/stories/storm").get_data(as_text=True)
     assert ask(client, text="Late").status_code == 409
     assert csrf_token(editor, "/admin/stories/storm/questions")
+
+
+def test_two_editors_publishing_one_question_at_once_make_one_entry(app, actions, client):
+    open_story(actions)
+    ask(client, text="Race?")
+    number = question_id(app, "Race?")
+    with app.app_context():
+        story_id = db.session.scalar(select(Story.id))
+        editor_id = db.session.scalar(select(User.id))
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def publish(answer: str) -> None:
+        with app.app_context():
+            editor = db.session.get(User, editor_id)
+            start.wait(timeout=5)
+            try:
+                moderation.publish_question(story_id, number, editor, answer)
+                outcomes.append("published")
+            except Conflict:
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=publish, args=(f"Answer {n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["conflict", "published"]
+    entries = client.get("/api/stories/storm/entries").get_json()["entries"]
+    assert len(entries) == 1 and stored(app)[0].entry_id == entries[0]["id"]
