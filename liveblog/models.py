@@ -1,7 +1,7 @@
 """Typed database models: users and their API tokens, stories, entries and their revisions, the
 event log, idempotency keys, pictures, who is editing what, webhook endpoints with their
-cursors and attempts, polls with their votes, and readers' questions with the senders
-blocked."""
+cursors and attempts, polls with their votes, readers' questions with the senders
+blocked, and the changes of each story's key-figures box."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -149,6 +149,9 @@ class Story(db.Model):
     featured_url: Mapped[str | None] = mapped_column(String(500))
     # Whether readers may send questions (api/questions.py); closed unless an editor opens it.
     questions_open: Mapped[bool] = mapped_column(default=False)
+    # The box at the top of the page: a scoreboard or labelled figures, as validation.py checks
+    # it; each change is kept in key_figures_changes.
+    key_figures: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     def to_dict(self) -> dict:
         """The one JSON shape of a story."""
@@ -176,6 +179,7 @@ class Story(db.Model):
                 "url": self.featured_url,
             } if self.featured_url else None,
             "questions_open": self.questions_open,
+            "key_figures": self.key_figures,
         }
 
 
@@ -503,3 +507,20 @@ class BlockedSender(db.Model):
     sender_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     blocked_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
     blocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class KeyFiguresChange(db.Model):
+    """One change of a story's key-figures box: what it became, when, by whom, at which seq."""
+
+    __tablename__ = "key_figures_changes"
+    __table_args__ = (Index("ix_key_figures_changes_story", "story_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    seq: Mapped[int]  # the story.updated event that told readers
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    # None: the box was taken down.
+    key_figures: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+
+    editor: Mapped[User | None] = relationship()

@@ -39,7 +39,8 @@ WEB_ADDRESS = r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/?#][!-~]*
 COVER_URL = rf"^(?:{WEB_ADDRESS}|/(?!/)[!-~]*)?$"
 FEATURED_URL = rf"^(?:{WEB_ADDRESS})?$"
 # A character that survives cleaning (validation.py drops controls and noncharacters).
-VISIBLE = r"[^\s\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]"
+INVISIBLE = r"\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff"
+VISIBLE = rf"[^\s{INVISIBLE}]"
 LABEL_FORMAT = (
     rf"^(?=[\s\S]*{VISIBLE})(?:[^%\u0000]|%[{''.join(sorted(ALLOWED_DIRECTIVES))}])*$"
 )
@@ -164,12 +165,54 @@ NOTES = {
     "cover_alt": {"description": "Required with a cover picture."},
     "featured_url": {"description": "An http(s) address."},
     "questions_open": {"description": "Readers may send questions (POST .../questions)."},
+    "key_figures": {"description": "The box at the top of the page: a scoreboard or up to 8"
+                    " labelled figures, in plain text; null takes it down."},
 }
 SCHEDULED_FOR_NOTE = (
     "Publish at this time instead of now (the entry is `scheduled` until then). It must carry"
     " its UTC offset (`-05:00`, `Z`): a local time alone can be missing or doubled at a DST"
     " change, so it is refused with 422."
 )
+
+
+def _box_text(rule: Rule) -> dict:
+    """A text of the key-figures box in JSON Schema: its length, and visible when it must be."""
+    text = {"type": "string", "maxLength": rule.max_chars}
+    if rule.visible:  # tags and bidi controls go too (validation.BIDI_CONTROLS)
+        seen = rf"[^\s<>\u202a-\u202e\u2066-\u2069{INVISIBLE}]"
+        return {**text, "minLength": 1, "pattern": seen, "not": HAS_NUL}
+    return {"anyOf": [{**text, "not": HAS_NUL}, {"type": "null"}]}
+
+
+def _box_object(rules: dict[str, Rule], kind: str | None = None, **parts: dict) -> dict:
+    """One object of the box in JSON Schema: its rules' fields and nothing else."""
+    named = {name: rule for name, rule in rules.items() if rule.only in (None, kind)}
+    properties = {}
+    for name, rule in named.items():
+        if name in parts:
+            properties[name] = parts[name]
+        elif rule.kind == "index":
+            low, high = rule.items
+            properties[name] = {"type": "integer", "minimum": low, "maximum": high}
+        elif rule.kind == "choice":
+            properties[name] = {"const": kind}
+        else:
+            properties[name] = _box_text(rule)
+    return {"type": "object", "additionalProperties": False, "properties": properties,
+            "required": [name for name, rule in named.items() if rule.required]}
+
+
+def key_figures_schema() -> dict:
+    """The key-figures box as JSON Schema, made from validation.py's rules."""
+    team = _box_object(validation.TEAM)
+    fewest, most = validation.KEY_FIGURES["items"].items
+    items = {"type": "array", "minItems": fewest, "maxItems": most,
+             "items": _box_object(validation.FIGURE)}
+    return {"oneOf": [
+        _box_object(validation.KEY_FIGURES, "scoreboard", home=team, away=team),
+        _box_object(validation.KEY_FIGURES, "figures", items=items),
+        {"type": "null"},
+    ]}
 
 
 def _checks(rule: Rule) -> list:
@@ -194,6 +237,9 @@ def _field(name: str, rule: Rule, partial: bool) -> fields.Field:
     notes = NOTES.get(name, {})
     if rule.kind == "flag":
         return Flag(required=required, metadata=notes)
+    if rule.kind == "box":  # checked by validation.py, stated from its rules
+        return fields.Raw(required=required, allow_none=True,
+                          metadata={**notes, **key_figures_schema()})
     if rule.visible:
         notes = {**notes, "not": NUL_OR_BLANK}
     return Text(required=required, allow_none=rule.nullable, validate=_checks(rule),
@@ -321,6 +367,8 @@ class Story(Schema):
     cover = fields.Nested(Cover, required=True, allow_none=True)
     featured = fields.Nested(Featured, required=True, allow_none=True)
     questions_open = fields.Boolean(required=True)
+    key_figures = fields.Raw(required=True, allow_none=True,
+                             metadata={**NOTES["key_figures"], **key_figures_schema()})
 
 
 class StoryList(Schema):
@@ -390,6 +438,8 @@ class Event(Schema):
     entry = fields.Dict(metadata={"description": "The entry without html; only {id} if deleted."})
     html = fields.String()
     story = fields.Nested(Story)
+    key_figures_html = fields.String(metadata={
+        "description": "story.updated: the key-figures box as the page renders it."})
     poll = fields.Nested(Poll, metadata={"description": "poll.updated: the tallies now."})
 
 

@@ -128,7 +128,8 @@ def list_stories():
 @token_required(*WRITERS)
 def create_story():
     """Create a story."""
-    story = publishing.create_story(schemas.load(schemas.StoryCreate(), _json_body()))
+    story = publishing.create_story(schemas.load(schemas.StoryCreate(), _json_body()),
+                                    editor=current_api_user())
     response = jsonify(story.to_dict())
     response.status_code = 201
     response.headers["Location"] = url_for(".get_story", slug=story.slug)
@@ -148,7 +149,7 @@ def get_story(slug: str):
 def update_story(slug: str):
     """Change a story's title, summary, status, timezone or label format."""
     body = schemas.load(schemas.StoryUpdate(), _json_body())
-    story = publishing.update_story(_story(slug).id, body)
+    story = publishing.update_story(_story(slug).id, body, editor=current_api_user())
     return jsonify(story.to_dict())
 
 

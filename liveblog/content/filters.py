@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from markupsafe import Markup
 
+from liveblog.content.key_figures import key_figures_heading, key_figures_summary
 from liveblog.content.media import media_at, picture_element
 from liveblog.models import Story, as_utc
 
@@ -49,8 +50,10 @@ def cover_picture(story: Story) -> Markup | None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the filters and the cover picture."""
+    """Register the filters, the cover picture and the key-figures box's helpers."""
     app.add_template_global(cover_picture)
     app.add_template_global(zone_names)
+    app.add_template_global(key_figures_heading)
+    app.add_template_global(key_figures_summary)
     app.add_template_filter(html_time, "iso")
     app.add_template_filter(story_time, "story_time")

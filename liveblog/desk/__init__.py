@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     from liveblog.desk import (  # noqa: F401  (they register their views)
         account,
         entries,
+        key_figures,
         polls,
         presence,
         questions,

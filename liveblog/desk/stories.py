@@ -36,6 +36,7 @@ from liveblog.live import audience
 from liveblog.models import Entry, EntryStatus, Story, StoryStatus, utcnow
 from liveblog.publishing.archive import export_story as export_archive
 from liveblog.publishing.archive import import_archive, write_archive
+from liveblog.publishing.key_figures import FIGURE_ROWS, key_figures_history, key_figures_version
 from liveblog.queries import desk_entries, pinned_entries
 
 STORY_FIELDS = ("title", "summary", "timezone", "label_format", "status", "cover_url", "cover_alt",
@@ -183,6 +184,8 @@ def render_story_desk(story: Story, form: EntryForm | None = None,
         label_now=format_label(utcnow(), story.timezone, story.label_format),
         watch=desk_state(story.id, current_user.id),
         watch_url=url_for("desk.watch", slug=story.slug),
+        key_figures_version=key_figures_version(story.id),
+        key_figures_history=key_figures_history(story.id), key_figure_rows=FIGURE_ROWS,
     )
 
 

@@ -6,13 +6,14 @@ from sqlalchemy.exc import IntegrityError
 
 from liveblog.errors import Conflict, Invalid
 from liveblog.extensions import db
-from liveblog.models import EventType, Story, StoryStatus, utcnow
+from liveblog.models import KeyFiguresChange, Story, StoryStatus, User, utcnow
 from liveblog.publishing.changes import story_change
+from liveblog.publishing.key_figures import emit_story_updated
 from liveblog.publishing.moderation import erase_contact_emails
 from liveblog.publishing.validation import story_fields
 
 
-def create_story(data: dict) -> Story:
+def create_story(data: dict, editor: User | None = None) -> Story:
     """Create a story from validated fields; a taken slug is a conflict."""
     fields = story_fields(data)
     _refuse_archiving_unless_ended(fields)
@@ -21,6 +22,10 @@ def create_story(data: dict) -> Story:
         story.ended_at = utcnow()
     db.session.add(story)
     try:
+        if story.key_figures:  # the box's first version opens its history
+            db.session.flush()
+            db.session.add(KeyFiguresChange(story_id=story.id, seq=0, key_figures=story.key_figures,
+                                            editor_id=editor.id if editor else None))
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -28,13 +33,14 @@ def create_story(data: dict) -> Story:
     return story
 
 
-def update_story(story_id: int, data: dict) -> Story:
+def update_story(story_id: int, data: dict, editor: User | None = None) -> Story:
     """Change a story's fields and tell its readers; ending it records the end time."""
     fields = story_fields(data, partial=True)
     if "status" in fields:
         _refuse_archiving_unless_ended(fields)
     with story_change(story_id) as change:
         story = db.session.get(Story, story_id)
+        before = story.key_figures  # a changed box is kept in its history (key_figures.py)
         if "status" in fields and fields["status"] != story.status:
             story.ended_at = utcnow() if fields["status"] == StoryStatus.ENDED else None
         for name, value in fields.items():
@@ -48,7 +54,7 @@ def update_story(story_id: int, data: dict) -> Story:
         if story.archived:
             # Readers' contact emails were for this story's coverage; its archive needs none.
             erase_contact_emails(story.id)
-        change.emit(change.next_seq(), EventType.STORY_UPDATED, {"story": story.to_dict()})
+        emit_story_updated(change, story, editor, before)
     return story
 
 

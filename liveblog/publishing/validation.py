@@ -20,7 +20,9 @@ from liveblog.models import StoryStatus
 class Rule:
     """What one field of a story or entry may hold."""
 
-    kind: str = "text"  # "text", "flag" (true or false), "choice", "url", "time", "list", "index"
+    # "text", "flag" (true or false), "choice", "url", "time", "list", "index"; "box" and
+    # "team": the key-figures box and a side of its scoreboard (KEY_FIGURES)
+    kind: str = "text"
     max_chars: int | None = None
     min_chars: int = 0
     required: bool = False  # must be given when the story or entry is created
@@ -29,7 +31,7 @@ class Rule:
     choices: tuple[str, ...] = ()
     pattern: re.Pattern | None = None
     pattern_message: str = ""
-    only: str | None = None  # "create" or "edit": a field of one of the two only
+    only: str | None = None  # "create" or "edit": a field of one of the two only (a box: its kind)
     column: str | None = None  # where the service puts it, when not under its own name
     local: bool = False  # a url that may also be a path on this site
     items: tuple[int, int] | None = None  # a "list": fewest and most texts; an "index": its range
@@ -99,6 +101,8 @@ STORY = {
     "featured_url": Rule(kind="url", max_chars=500, nullable=True),
     # Readers' "Send us your question" form (publishing/questions.py): closed by default.
     "questions_open": Rule(kind="flag"),
+    # The box at the top of the page: a scoreboard or a few figures (KEY_FIGURES); null clears.
+    "key_figures": Rule(kind="box", nullable=True),
 }
 STORY_EXTRAS = [name for name in STORY if name.startswith(("cover_", "featured_"))]
 
@@ -219,6 +223,8 @@ def story_fields(data: dict, partial: bool = False) -> dict:
         fields["label_format"] = label_format
     _flag(data, "archived", fields, errors)
     _flag(data, "questions_open", fields, errors)
+    if "key_figures" in data:
+        fields["key_figures"] = key_figures_value(data["key_figures"], errors)
     _story_extras(data, fields, errors)
     if errors:
         raise Invalid("Some fields are not valid.", errors)
@@ -341,3 +347,98 @@ def vote_fields(data: dict) -> tuple[int, str]:
     if errors:
         raise Invalid("The vote is not valid.", errors)
     return option, voter
+
+
+# The key-figures box (templates/_key_figures.html): a scoreboard of two teams, or 1 to 8
+# labelled figures. Every text is plain text, shown escaped; editors type it, readers read it.
+KEY_FIGURES = {
+    "kind": Rule(kind="choice", choices=("scoreboard", "figures"), required=True),
+    "title": Rule(max_chars=80, nullable=True),  # the box's heading; a default when null
+    "period": Rule(max_chars=40, nullable=True, only="scoreboard"),  # e.g. "2nd half, 67'"
+    "home": Rule(kind="team", required=True, only="scoreboard"),
+    "away": Rule(kind="team", required=True, only="scoreboard"),
+    "items": Rule(kind="list", required=True, only="figures", items=(1, 8)),
+}
+TEAM = {
+    "name": Rule(max_chars=60, min_chars=1, required=True, visible=True),
+    "score": Rule(kind="index", required=True, items=(0, 9999)),
+}
+FIGURE = {
+    "label": Rule(max_chars=60, min_chars=1, required=True, visible=True),  # "Seats declared"
+    "value": Rule(max_chars=40, min_chars=1, required=True, visible=True),  # "412/650"
+}
+# Bidirectional overrides and isolates would reorder a score's digits ("\u202e12" reads "21").
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def key_figures_value(value, errors: dict) -> dict | None:
+    """A key-figures box checked and cleaned (None clears it); messages go in errors."""
+    if value is None:
+        return None
+    problems: dict[str, str] = {}
+    box = _object(value, KEY_FIGURES, problems, kind=True)
+    if box is not None:
+        if box["kind"] == "scoreboard":
+            for side in ("home", "away"):
+                if value.get(side) is not None:
+                    box[side] = _object(value.get(side), TEAM, problems, side)
+        elif value.get("items") is not None:
+            box["items"] = _figures(value["items"], problems)
+    for name, message in problems.items():
+        errors[f"key_figures{'.' + name if name else ''}"] = message
+    return None if problems else box
+
+
+def _object(value, rules: dict[str, Rule], problems: dict, path: str = "", kind: bool = False):
+    """One JSON object of the box: its texts cleaned, its numbers bounded, nothing unknown."""
+    prefix = f"{path}." if path else ""
+    if not isinstance(value, dict):
+        problems[path] = "must be a JSON object"
+        return None
+    if kind and value.get("kind") not in rules["kind"].choices:
+        problems[f"{prefix}kind"] = not_a_choice(rules["kind"])
+        return None
+    known = {name for name, rule in rules.items() if rule.only in (None, value.get("kind"))}
+    for name in sorted(set(value) - known):
+        problems[f"{prefix}{name}"] = UNKNOWN
+    cleaned: dict = {}
+    for name in sorted(known):
+        rule, given = rules[name], value.get(name)
+        if given is None and (rule.required or name not in value):
+            if rule.required:
+                problems[f"{prefix}{name}"] = REQUIRED
+            elif rule.nullable:
+                cleaned[name] = None
+            continue
+        if rule.kind == "index":
+            low, high = rule.items
+            if isinstance(given, float) and given.is_integer():
+                given = int(given)
+            if isinstance(given, bool) or not isinstance(given, int) or not low <= given <= high:
+                problems[f"{prefix}{name}"] = f"must be a whole number from {low} to {high}"
+            cleaned[name] = given
+        elif rule.kind in ("text", "choice"):
+            cleaned[name] = _box_text(given, name, rule, problems, prefix)
+    return cleaned
+
+
+def _box_text(given, name: str, rule: Rule, problems: dict, prefix: str) -> str | None:
+    if rule.kind == "choice":
+        return given
+    found: dict[str, str] = {}
+    text = _text({name: given}, name, found, rule)
+    # Plain text, as every other text of a story: markup goes, what is left is shown escaped.
+    text = plain_text(BIDI_CONTROLS.sub("", text)) if text is not None else None
+    if not found and rule.visible and not text:
+        found[name] = EMPTY
+    for field, message in found.items():
+        problems[f"{prefix}{field}"] = message
+    return text or None
+
+
+def _figures(value, problems: dict) -> list[dict] | None:
+    fewest, most = KEY_FIGURES["items"].items
+    if not isinstance(value, list) or not fewest <= len(value) <= most:
+        problems["items"] = f"must be a list of {fewest} to {most} figures"
+        return None
+    return [_object(item, FIGURE, problems, f"items.{index}") for index, item in enumerate(value)]

@@ -7,6 +7,7 @@ import { EntryList, fromHtml } from "./entry-list.js";
 import { followDeepLinks, setUpLoadOlder, setUpOrderToggle } from "./entry-order.js";
 import { markUpdated, refreshTimes } from "./story-times.js";
 import { setUpPolls, showPoll } from "./polls.js";
+import { showKeyFigures } from "./key-figures.js";
 
 const POLL_MS = window.liveblogPollMs || 15000;
 const TIMES_EVERY_MS = 30000;
@@ -168,6 +169,7 @@ function apply(frame) {
     applyLatest(frame.entry, true);
   } else if (frame.type === "story.updated") {
     applyStory(frame.story);
+    showKeyFigures(frame.key_figures_html);
   } else if (frame.type === "poll.updated") {
     showPoll(frame.poll);
   }
