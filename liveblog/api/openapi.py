@@ -289,12 +289,14 @@ PATHS = {
             "updateEntry",
             "Edit or pin an entry; its version goes up by one.",
             {"200": _json("Entry", "The changed entry.", ETAG, ENTRY_LINKS)},
-            "400 401 403 404 412 413 422",
+            "400 401 403 404 409 412 413 422",
             parameters=[*ENTRY, "if_match"],
             body="EntryUpdate",
             write=True,
             description="If-Match naming an older version is a 412 with the entry as it is"
-            " now; a body that is empty once its HTML is cleaned is a 422.",
+            " now; a body that is empty once its HTML is cleaned is a 422. A `poll` the entry's"
+            " state refuses is a 409: closing or changing a poll the entry does not have (send"
+            " a question and answers to add one), or new answers once readers have voted.",
         ),
         "delete": _operation(
             "deleteEntry",
