@@ -172,3 +172,15 @@ def test_contributors_cannot_change_the_box(app, actions):
     refused = post_form(writer, "/admin/stories/storm/key-figures/score", {"side": "home"},
                         json=True)
     assert refused.status_code == 403
+
+
+def test_json_ld_names_a_scoreboards_teams_as_a_sports_event(client, actions):
+    actions.create_story(key_figures=SCOREBOARD)
+    html = client.get("/stories/storm").get_data(as_text=True)
+    data = json.loads(html.split('<script type="application/ld+json">')[1].split("</script>")[0])
+    assert data["about"] == {"@type": "SportsEvent", "name": "Reds v Blues",
+                             "homeTeam": {"@type": "SportsTeam", "name": "Reds"},
+                             "awayTeam": {"@type": "SportsTeam", "name": "Blues"}}
+    patch_box(client, actions, FIGURES)  # figures have no schema.org type: nothing is said
+    html = client.get("/stories/storm").get_data(as_text=True)
+    assert '"about"' not in html

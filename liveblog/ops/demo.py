@@ -123,7 +123,13 @@ def _seed_story(editor: User) -> None:
         "featured_kicker": "TUESDAY FEATURE",
         "featured_title": "How a Victorian sea wall holds back a modern storm",
         "featured_url": "https://example.org/features/sea-wall",
-    })
+        # The key-figures box at the top: the desk updates it, readers see it change live.
+        "key_figures": {"kind": "figures", "title": "Storm Ada in numbers", "items": [
+            {"label": "Strongest gust", "value": "78 mph"},
+            {"label": "Homes without power", "value": "12,400"},
+            {"label": "Flood warnings", "value": "9"},
+        ]},
+    }, editor=editor)
     now = utcnow()
     for minutes_ago, fields in DEMO_ENTRIES:
         body = fields["body"]

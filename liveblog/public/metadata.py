@@ -68,6 +68,17 @@ def _blog_posting(entry: Entry) -> dict:
     return posting
 
 
+def _sports_event(box: dict | None) -> dict | None:
+    # A scoreboard's two teams are schema.org's SportsEvent homeTeam and awayTeam. The score
+    # has no property in schema.org, and labelled figures no type, so neither is said here.
+    if not box or box["kind"] != "scoreboard":
+        return None
+    home, away = box["home"]["name"], box["away"]["name"]
+    return {"@type": "SportsEvent", "name": f"{home} v {away}",
+            "homeTeam": {"@type": "SportsTeam", "name": home},
+            "awayTeam": {"@type": "SportsTeam", "name": away}}
+
+
 def live_blog_posting(story: Story, entries: list[Entry], description: str = "") -> dict:
     """schema.org LiveBlogPosting for a story and its latest entries."""
     url = url_for("reader.story_page", slug=story.slug, _external=True)
@@ -84,6 +95,7 @@ def live_blog_posting(story: Story, entries: list[Entry], description: str = "")
         "coverageEndTime": iso(story.ended_at) if story.status == StoryStatus.ENDED else None,
         "image": cover_image(story),
         "liveBlogUpdate": [_blog_posting(entry) for entry in entries[:LD_UPDATES]],
+        "about": _sports_event(story.key_figures),
     }
     return {key: value for key, value in data.items() if value is not None}
 
