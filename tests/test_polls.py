@@ -105,6 +105,9 @@ def test_a_malformed_vote_gets_a_json_4xx_naming_the_field(client, actions):
         assert response.get_json()["error"]["status"] == status
     assert client.get("/api/stories/storm/entries").get_json()["entries"][0]["poll"][
         "tallies"] == [0, 0, 0]
+    # JSON Schema's integer: 2.0 is the whole number 2, so it is a vote.
+    whole = client.post(f"/api/polls/{poll_id}/votes", json={"option": 2.0, "voter": VOTER})
+    assert whole.status_code == 201 and whole.get_json()["poll"]["tallies"] == [0, 0, 1]
 
 
 def test_only_a_poll_readers_can_see_takes_votes(client, actions):
@@ -143,6 +146,7 @@ POLLS_REFUSED = [
     ({"options": [str(n) for n in range(7)]}, "poll.options"),
     ({"options": ["Fine", "   "]}, "poll.options"),
     ({"options": ["Fine", "x" * 101]}, "poll.options"),
+    ({"options": ["Fine", "<b></b>"]}, "poll.options"),
     ({"options": "Reds, Blues"}, "poll.options"),
     ({"question": ""}, "poll.question"),
     ({"question": "q" * 301}, "poll.question"),

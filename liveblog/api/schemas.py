@@ -297,13 +297,22 @@ EntryUpdate = _request_schema("EntryUpdate", ENTRY, partial=True, poll=fields.Ne
 ))
 
 
+class Index(fields.Integer):
+    """A whole number as JSON Schema counts one: 2 and 2.0 alike, never true or "2"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class VoteCreate(RequestSchema):
     """A reader's vote: which answer, and the random token the reader's page keeps."""
 
-    option = fields.Integer(strict=True, required=True,
-                            validate=validate.Range(*VOTE["option"].items),
-                            metadata={"description": "The answer's index, 0 first; one the poll"
-                                      " does not have is a 422."})
+    option = Index(strict=True, required=True,
+                   validate=validate.Range(*VOTE["option"].items),
+                   metadata={"description": "The answer's index, 0 first; one the poll"
+                             " does not have is a 422."})
     voter = Text(required=True, validate=validate.Regexp(VOTE["voter"].pattern,
                                                          error=VOTE["voter"].pattern_message),
                  metadata={"description": "A random token the page keeps for this browser;"

@@ -301,9 +301,6 @@ def _options(value, errors: dict) -> list[str] | None:
             errors["options"] = f"answer {position} {problems['answer']}"
             return None
         answers.append(answer)
-    if len(set(answers)) < len(answers):
-        errors["options"] = "must all differ"
-        return None
     return answers
 
 
