@@ -64,7 +64,11 @@ def change_poll(entry: Entry, fields: dict) -> None:
         attach_poll(entry, fields)
         return
     if "options" in fields and fields["options"] != [option.text for option in poll.options]:
-        if sum(poll.tallies):
+        # Read under a row lock (PostgreSQL; SQLite's story lock covers it): a vote counted
+        # meanwhile is seen here, and one that waits finds its answer gone and is refused.
+        counts = db.session.scalars(select(PollOption.votes)
+                                    .where(PollOption.poll_id == poll.id).with_for_update())
+        if sum(counts):
             raise Conflict("Readers have voted; the answers can no longer change.")
         poll.options = [PollOption(position=position, text=text, votes=0)
                         for position, text in enumerate(fields["options"])]
