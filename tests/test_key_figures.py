@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from liveblog.extensions import db
 from liveblog.models import Event, KeyFiguresChange, Role
+from liveblog.publishing.archive import export_story, import_archive, write_archive
 from liveblog.publishing.validation import key_figures_value
 
 SCOREBOARD = {"kind": "scoreboard", "title": "Final", "period": "2nd half, 67'",
@@ -184,3 +186,13 @@ def test_json_ld_names_a_scoreboards_teams_as_a_sports_event(client, actions):
     patch_box(client, actions, FIGURES)  # figures have no schema.org type: nothing is said
     html = client.get("/stories/storm").get_data(as_text=True)
     assert '"about"' not in html
+
+
+def test_an_archive_carries_the_box_to_its_copy(app, client, actions):
+    actions.create_story(key_figures=SCOREBOARD)
+    with app.app_context():
+        data, media = export_story("storm")
+        buffer = io.BytesIO()
+        write_archive(data, media, buffer)
+        copy = import_archive(buffer.getvalue(), rename=True)
+        assert copy.slug == "storm-2" and copy.key_figures == SCOREBOARD

@@ -28,7 +28,7 @@ VERSION = 1
 MEDIA_URL = re.compile(r"/media/(\d+)/")
 STORY_FIELDS = ("slug", "title", "summary", "status", "timezone", "label_format", "cover_url",
                 "cover_alt", "cover_caption", "cover_credit", "featured_kicker",
-                "featured_title", "featured_url")
+                "featured_title", "featured_url", "key_figures")
 KEPT = (EntryStatus.PUBLISHED, EntryStatus.DRAFT, EntryStatus.PENDING, EntryStatus.SCHEDULED)
 
 
