@@ -94,6 +94,13 @@ def _write_api_story(base: str, token: str) -> None:
          "body": "<p>Work on the wall starts in the spring.</p>"},
     ):
         _call_api(base, token, f"/api/stories/{API_SLUG}/entries", entry)
+    # A poll with a vote in it, so the tools judge its bars and buttons too.
+    poll = _call_api(base, token, f"/api/stories/{API_SLUG}/entries", {
+        "body": "<p>Tell us what you think.</p>",
+        "poll": {"question": "Should the wall go higher?", "options": ["Yes", "No", "Not sure"]},
+    })["poll"]
+    _call_api(base, token, f"/api/polls/{poll['id']}/votes",
+              {"option": 0, "voter": "page-quality-reader-0001"})
 
 
 @pytest.fixture(scope="module")
