@@ -20,9 +20,10 @@ from liveblog.desk import forms
 from liveblog.errors import Conflict, Invalid, NotFound, VersionConflict
 from liveblog.extensions import db
 from liveblog.live.hub import Frame
-from liveblog.models import Entry, Event, Story, User
+from liveblog.models import Entry, Event, Poll, PollOption, Story, User
 from liveblog.publishing.validation import (
     ENTRY,
+    POLL,
     SCHEDULED_FOR,
     STORY,
     entry_fields,
@@ -233,10 +234,13 @@ def test_the_api_and_the_desk_know_the_fields_and_choices_the_rules_name(app):
     for schema, rules, partial in ((schemas.StoryCreate, STORY, False),
                                    (schemas.StoryUpdate, STORY, True),
                                    (schemas.EntryCreate, ENTRY, False),
-                                   (schemas.EntryUpdate, ENTRY, True)):
+                                   (schemas.EntryUpdate, ENTRY, True),
+                                   (schemas.PollCreate, POLL, False),
+                                   (schemas.PollUpdate, POLL, True)):
         loaded = schema().fields
         known = known_fields(rules, partial)
-        assert set(loaded) - {"scheduled_for"} == set(known)  # any other is "not a known field"
+        # Any other is "not a known field"; an entry's poll is checked by its own rules.
+        assert set(loaded) - {"scheduled_for", "poll"} == set(known)
         for name in known:
             assert loaded[name].required == (rules[name].required and not partial)
             assert loaded[name].allow_none == rules[name].nullable
@@ -248,6 +252,11 @@ def test_the_api_and_the_desk_know_the_fields_and_choices_the_rules_name(app):
     assert tuple(statuses["enum"]) == STORY["status"].choices
     entry_spec = build_spec()["components"]["schemas"]["EntryCreate"]["properties"]
     assert entry_spec["scheduled_for"]["maxLength"] == SCHEDULED_FOR.max_chars
+
+
+def test_a_polls_limits_fit_its_columns():
+    assert POLL["question"].max_chars <= Poll.__table__.c.question.type.length
+    assert POLL["options"].max_chars <= PollOption.__table__.c.text.type.length
 
 
 @pytest.mark.parametrize(("model", "rules"), [(Story, STORY), (Entry, ENTRY)])
