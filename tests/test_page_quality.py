@@ -82,8 +82,12 @@ def _call_api(base: str, token: str, path: str, body: dict) -> dict:
 def _write_api_story(base: str, token: str) -> None:
     # What a newsroom's own tool would send: no summary, no cover, plain entries and a video link.
     # Its question form is open, so the tools judge the form too.
-    _call_api(base, token, "/api/stories", {"slug": API_SLUG, "questions_open": True,
-                                            "title": "Council votes on the harbour plan"})
+    # Its key-figures box is a scoreboard (the demo story's holds figures), judged the same way.
+    _call_api(base, token, "/api/stories", {
+        "slug": API_SLUG, "questions_open": True, "title": "Council votes on the harbour plan",
+        "key_figures": {"kind": "scoreboard", "title": "The vote", "period": "Counted",
+                        "home": {"name": "For", "score": 31},
+                        "away": {"name": "Against", "score": 12}}})
     for entry in (
         {"body": "<p>Councillors meet at six to vote on the plan to raise the harbour wall.</p>"},
         {"headline": "Debate opens with a call for delay",
