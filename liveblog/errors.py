@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from liveblog.extensions import db
@@ -103,6 +104,17 @@ def _handle_database_error(error: DBAPIError):
     if not database_unavailable(error):
         raise error  # a real bug: the ordinary 500 and its traceback
     current_app.logger.warning("database unavailable: %s", error.orig)
+    return _unavailable_answer()
+
+
+def _handle_pool_timeout(error: PoolTimeout):
+    # Every pooled connection stayed busy for pool_timeout: the database is overloaded, not
+    # broken: answered as an outage is (503, Retry-After), its work rolled back.
+    current_app.logger.warning("no database connection free: %s", error)
+    return _unavailable_answer()
+
+
+def _unavailable_answer():
     try:
         # The transaction died with the connection; a rollback returns the session to the pool
         # clean, so the next request starts afresh instead of failing on a dead transaction.
@@ -133,3 +145,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(LiveblogError, _handle_liveblog_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(DBAPIError, _handle_database_error)
+    app.register_error_handler(PoolTimeout, _handle_pool_timeout)

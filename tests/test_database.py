@@ -8,6 +8,7 @@ import pytest
 from pg_support import SERVER_TIMEZONE
 from sqlalchemy import select, text
 
+from liveblog import create_app
 from liveblog.config import engine_options, normalise_database_url
 from liveblog.database import MAX_INTEGER
 from liveblog.extensions import db
@@ -83,3 +84,26 @@ def test_the_story_page_ignores_an_entry_id_no_row_can_have(client, actions, que
     actions.post_entry(body="<p>Still here</p>")
     page = client.get(f"/stories/storm?{query}")
     assert page.status_code == 200 and "Still here" in page.get_data(as_text=True)
+
+
+def test_a_request_that_waits_out_a_full_pool_gets_503_and_a_retry_time(
+        database_url, tmp_path, monkeypatch):
+    # Found by the 5,000-vote burst: every pooled connection busy, the next request waited
+    # pool_timeout and got a 500 with a traceback; the database is only busy, as when it is down.
+    monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "instance"))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "SQLALCHEMY_ENGINE_OPTIONS": {**engine_options(database_url),
+                                                    "pool_size": 1, "max_overflow": 0,
+                                                    "pool_timeout": 0.1}})
+    client = app.test_client()
+    with app.app_context():
+        held = db.engine.connect()  # the pool's only connection
+        try:
+            api = client.get("/api/stories")
+            page = client.get("/")
+        finally:
+            held.close()
+            db.engine.dispose()
+    assert api.status_code == 503 and api.get_json()["error"]["message"]
+    assert api.headers["Retry-After"].isdigit()
+    assert page.status_code == 503 and page.headers["Retry-After"].isdigit()
