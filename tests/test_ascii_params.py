@@ -163,6 +163,7 @@ QUERY_NUMBERS = [
     ("public/oembed.py", "maxheight", OEMBED, "300", IGNORED),
     ("desk/watch.py", "wait", "/admin/stories/storm/watch?", "0", REFUSED),
     ("desk/watch.py", "entry", "/admin/stories/storm/watch?wait=0&", "1", REFUSED),
+    ("desk/questions.py", "wait", "/admin/stories/storm/questions/watch?", "0", REFUSED),
 ]
 # The socket's ?after= reads other digits as not given, as for a new reader (test_live.py:
 # test_an_after_that_is_not_ascii_digits_is_read_as_a_new_reader, with "٣" among them).
@@ -170,6 +171,7 @@ SOCKET_NUMBERS = [("live/stream.py", "after")]
 # Query parameters that are text, not numbers.
 QUERY_TEXTS = [("public/oembed.py", "format"), ("public/oembed.py", "url"), ("web/assets.py", "v"),
                ("desk/account.py", "next"), ("desk/watch.py", "since"),
+               ("desk/questions.py", "since"),
                ("desk/stories.py", "timezone"), ("desk/stories.py", "label_format")]
 PACKAGE = Path(liveblog.__file__).parent
 
