@@ -171,7 +171,6 @@ SOCKET_NUMBERS = [("live/stream.py", "after")]
 # Query parameters that are text, not numbers.
 QUERY_TEXTS = [("public/oembed.py", "format"), ("public/oembed.py", "url"), ("web/assets.py", "v"),
                ("desk/account.py", "next"), ("desk/watch.py", "since"),
-               ("desk/questions.py", "since"),
                ("desk/stories.py", "timezone"), ("desk/stories.py", "label_format")]
 PACKAGE = Path(liveblog.__file__).parent
 

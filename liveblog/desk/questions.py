@@ -8,19 +8,16 @@ for the script), and wakes this process's other open desks at once.
 from __future__ import annotations
 
 import hashlib
-import time
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from liveblog import publishing
 from liveblog.desk.access import EDITORS, bp, roles_required
-from liveblog.desk.state import desk_changed, wait_for_change
+from liveblog.desk.state import desk_changed
 from liveblog.desk.stories import story_or_404
-from liveblog.desk.watch import CHECK_SECONDS, LONGEST_WAIT_SECONDS
+from liveblog.desk.watch import LONGEST_WAIT_SECONDS, answer_when_changed
 from liveblog.errors import LiveblogError, asks_for_json, json_error
-from liveblog.extensions import db
-from liveblog.live import shutdown
 from liveblog.models import Role, Story
 from liveblog.publishing import moderation
 from liveblog.web.params import ascii_int
@@ -64,23 +61,12 @@ def question_queue(slug: str):
 def watch_questions(slug: str):
     """The waiting question ids as soon as they differ from ?since=<token>, or after the wait."""
     story_id = story_or_404(slug).id
-    since = request.args.get("since", "")
     wait = ascii_int(request.args.get("wait", str(int(LONGEST_WAIT_SECONDS))),
                      maximum=int(LONGEST_WAIT_SECONDS))
     if wait is None:
         abort(400, description=f"wait must be whole seconds, 0 to {int(LONGEST_WAIT_SECONDS)}.")
-    deadline = time.monotonic() + min(wait, current_app.config.get("DESK_WATCH_SECONDS", wait))
-    app = current_app._get_current_object()
-    while True:
-        state = _queue_state(story_id)
-        db.session.close()  # no transaction or connection held while waiting
-        left = deadline - time.monotonic()
-        if state["token"] != since or left <= 0 or shutdown.stopping(app):
-            break
-        wait_for_change(min(CHECK_SECONDS, left))
-    response = jsonify(state)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    seconds = min(wait, current_app.config.get("DESK_WATCH_SECONDS", wait))
+    return answer_when_changed(lambda: _queue_state(story_id), seconds)
 
 
 def _done(slug: str, message: str, **extra):

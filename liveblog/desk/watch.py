@@ -49,11 +49,16 @@ def watch(slug: str):
         entry_id = ascii_int(request.args["entry"])
         if entry_id is None:
             abort(400, description="entry must be an entry id (digits 0-9).")
+    return answer_when_changed(lambda: desk_state(story_id, user_id, entry_id), _wait_seconds())
+
+
+def answer_when_changed(read_state, seconds: float):
+    """read_state()'s answer as soon as its token differs from ?since=, or after `seconds`."""
     since = request.args.get("since", "")
-    deadline = time.monotonic() + _wait_seconds()
+    deadline = time.monotonic() + seconds
     app = current_app._get_current_object()
     while True:
-        state = desk_state(story_id, user_id, entry_id)
+        state = read_state()
         # End the read before waiting: no transaction (or pooled connection) held meanwhile.
         db.session.close()
         left = deadline - time.monotonic()
