@@ -36,7 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from liveblog.live import reader_cap, shutdown, stream
     from liveblog.ops import cli, health, prometheus
     from liveblog.public import feeds, metadata, oembed, pages
-    from liveblog.web import assets, caching, compression, limits, logs, params, security
+    from liveblog.web import assets, caching, compression, i18n, limits, logs, params, security
 
     # Before any route is added: every <int:...> in a URL is ASCII digits only.
     app.url_map.converters["int"] = params.AsciiIntConverter
@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         shutdown,  # a stopping process refuses a reader before...
         reader_cap,  # ...the reader takes one of the process's places
         limits,
+        i18n,  # before any view renders
         errors,
         filters,
         api, questions, polls, openapi, pages, media, feeds, oembed, health,
