@@ -23,8 +23,11 @@ def init_app(app: Flask) -> None:
     """Bind Flask-Babel with the locale the current view chose (English until one does)."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
-                          os.path.join(os.path.dirname(app.root_path), "translations"))
+    # Two catalogues in one folder, merged at lookup: "messages" for what readers see (page,
+    # embed, feeds) and "desk" for the newsroom's side, so each can be kept by its own people.
+    folder = os.path.join(os.path.dirname(app.root_path), "translations")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", f"{folder};{folder}")
+    app.config.setdefault("BABEL_DOMAIN", "messages;desk")
     babel.init_app(app, locale_selector=_chosen_locale)
 
 
