@@ -78,6 +78,8 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default=Role.CONTRIBUTOR.value)
+    # The desk's interface language for this editor (a tag from web/i18n.LANGUAGES).
+    language: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
 
     @validates("display_name")
@@ -133,6 +135,8 @@ class Story(db.Model):
     status: Mapped[str] = mapped_column(String(10), default=StoryStatus.LIVE.value)
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     label_format: Mapped[str] = mapped_column(String(64), default=DEFAULT_LABEL_FORMAT)
+    # The story's language (BCP 47): the reader page's lang and dir, its labels and dates.
+    language: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
