@@ -229,6 +229,20 @@ def test_votes_reach_readers_through_the_log_at_most_once_a_second(app, client, 
     assert later[1]["seq"] == later[0]["seq"] + 1
 
 
+def test_tallies_a_stopped_process_never_announced_reach_readers(app, client, actions, marked):
+    # The vote's process marks the poll and stops before its announcer runs (here: the stubbed
+    # mark): the database still holds tallies readers were never told, and any process's
+    # scheduler tells them, once.
+    poll_id = post_poll(actions)["poll"]["id"]
+    vote(client, poll_id, 2)
+    assert marked == [poll_id] and poll_events(client) == []
+    Scheduler(app).run_once()
+    [told] = poll_events(client)
+    assert told["poll"]["tallies"] == [0, 0, 1]
+    Scheduler(app).run_once()
+    assert len(poll_events(client)) == 1  # nothing new: nothing written
+
+
 def test_a_poll_closes_at_its_time_and_readers_are_told(app, client, actions):
     entry = post_poll(actions, closes_at=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
     assert entry["poll"]["closes_at"] is not None and "voting closes" in entry["html"]

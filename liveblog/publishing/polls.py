@@ -171,7 +171,7 @@ def announce_poll(poll_id: int) -> float:
 
 def emit_poll(change: Change, entry: Entry, poll: Poll) -> bool:
     """Append a poll.updated event if its tallies or state differ from the last one's."""
-    state = json.dumps([poll.tallies, poll.closed], separators=(",", ":"))
+    state = _state(poll)
     if state == poll.announced:
         return False
     seq = change.next_seq()
@@ -181,6 +181,35 @@ def emit_poll(change: Change, entry: Entry, poll: Poll) -> bool:
     # Stamped after the event row is written, so the next one is written a second after it.
     poll.announced, poll.announced_at = state, utcnow()
     return True
+
+
+# How long after closing a poll is still looked at for tallies its readers were not told.
+UNTOLD_WINDOW = timedelta(hours=1)
+
+
+def announce_untold_polls() -> int:
+    """Announce the polls whose tallies readers were never told; return how many there were.
+
+    A vote marks its poll in its own process's announcer, which is memory: a process stopped
+    in the second before it announced leaves tallies readers do not know. The database knows
+    (poll.announced is the last state told), so any process's scheduler finds and tells them.
+    """
+    now = utcnow()
+    candidates = db.session.scalars(
+        select(Poll).join(Entry, Entry.poll_id == Poll.id)
+        .where(Entry.status == EntryStatus.PUBLISHED,
+               or_(Poll.closed_at.is_(None), Poll.closed_at > now - UNTOLD_WINDOW))
+    ).all()
+    untold = [poll.id for poll in candidates if _state(poll) != poll.announced]
+    db.session.rollback()  # read only: the announcements take their own story locks
+    for poll_id in untold:
+        announce_poll(poll_id)  # one told less than a second ago waits for the next pass
+    return len(untold)
+
+
+def _state(poll: Poll) -> str:
+    """What a poll.updated frame tells, compared with poll.announced to see what is new."""
+    return json.dumps([poll.tallies, poll.closed], separators=(",", ":"))
 
 
 def close_due_polls() -> int:

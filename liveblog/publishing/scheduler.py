@@ -1,5 +1,5 @@
-"""Publishes scheduled entries and closes polls when they fall due, from a background loop in
-each server process.
+"""Publishes scheduled entries, closes polls when they fall due and announces tallies a stopped
+process left untold, from a background loop in each server process.
 
 Every process may run one: publish_due_entries locks each story before it reads the due entries
 again, so each entry is published exactly once however many processes are looking.
@@ -14,7 +14,8 @@ from flask import Flask
 from liveblog.background import Loop
 from liveblog.extensions import db
 from liveblog.outages import Outage
-from liveblog.publishing.polls import close_due_polls
+from liveblog.publishing.polls import announce_untold_polls, close_due_polls
+from liveblog.publishing.story_schedule import run_story_schedules
 from liveblog.publishing.workflow import publish_due_entries
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,14 @@ class Scheduler:
         self._loop.stop(timeout)
 
     def run_once(self) -> int:
-        """Publish what is due now, close polls whose time has come; return entries published."""
+        """Publish what is due now, close polls whose time has come and tell readers tallies
+        no process told them; return entries published."""
         with self.app.app_context():
             try:
                 published = publish_due_entries()
                 close_due_polls()
+                announce_untold_polls()
+                run_story_schedules()  # stories that open, end or archive at a set time
                 return published
             finally:
                 db.session.remove()
