@@ -196,3 +196,37 @@ def test_an_archive_written_before_frames_were_refused_still_imports(app, client
         archive.import_archive(out.getvalue())
     page = client.get("/stories/old-storm").get_data(as_text=True)
     assert "Kept words" in page and "evil.example" not in page
+
+
+def test_a_poll_travels_with_its_story_and_takes_no_votes_in_the_copy(app, client, actions,
+                                                                      fresh_app):
+    from liveblog.publishing.scheduler import Scheduler
+
+    actions.create_story(title="Vote night")
+    entry = actions.post_entry(body="<p>Tell us</p>",
+                               poll={"question": "Who wins?", "options": ["Reds", "Blues"]})
+    poll_id = entry["poll"]["id"]
+    for n, option in enumerate((0, 1, 1)):
+        voted = client.post(f"/api/polls/{poll_id}/votes",
+                            json={"option": option, "voter": f"reader-token-{n:020d}"})
+        assert voted.status_code == 201
+    with app.app_context():
+        data, _ = archive.export_story("storm")
+    out = io.BytesIO()
+    archive.write_archive(data, [], out)
+    with fresh_app.app_context():
+        archive.import_archive(out.getvalue())
+    other = fresh_app.test_client()
+    [copied] = other.get("/api/stories/storm/entries").get_json()["entries"]
+    # What readers saw, as final results: the copy holds no votes to check a second one against.
+    assert copied["poll"]["question"] == "Who wins?"
+    assert copied["poll"]["options"] == ["Reds", "Blues"]
+    assert copied["poll"]["tallies"] == [1, 2] and copied["poll"]["closed"] is True
+    assert "67%" in copied["html"]
+    again = other.post(f"/api/polls/{copied['poll']['id']}/votes",
+                       json={"option": 0, "voter": "reader-token-new-browser"})
+    assert again.status_code == 409
+    Scheduler(fresh_app).run_once()  # nothing untold: the entry's event carries the poll
+    events = other.get("/api/stories/storm/events").get_json()["events"]
+    assert [event["type"] for event in events] == ["entry.created"]
+    assert events[0]["entry"]["poll"]["tallies"] == [1, 2]

@@ -21,13 +21,13 @@ from liveblog import publishing
 from liveblog.content.media import media_folder
 from liveblog.errors import Conflict, Invalid, NotFound
 from liveblog.extensions import db
-from liveblog.models import Entry, EntryRevision, EntryStatus, Media, Role, Story, User, iso
+from liveblog.models import Entry, EntryRevision, EntryStatus, Media, Poll, Role, Story, User, iso
 
 FORMAT = "liveblog-story"
 VERSION = 1
 MEDIA_URL = re.compile(r"/media/(\d+)/")
-STORY_FIELDS = ("slug", "title", "summary", "status", "timezone", "label_format", "cover_url",
-                "cover_alt", "cover_caption", "cover_credit", "featured_kicker",
+STORY_FIELDS = ("slug", "title", "summary", "status", "timezone", "label_format", "language",
+                "cover_url", "cover_alt", "cover_caption", "cover_credit", "featured_kicker",
                 "featured_title", "featured_url", "key_figures")
 KEPT = (EntryStatus.PUBLISHED, EntryStatus.DRAFT, EntryStatus.PENDING, EntryStatus.SCHEDULED)
 
@@ -82,7 +82,16 @@ def _entry_record(entry: Entry, position: int, revisions: list[EntryRevision]) -
             "label_override": r.label_override, "body_html": r.body_html,
             "correction_note": r.correction_note,
         } for r in revisions],
+        "poll": _poll_record(entry.poll) if entry.poll else None,
     }
+
+
+def _poll_record(poll: Poll) -> dict:
+    # The counts readers saw, not the votes: a voter's hash is reader data, and only means
+    # something beside this poll's id, which the copy will not have.
+    return {"question": poll.question, "options": [option.text for option in poll.options],
+            "tallies": poll.tallies, "created_at": iso(poll.created_at),
+            "closes_at": iso(poll.closes_at), "closed_at": iso(poll.closed_at)}
 
 
 def write_archive(data: dict, media: list[Media], out) -> None:

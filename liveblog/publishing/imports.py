@@ -7,6 +7,7 @@ from liveblog.errors import Invalid
 from liveblog.extensions import db
 from liveblog.models import Entry, EntryRevision, EntryStatus, EventType, Story, User
 from liveblog.publishing.changes import story_change
+from liveblog.publishing.polls import archived_poll
 from liveblog.publishing.stories import create_story
 from liveblog.publishing.validation import entry_fields
 
@@ -35,6 +36,8 @@ def import_story(story_data: dict, entries: list[dict], authors: dict[str, User]
                 **fields,
             )
             entry.story = story
+            if record.get("poll"):
+                entry.poll = archived_poll(record["poll"])
             db.session.add(entry)
             db.session.flush()
             for revision in record.get("revisions", []):

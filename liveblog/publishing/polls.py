@@ -10,7 +10,7 @@ announce_poll at most once a second per poll (announcer.py coalesces a burst of 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +31,7 @@ from liveblog.models import (
     utcnow,
 )
 from liveblog.publishing.changes import Change, story_change
+from liveblog.publishing.validation import poll_fields
 
 # However fast votes come, a poll's readers get at most one frame a second: written 1.1 s apart,
 # so the few milliseconds frames may take on their way do not bring two into one second.
@@ -52,6 +53,41 @@ def attach_poll(entry: Entry, fields: dict) -> None:
                          for position, text in enumerate(fields["options"])])
     db.session.add(poll)
     entry.poll = poll
+
+
+def archived_poll(record: dict) -> Poll:
+    """A poll as an archive recorded it: its counts as readers saw them, and closed.
+
+    The copy holds no votes (an archive keeps none), so it could not tell a second vote from
+    a first: it shows final results. Its state counts as told, since the entry's own event
+    carries it.
+    """
+    fields = poll_fields({"question": record.get("question"), "options": record.get("options")})
+    tallies = record.get("tallies")
+    if (not isinstance(tallies, list) or len(tallies) != len(fields["options"])
+            or not all(type(count) is int and 0 <= count < 2**31 for count in tallies)):
+        raise Invalid("Some fields are not valid.",
+                      {"poll.tallies": "must be one whole number per answer"})
+    times = {name: _archived_time(record, name) for name in ("created_at", "closes_at",
+                                                               "closed_at")}
+    poll = Poll(question=fields["question"], closes_at=times["closes_at"],
+                closed_at=times["closed_at"] or min(filter(None, (times["closes_at"],
+                                                                  utcnow()))),
+                created_at=times["created_at"] or utcnow(),
+                options=[PollOption(position=position, text=text, votes=count)
+                         for position, (text, count)
+                         in enumerate(zip(fields["options"], tallies, strict=True))])
+    poll.announced = _state(poll)
+    return poll
+
+
+def _archived_time(record: dict, name: str) -> datetime | None:
+    value = record.get(name)
+    try:
+        return as_utc(datetime.fromisoformat(value)) if value else None
+    except (TypeError, ValueError):
+        raise Invalid("Some fields are not valid.",
+                      {f"poll.{name}": "must be an ISO 8601 time"}) from None
 
 
 def change_poll(entry: Entry, fields: dict) -> None:
