@@ -105,6 +105,13 @@ def _write_api_story(base: str, token: str) -> None:
     })["poll"]
     _call_api(base, token, f"/api/polls/{poll['id']}/votes",
               {"option": 0, "voter": "page-quality-reader-0001"})
+    # A reader's question waits in the desk's queue, so the tools judge the queue's items too.
+    question = urllib.request.Request(
+        f"{base}/api/stories/{API_SLUG}/questions", method="POST",
+        data=json.dumps({"name": "Ana", "text": "When does the work start?"}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(question, timeout=30) as answer:
+        assert answer.status == 202
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +147,11 @@ READER_PAGES = [f"/stories/{DEMO_SLUG}", f"/stories/{API_SLUG}",
                 f"/stories/{DEMO_SLUG}/embed", f"/stories/{API_SLUG}/embed"]
 
 
-def _desk_story_page(base: str) -> str:
-    # The desk's story page as the demo editor sees it after logging in.
+DESK_PAGES = [f"/admin/stories/{DEMO_SLUG}", f"/admin/stories/{API_SLUG}/questions"]
+
+
+def _desk_pages(base: str) -> dict[str, str]:
+    # The desk's story page and question queue as the demo editor sees them after logging in.
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     with opener.open(f"{base}/admin/login", timeout=30) as page:
         form = page.read().decode()
@@ -150,8 +160,11 @@ def _desk_story_page(base: str) -> str:
                                     "password": "demo-password"}).encode()
     with opener.open(f"{base}/admin/login", data=login, timeout=30) as answer:
         assert "/admin/login" not in answer.url, "the demo editor could not log in"
-    with opener.open(f"{base}/admin/stories/{DEMO_SLUG}", timeout=30) as page:
-        return page.read().decode()
+    pages = {}
+    for path in DESK_PAGES:
+        with opener.open(base + path, timeout=30) as page:
+            pages[path] = page.read().decode()
+    return pages
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +175,7 @@ def nu_checking(newsroom, tmp_path_factory):
     for path in READER_PAGES:
         with urllib.request.urlopen(newsroom + path, timeout=30) as page:
             pages[path] = page.read().decode()
-    pages["/admin/stories/" + DEMO_SLUG] = _desk_story_page(newsroom)
+    pages.update(_desk_pages(newsroom))
     files = {}  # file name -> the address it was read from
     for number, (path, html) in enumerate(pages.items()):
         (folder / f"page-{number}.html").write_text(html, encoding="utf-8")
