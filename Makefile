@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 WORKERS ?= 1
 PORT ?= 5000
 
-.PHONY: run test suite test-deps test-tools test-sqlite test-postgresql lint install migrate demo serve clean
+.PHONY: run test suite test-deps test-tools test-sqlite test-postgresql lint install migrate demo serve clean translations
 
 # uv (from PyPI) installs the same pinned set as pip would, in a third of the time; pip is
 # the fallback where no uv wheel exists. Compiled as pip does: without .pyc files every process
@@ -83,6 +83,22 @@ suite:
 	$(PYTEST) $(PYTEST_ARGS) -n auto -m "not serial" || status=1; \
 	$(PYTEST) $(PYTEST_ARGS) -m serial || status=1; \
 	exit $$status
+
+# The interface's words (docs/languages.md): extract what the code says into a template, merge
+# it into each language's catalogue (new messages come in empty, for a translator), compile the
+# .mo files the app reads (committed, so a fresh clone needs no step). Two catalogues: "messages"
+# (readers: babel.cfg) and "desk" (babel-desk.cfg, when there is one).
+PYBABEL := $(BIN)/pybabel
+EXTRACT = $(PYBABEL) extract -k N_ -k plural_forms:1,2 -c Translators: --no-location --sort-output
+translations: install
+	$(EXTRACT) -F babel.cfg -o translations/messages.pot .
+	$(PYBABEL) update -i translations/messages.pot -d translations -D messages -w 100 --no-fuzzy-matching
+	$(PYBABEL) compile -d translations -D messages --statistics
+	if [ -f babel-desk.cfg ]; then \
+	  $(EXTRACT) -F babel-desk.cfg -o translations/desk.pot . && \
+	  $(PYBABEL) update -i translations/desk.pot -d translations -D desk -w 100 --no-fuzzy-matching && \
+	  $(PYBABEL) compile -d translations -D desk --statistics; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .

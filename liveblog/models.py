@@ -180,6 +180,7 @@ class Story(db.Model):
             "featured": {
                 "kicker": self.featured_kicker,
                 "title": self.featured_title,
+            "language": self.language,
                 "url": self.featured_url,
             } if self.featured_url else None,
             "questions_open": self.questions_open,
@@ -262,6 +263,7 @@ class Entry(db.Model):
                 "at": iso(self.corrected_at),
             } if self.correction_note else None,
             "poll": self.poll.to_dict() if self.poll else None,
+            language=self.story.language,
         }
 
 

@@ -179,6 +179,8 @@ def _box_text(rule: Rule) -> dict:
     """A text of the key-figures box in JSON Schema: its length, and visible when it must be."""
     text = {"type": "string", "maxLength": rule.max_chars}
     if rule.visible:  # tags and bidi controls go too (validation.BIDI_CONTROLS)
+    "language": {"description": "The page's language (BCP 47): its lang and direction, labels,"
+                 " dates and interface words; a new story's label format follows it."},
         seen = rf"[^\s<>\u202a-\u202e\u2066-\u2069{INVISIBLE}]"
         return {**text, "minLength": 1, "pattern": seen, "not": HAS_NUL}
     return {"anyOf": [{**text, "not": HAS_NUL}, {"type": "null"}]}
@@ -403,6 +405,8 @@ class Poll(Schema):
     closed = fields.Boolean(required=True, metadata={"description": "Closed: final results."})
     closes_at = Time(required=True, allow_none=True)
     entry = fields.Integer(metadata={"description": "In poll.updated events: the entry's id."})
+    language = fields.String(required=True, validate=validate.OneOf(validation.STORY[
+        "language"].choices), metadata=NOTES["language"])
 
 
 class Vote(Schema):

@@ -7,11 +7,14 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import gettext
 from markupsafe import Markup
 
 from liveblog.content.key_figures import key_figures_heading, key_figures_summary
+from liveblog.content.local_time import N_, local_strftime
 from liveblog.content.media import media_at, picture_element
 from liveblog.models import Story, as_utc
+from liveblog.web.i18n import current_language
 
 
 def html_time(moment: datetime | None) -> str | None:
@@ -20,9 +23,16 @@ def html_time(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
 
 
-def story_time(moment: datetime, timezone: str, fmt: str = "%H:%M %Z, %d %b %Y") -> str:
-    """A stored UTC time shown in the story's zone."""
-    return as_utc(moment).astimezone(ZoneInfo(timezone)).strftime(fmt)
+# The formats the reader's templates pass to story_time, each written as its language would
+# (the catalogue has them: "%d %b %Y" reads "%d %B %Y" in Arabic).
+# Translators: strftime formats; %H hours, %M minutes, %Z zone, %d day, %b month, %Y year.
+DATE_FORMATS = (N_("%H:%M %Z, %d %b %Y"), N_("%d %b %Y"), N_("%H%M %Z, %d %b"), N_("%H%M %Z"))
+
+
+def story_time(moment: datetime, timezone: str, fmt: str = DATE_FORMATS[0]) -> str:
+    """A stored UTC time shown in the story's zone, as the page's language writes it."""
+    local = as_utc(moment).astimezone(ZoneInfo(timezone))
+    return local_strftime(local, gettext(fmt), current_language())
 
 
 def zone_names(timezone: str) -> dict[int, str]:

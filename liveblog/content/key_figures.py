@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import force_locale, gettext
 
+from liveblog.content.local_time import N_
 from liveblog.models import Story
 
-HEADINGS = {"scoreboard": "Score", "figures": "Key figures"}
+HEADINGS = {"scoreboard": N_("Score"), "figures": N_("Key figures")}
 
 
 def key_figures_heading(box: dict) -> str:
     """The box's heading: its title, else what kind of box it is."""
-    return box.get("title") or HEADINGS[box["kind"]]
+    return box.get("title") or gettext(HEADINGS[box["kind"]])
 
 
 def key_figures_summary(box: dict | None) -> str:
@@ -30,4 +32,5 @@ def key_figures_summary(box: dict | None) -> str:
 
 def render_key_figures(story: Story) -> str:
     """The box as the page shows it: templates/_key_figures.html, also sent in live frames."""
-    return render_template("_key_figures.html", story=story)
+    with force_locale(story.language or "en"):  # a live frame speaks the story's language
+        return render_template("_key_figures.html", story=story)

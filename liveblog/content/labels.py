@@ -1,4 +1,8 @@
-"""Time labels such as "UPDATE 1600 GMT", computed from an entry's time in its story's zone."""
+"""Time labels such as "UPDATE 1600 GMT", computed from an entry's time in its story's zone.
+
+Both words are the story's language's: "ORIGINAL ENTRY" and the default format come from the
+"messages" catalogue, and a format's month and day names from CLDR (content/local_time.py).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,17 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-ORIGINAL_ENTRY = "ORIGINAL ENTRY"
+from liveblog.content.local_time import N_, local_strftime
+from liveblog.web.i18n import translate
+
+ORIGINAL_ENTRY = N_("ORIGINAL ENTRY")
+# The default label format, as each language writes it (a story may set its own).
+# Translators: a strftime format; keep %H%M (hours, minutes) and %Z (the zone, e.g. GMT).
+LABEL_FORMAT = N_("UPDATE %H%M %Z")
 DEFAULT_TIMEZONE = "GMT"
 # Only directives that print one part of a time or date: none that prints a whole date or
 # time in the locale's own layout (%c %x %X) or a tab or line break (%t %n). The names that
-# %a %A %b %B %p print do follow LC_TIME, which Python leaves at "C" (English) and nothing
-# here changes: a process that called locale.setlocale would print them in its language.
+# %a %A %b %B %p print come from CLDR in the story's language (local_time.py), never LC_TIME.
 ALLOWED_DIRECTIVES = set("HMIpZzdbaABmyYj%")
 _DIRECTIVE = re.compile(r"%(.)")
 
@@ -48,12 +57,17 @@ def is_valid_label_format(fmt: str) -> bool:
     return all(d in ALLOWED_DIRECTIVES for d in _DIRECTIVE.findall(stripped))
 
 
-def format_label(moment: datetime, timezone: str, fmt: str) -> str:
+def default_label_format(language: str | None) -> str:
+    """The label format a story in `language` starts with, e.g. "UPDATE %H%M %Z"."""
+    return translate(language, LABEL_FORMAT)
+
+
+def format_label(moment: datetime, timezone: str, fmt: str, language: str | None = None) -> str:
     """Format a UTC moment as a label in the given zone, e.g. "UPDATE 1600 GMT"."""
     if moment.tzinfo is None:  # SQLite hands back naive datetimes; they are stored as UTC
         moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(ZoneInfo(timezone))
-    return local.strftime(fmt)
+    return local_strftime(local, fmt, language)
 
 
 def entry_label(
@@ -63,10 +77,11 @@ def entry_label(
     *,
     is_original: bool = False,
     override: str | None = None,
+    language: str | None = None,
 ) -> str:
     """The label readers see: the journalist's override, ORIGINAL ENTRY, or the time label."""
     if override:
         return override
     if is_original:
-        return ORIGINAL_ENTRY
-    return format_label(published_at, timezone, fmt)
+        return translate(language, ORIGINAL_ENTRY)
+    return format_label(published_at, timezone, fmt, language)

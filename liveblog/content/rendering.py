@@ -1,13 +1,17 @@
 """Server-side rendering of one entry: one partial for the page, the feeds and live frames."""
 
 from flask import render_template
+from flask_babel import force_locale
 
 from liveblog.models import Entry
 
 
 def render_entry(entry: Entry) -> str:
-    """Render an entry with templates/_entry.html."""
-    return render_template("_entry.html", entry=entry)
+    """Render an entry with templates/_entry.html, in its story's language."""
+    # Live frames and feeds are rendered outside the story's page (publishing, the API), so the
+    # story's language is set here rather than by the view.
+    with force_locale(entry.story.language or "en"):
+        return render_template("_entry.html", entry=entry)
 
 
 def entry_json(entry: Entry) -> dict:
@@ -16,7 +20,7 @@ def entry_json(entry: Entry) -> dict:
     # The API answers a new or edited entry with the HTML its event was built with a moment
     # before; rendering it again cost as much as the rest of the answer. The partial reads
     # nothing but what the JSON holds and the story's zone, so equal keys mean equal HTML.
-    key = (data, entry.story.timezone)
+    key = (data, entry.story.timezone, entry.story.language)
     rendered = getattr(entry, "_rendered", None)
     if rendered is None or rendered[0] != key:
         rendered = (key, render_entry(entry))

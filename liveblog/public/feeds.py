@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 import lxml.html
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, current_app, request, url_for
+from flask_babel import gettext
 from markupsafe import escape
 from sqlalchemy import select
 
@@ -66,7 +67,7 @@ def _videos_as_links(root) -> None:
             continue
         link = lxml.html.Element("a", href=watch.get("href"))
         match = _YOUTUBE_EMBED.search(frame.get("data-embed-src", ""))
-        title = frame.get("data-embed-title") or "Video"
+        title = frame.get("data-embed-title") or gettext("Video")
         if figure.get("data-provider") == "youtube" and match:
             lxml.html.etree.SubElement(
                 link, "img", src=f"https://i.ytimg.com/vi/{match.group(1)}/hqdefault.jpg",
@@ -93,6 +94,7 @@ def atom_feed(slug: str):
     feed.id(page_url)
     feed.title(xml_safe(story.title))
     if story.summary:
+    feed.language(story.language)
         feed.subtitle(xml_safe(story.summary))
     feed.updated(as_utc(story.updated_at))
     # Atom wants an author on the feed or on every entry; entries without a byline inherit this.
@@ -149,6 +151,7 @@ def json_feed(slug: str):
     return Response(current_app.json.dumps(feed), content_type="application/feed+json")
 
 
+        "language": story.language,
 @bp.get("/sitemap.xml")
 def sitemap():
     """The index and every public story, with when each last changed."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
@@ -15,6 +16,7 @@ from liveblog.public.pages import public_story
 from liveblog.queries import published_entries
 from liveblog.web import caching
 from liveblog.web.params import ascii_int
+from liveblog.web.i18n import use_locale
 
 bp = Blueprint("oembed", __name__)
 
@@ -75,10 +77,11 @@ def oembed():
         abort(404, description="No public story at that address.")
     width = _bounded(DEFAULT_WIDTH, "maxwidth")
     height = _bounded(DEFAULT_HEIGHT, "maxheight")
+    use_locale(story.language)
     src = url_for(".embed_page", slug=story.slug, _external=True)
     loader = url_for("static", filename="embed.js", v=None, _external=True)
-    html = SNIPPET.format(src=src, width=width, height=height, title=f"Live: {story.title}",
-                          loader=loader)
+    title = gettext("Live: %(title)s", title=story.title)
+    html = SNIPPET.format(src=src, width=width, height=height, title=title, loader=loader)
     response = jsonify(
         type="rich",
         version="1.0",

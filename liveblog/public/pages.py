@@ -11,6 +11,7 @@ from liveblog.models import Entry, EntryStatus, Story, StoryStatus
 from liveblog.queries import pinned_entries, published_entries, published_entries_through
 from liveblog.web import caching
 from liveblog.web.params import ascii_int
+from liveblog.web.i18n import use_locale
 
 bp = Blueprint("reader", __name__)
 
@@ -29,6 +30,8 @@ def public_story(slug: str) -> Story:
 
 @bp.get("/")
 def index():
+    # Every public answer about a story (page, embed, feeds, fragment) speaks its language.
+    use_locale(story.language)
     """Public stories, live ones first."""
     live_first = case((Story.status == StoryStatus.LIVE, 0), else_=1)
     stories = db.session.scalars(

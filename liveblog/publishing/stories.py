@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
+from liveblog.content.labels import default_label_format
 from liveblog.errors import Conflict, Invalid
 from liveblog.extensions import db
 from liveblog.models import KeyFiguresChange, Story, StoryStatus, User, utcnow
@@ -17,6 +18,8 @@ def create_story(data: dict, editor: User | None = None) -> Story:
     """Create a story from validated fields; a taken slug is a conflict."""
     fields = story_fields(data)
     _refuse_archiving_unless_ended(fields)
+    if "language" in fields and "label_format" not in fields:
+        fields["label_format"] = default_label_format(fields["language"])
     story = Story(**fields)
     if story.status == StoryStatus.ENDED:
         story.ended_at = utcnow()
@@ -43,6 +46,7 @@ def update_story(story_id: int, data: dict, editor: User | None = None) -> Story
         before = story.key_figures  # a changed box is kept in its history (key_figures.py)
         if "status" in fields and fields["status"] != story.status:
             story.ended_at = utcnow() if fields["status"] == StoryStatus.ENDED else None
+        _follow_language(story, fields)
         for name, value in fields.items():
             setattr(story, name, value)
         if story.archived and story.status != StoryStatus.ENDED:
@@ -56,6 +60,15 @@ def update_story(story_id: int, data: dict, editor: User | None = None) -> Story
             erase_contact_emails(story.id)
         emit_story_updated(change, story, editor, before)
     return story
+
+
+def _follow_language(story: Story, fields: dict) -> None:
+    # A story that kept its language's default label format takes the new language's; one
+    # with a format of its own keeps it ("still overridable per story").
+    language = fields.get("language")
+    if language and "label_format" not in fields \
+            and story.label_format == default_label_format(story.language):
+        fields["label_format"] = default_label_format(language)
 
 
 def _refuse_archiving_unless_ended(fields: dict) -> None:

@@ -12,6 +12,7 @@ from liveblog.content.labels import is_valid_label_format, is_valid_timezone
 from liveblog.content.sanitize import is_web_url, plain_text, remove_forbidden_characters
 from liveblog.errors import Invalid
 from liveblog.models import StoryStatus
+from liveblog.web.i18n import LANGUAGES
 
 
 # Not frozen: the schemas and forms read a rule when they check, not when they are built, so
@@ -93,6 +94,8 @@ STORY = {
     "archived": Rule(kind="flag"),
     # The optional cover picture and featured link; null or "" clears one.
     "cover_url": Rule(kind="url", max_chars=500, nullable=True, local=True),
+    # The page's language (web/i18n.LANGUAGES: those with complete catalogues).
+    "language": Rule(kind="choice", choices=LANGUAGES),
     "cover_alt": Rule(max_chars=300, nullable=True),
     "cover_caption": Rule(max_chars=500, nullable=True),
     "cover_credit": Rule(max_chars=200, nullable=True),
@@ -251,6 +254,11 @@ def _story_extras(data: dict, fields: dict, errors: dict) -> None:
         errors.setdefault("cover_alt", "describe the cover picture for people who cannot see it")
 
 
+    language = data.get("language")
+    if language is not None:
+        if language not in STORY["language"].choices:
+            errors["language"] = not_a_choice(STORY["language"])
+        fields["language"] = language
 def split_poll(data: dict, partial: bool = False) -> tuple[dict, dict | None]:
     """An entry's fields without its poll, and the poll's fields checked (None: no poll sent)."""
     if not isinstance(data, dict) or "poll" not in data:

@@ -8,13 +8,23 @@ Flask-Babel. Catalogues live in translations/ (docs/languages.md says how to add
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
+from babel import Locale, UnknownLocaleError
+from babel.support import NullTranslations, Translations
 from flask import Flask, g
-from flask_babel import Babel, refresh
+from flask_babel import Babel, get_locale, ngettext, refresh
 
 # The languages with complete catalogues; a story or an editor may choose any of them.
 LANGUAGES = ("en", "ar", "es", "fr")
 DEFAULT_LANGUAGE = "en"
+# A number in each of CLDR's plural categories: a message made for each is what the page's
+# scripts pick from with Intl.PluralRules (Arabic has all six; English one and other).
+PLURAL_SAMPLES = {"zero": 0, "one": 1, "two": 2, "few": 3, "many": 11, "other": 100}
+
+# Beside the package: the catalogues are data, found the same way with or without an app.
+TRANSLATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "translations")
 
 babel = Babel()
 
@@ -29,6 +39,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", f"{folder};{folder}")
     app.config.setdefault("BABEL_DOMAIN", "messages;desk")
     babel.init_app(app, locale_selector=_chosen_locale)
+    app.context_processor(_page_language)
+    app.add_template_global(plural_forms)
 
 
 def use_locale(language: str | None) -> None:
@@ -39,3 +51,42 @@ def use_locale(language: str | None) -> None:
 
 def _chosen_locale() -> str:
     return g.get("liveblog_locale", DEFAULT_LANGUAGE)
+
+
+def current_language() -> str:
+    """The language this request (or a force_locale block in it) renders in."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT_LANGUAGE
+
+
+def text_direction(language: str | None) -> str:
+    """"rtl" for a language written right to left (Arabic), else "ltr"."""
+    try:
+        locale = Locale.parse((language or DEFAULT_LANGUAGE).replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return "ltr"
+    return "rtl" if locale.character_order == "right-to-left" else "ltr"
+
+
+def translate(language: str | None, message: str) -> str:
+    """`message` in `language` from the "messages" catalogue, with no request needed."""
+    return _catalogue(language or DEFAULT_LANGUAGE).gettext(message)
+
+
+@lru_cache(maxsize=16)
+def _catalogue(language: str) -> NullTranslations:
+    # Labels are the story's, not the request's: an API answer or an export carries them in the
+    # story's language whoever asks, so they are looked up by tag, not through Flask-Babel.
+    return Translations.load(TRANSLATIONS, [language.replace("-", "_")], "messages")
+
+
+def plural_forms(singular: str, plural: str) -> dict[str, str]:
+    """A message in each plural category of this request's language, for the page's scripts."""
+    return {category: ngettext(singular, plural, number)
+            for category, number in PLURAL_SAMPLES.items()}
+
+
+def _page_language() -> dict:
+    # base.html and embed.html write <html lang dir> from these; English pages stay as they were.
+    language = g.get("liveblog_locale", DEFAULT_LANGUAGE)
+    return {"page_language": language, "page_direction": text_direction(language)}
