@@ -166,6 +166,7 @@ class Story(db.Model):
             "status": self.status,
             "timezone": self.timezone,
             "label_format": self.label_format,
+            "language": self.language,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
             "ended_at": iso(self.ended_at),
@@ -180,7 +181,6 @@ class Story(db.Model):
             "featured": {
                 "kicker": self.featured_kicker,
                 "title": self.featured_title,
-            "language": self.language,
                 "url": self.featured_url,
             } if self.featured_url else None,
             "questions_open": self.questions_open,
@@ -238,6 +238,7 @@ class Entry(db.Model):
             self.story.label_format,
             is_original=self.is_original,
             override=self.label_override,
+            language=self.story.language,
         )
 
     def to_dict(self) -> dict:
@@ -263,7 +264,6 @@ class Entry(db.Model):
                 "at": iso(self.corrected_at),
             } if self.correction_note else None,
             "poll": self.poll.to_dict() if self.poll else None,
-            language=self.story.language,
         }
 
 

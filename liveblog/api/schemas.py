@@ -160,6 +160,8 @@ NOTES = {
                  "enum": sorted(zone_names())},
     "label_format": {"description": "A short strftime format using %H %M %Z and friends.",
                      "pattern": LABEL_FORMAT},
+    "language": {"description": "The page's language (BCP 47): its lang and direction, labels,"
+                 " dates and interface words; a new story's label format follows it."},
     "archived": {"description": "Only an ended story can be archived."},
     "cover_url": {"description": "An http(s) address, or a path on this site."},
     "cover_alt": {"description": "Required with a cover picture."},
@@ -179,8 +181,6 @@ def _box_text(rule: Rule) -> dict:
     """A text of the key-figures box in JSON Schema: its length, and visible when it must be."""
     text = {"type": "string", "maxLength": rule.max_chars}
     if rule.visible:  # tags and bidi controls go too (validation.BIDI_CONTROLS)
-    "language": {"description": "The page's language (BCP 47): its lang and direction, labels,"
-                 " dates and interface words; a new story's label format follows it."},
         seen = rf"[^\s<>\u202a-\u202e\u2066-\u2069{INVISIBLE}]"
         return {**text, "minLength": 1, "pattern": seen, "not": HAS_NUL}
     return {"anyOf": [{**text, "not": HAS_NUL}, {"type": "null"}]}
@@ -370,6 +370,8 @@ class Story(Schema):
     status = fields.String(required=True, validate=validate.OneOf([*StoryStatus]))
     timezone = fields.String(required=True)
     label_format = fields.String(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(validation.STORY[
+        "language"].choices), metadata=NOTES["language"])
     created_at = Time(required=True)
     updated_at = Time(required=True)
     ended_at = Time(required=True, allow_none=True)
@@ -405,8 +407,6 @@ class Poll(Schema):
     closed = fields.Boolean(required=True, metadata={"description": "Closed: final results."})
     closes_at = Time(required=True, allow_none=True)
     entry = fields.Integer(metadata={"description": "In poll.updated events: the entry's id."})
-    language = fields.String(required=True, validate=validate.OneOf(validation.STORY[
-        "language"].choices), metadata=NOTES["language"])
 
 
 class Vote(Schema):

@@ -93,8 +93,8 @@ def atom_feed(slug: str):
     feed = FeedGenerator()
     feed.id(page_url)
     feed.title(xml_safe(story.title))
-    if story.summary:
     feed.language(story.language)
+    if story.summary:
         feed.subtitle(xml_safe(story.summary))
     feed.updated(as_utc(story.updated_at))
     # Atom wants an author on the feed or on every entry; entries without a byline inherit this.
@@ -142,6 +142,7 @@ def json_feed(slug: str):
         "home_page_url": url_for("reader.story_page", slug=slug, _external=True),
         "feed_url": url_for(".json_feed", slug=slug, _external=True),
         "description": xml_safe(story.summary) or None,
+        "language": story.language,
         "authors": [{"name": SITE_NAME}],
         # An ended story will not change again: JSON Feed's way to tell readers to stop polling.
         "expired": story.status == StoryStatus.ENDED,
@@ -151,7 +152,6 @@ def json_feed(slug: str):
     return Response(current_app.json.dumps(feed), content_type="application/feed+json")
 
 
-        "language": story.language,
 @bp.get("/sitemap.xml")
 def sitemap():
     """The index and every public story, with when each last changed."""

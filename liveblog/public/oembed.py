@@ -15,8 +15,8 @@ from liveblog.models import Story, StoryStatus
 from liveblog.public.pages import public_story
 from liveblog.queries import published_entries
 from liveblog.web import caching
-from liveblog.web.params import ascii_int
 from liveblog.web.i18n import use_locale
+from liveblog.web.params import ascii_int
 
 bp = Blueprint("oembed", __name__)
 
@@ -75,9 +75,9 @@ def oembed():
     story = _story_for(request.args.get("url", ""))
     if story is None:
         abort(404, description="No public story at that address.")
+    use_locale(story.language)
     width = _bounded(DEFAULT_WIDTH, "maxwidth")
     height = _bounded(DEFAULT_HEIGHT, "maxheight")
-    use_locale(story.language)
     src = url_for(".embed_page", slug=story.slug, _external=True)
     loader = url_for("static", filename="embed.js", v=None, _external=True)
     title = gettext("Live: %(title)s", title=story.title)

@@ -10,8 +10,8 @@ from liveblog.extensions import db
 from liveblog.models import Entry, EntryStatus, Story, StoryStatus
 from liveblog.queries import pinned_entries, published_entries, published_entries_through
 from liveblog.web import caching
-from liveblog.web.params import ascii_int
 from liveblog.web.i18n import use_locale
+from liveblog.web.params import ascii_int
 
 bp = Blueprint("reader", __name__)
 
@@ -25,13 +25,13 @@ def public_story(slug: str) -> Story:
     story = db.session.scalar(select(Story).filter_by(slug=slug))
     if story is None or story.status == StoryStatus.DRAFT:
         abort(404, description=f"No story called {slug!r}.")
+    # Every public answer about a story (page, embed, feeds, fragment) speaks its language.
+    use_locale(story.language)
     return story
 
 
 @bp.get("/")
 def index():
-    # Every public answer about a story (page, embed, feeds, fragment) speaks its language.
-    use_locale(story.language)
     """Public stories, live ones first."""
     live_first = case((Story.status == StoryStatus.LIVE, 0), else_=1)
     stories = db.session.scalars(

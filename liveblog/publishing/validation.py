@@ -91,11 +91,11 @@ STORY = {
     "status": Rule(kind="choice", choices=tuple(status.value for status in StoryStatus)),
     "timezone": Rule(max_chars=64, min_chars=1),
     "label_format": Rule(max_chars=64, min_chars=1),
+    # The page's language (web/i18n.LANGUAGES: those with complete catalogues).
+    "language": Rule(kind="choice", choices=LANGUAGES),
     "archived": Rule(kind="flag"),
     # The optional cover picture and featured link; null or "" clears one.
     "cover_url": Rule(kind="url", max_chars=500, nullable=True, local=True),
-    # The page's language (web/i18n.LANGUAGES: those with complete catalogues).
-    "language": Rule(kind="choice", choices=LANGUAGES),
     "cover_alt": Rule(max_chars=300, nullable=True),
     "cover_caption": Rule(max_chars=500, nullable=True),
     "cover_credit": Rule(max_chars=200, nullable=True),
@@ -224,6 +224,11 @@ def story_fields(data: dict, partial: bool = False) -> dict:
         if not is_valid_label_format(label_format):
             errors["label_format"] = "must be a short strftime format using %H %M %Z and friends"
         fields["label_format"] = label_format
+    language = data.get("language")
+    if language is not None:
+        if language not in STORY["language"].choices:
+            errors["language"] = not_a_choice(STORY["language"])
+        fields["language"] = language
     _flag(data, "archived", fields, errors)
     _flag(data, "questions_open", fields, errors)
     if "key_figures" in data:
@@ -254,11 +259,6 @@ def _story_extras(data: dict, fields: dict, errors: dict) -> None:
         errors.setdefault("cover_alt", "describe the cover picture for people who cannot see it")
 
 
-    language = data.get("language")
-    if language is not None:
-        if language not in STORY["language"].choices:
-            errors["language"] = not_a_choice(STORY["language"])
-        fields["language"] = language
 def split_poll(data: dict, partial: bool = False) -> tuple[dict, dict | None]:
     """An entry's fields without its poll, and the poll's fields checked (None: no poll sent)."""
     if not isinstance(data, dict) or "poll" not in data:
