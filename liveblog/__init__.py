@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     from liveblog import database, desk, errors
+    from liveblog.alerts import views as alerts
     from liveblog.api import openapi, polls, questions
     from liveblog.api import views as api
     from liveblog.content import filters, media
@@ -54,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         i18n,  # before any view renders
         errors,
         filters,
-        api, questions, polls, openapi, pages, media, feeds, oembed, health,
+        api, questions, polls, alerts, openapi, pages, media, feeds, oembed, health,
         prometheus,  # blueprints, before
         metadata,  # the hooks that look at their answers
         security,
@@ -71,4 +72,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     csrf.exempt(questions.bp)  # anonymous readers: no session, nothing a forged request gains
     csrf.exempt(polls.bp)  # votes: a token in the body, no cookie
+    csrf.exempt(alerts.bp)  # push subscriptions: no cookie, a browser's own keys in the body
     return app

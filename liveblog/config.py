@@ -53,6 +53,14 @@ def from_environment(instance_path: str) -> dict:
         "WEBHOOKS_ALLOW_PRIVATE": os.environ.get("WEBHOOKS_ALLOW_PRIVATE", "") == "1",
         # The first retry of a failed webhook, in seconds; each further one waits twice as long.
         "WEBHOOKS_RETRY_SECONDS": float(os.environ.get("WEBHOOKS_RETRY_SECONDS", 2)),
+        # Web Push alerts (alerts/): the VAPID contact push services see, subscribes per address
+        # (a browser subscribes once per story; more is a script), how long an alert stays news.
+        "PUSH_VAPID_SUBJECT": os.environ.get("PUSH_VAPID_SUBJECT", "mailto:newsroom@example.org"),
+        "PUSH_LIMIT": os.environ.get("PUSH_LIMIT", "10 per minute;60 per hour"),
+        "PUSH_TTL_SECONDS": int(os.environ.get("PUSH_TTL_SECONDS", 3600)),
+        "PUSH_RETRY_SECONDS": float(os.environ.get("PUSH_RETRY_SECONDS", 2)),
+        # Tests only: take http://127.0.0.1 endpoints (a stand-in push service).
+        "PUSH_ALLOW_LOCAL": os.environ.get("PUSH_ALLOW_LOCAL", "") == "1",
         "LIVE_HEARTBEAT_SECONDS": float(os.environ.get("LIVE_HEARTBEAT_SECONDS", 25)),
         # /metrics answers loopback and private networks, and anyone sending this bearer token.
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,

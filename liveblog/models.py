@@ -474,6 +474,51 @@ class WebhookAttempt(db.Model):
     event: Mapped[Event] = relationship()
 
 
+class PushCursor(db.Model):
+    """How far alerts have read a story's log, and the lease of the one process delivering them."""
+
+    __tablename__ = "push_cursors"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), primary_key=True)
+    # The seq of the last event looked at for key entries (gapless and committed in order).
+    last_seq: Mapped[int] = mapped_column(default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTC_TIME)
+
+
+class PushAlert(db.Model):
+    """One key update to tell subscribers: the notification's JSON, at the seq that made it."""
+
+    __tablename__ = "push_alerts"
+    __table_args__ = (UniqueConstraint("story_id", "seq", name="uq_push_alerts_story_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    seq: Mapped[int]
+    payload: Mapped[str] = mapped_column(Text)  # {"title", "body", "url"}
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+
+
+class PushSubscription(db.Model):
+    """A browser's Web Push subscription to a story's key updates; nothing else of the reader."""
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("story_id", "endpoint", name="uq_push_subscriptions_story_endpoint"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    endpoint: Mapped[str] = mapped_column(String(1000))
+    p256dh: Mapped[str] = mapped_column(String(100))  # the browser's P-256 key, base64url
+    auth: Mapped[str] = mapped_column(String(40))  # its 16-byte auth secret, base64url
+    created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    # The seq of the last alert sent (or given up); alerts before the subscription never go.
+    last_seq: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+
+
 class QuestionStatus(enum.StrEnum):
     PENDING = "pending"  # in the desk's queue; no reader sees it
     PUBLISHED = "published"  # quoted in an entry (entry_id)

@@ -354,6 +354,81 @@ PATHS["/api/polls/{poll_id}/votes"] = {
     },
 }
 
+# Web Push alerts (liveblog/alerts/): the page's own calls, open to anonymous readers. The rules
+# are alerts/subscriptions.py's; the layers keep api/ from importing it, so they are restated.
+_BASE64URL = "^[A-Za-z0-9_-]{%d}=?=?$"
+PUSH_SCHEMAS = {
+    "PushKey": {"type": "object", "required": ["key"], "properties": {"key": {
+        "type": "string", "description": "The VAPID public key: a P-256 point, base64url."}}},
+    "PushSubscriptionCreate": {
+        "type": "object",
+        "description": "What the browser's PushSubscription.toJSON() gives.",
+        "required": ["endpoint", "keys"],
+        "additionalProperties": False,
+        "properties": {
+            "endpoint": {"type": "string", "minLength": 1, "maxLength": 1000,
+                         "description": "The push service's https:// URL."},
+            "expirationTime": {"type": ["number", "null"]},
+            "keys": {
+                "type": "object",
+                "required": ["p256dh", "auth"],
+                "additionalProperties": False,
+                "properties": {
+                    "p256dh": {"type": "string", "pattern": _BASE64URL % 87},
+                    "auth": {"type": "string", "pattern": _BASE64URL % 22},
+                },
+            },
+        },
+    },
+    "PushSubscriptionDelete": {
+        "type": "object", "required": ["endpoint"], "additionalProperties": False,
+        "properties": {"endpoint": {"type": "string", "minLength": 1, "maxLength": 1000}},
+    },
+    "PushSubscribed": {"type": "object", "required": ["status"],
+                       "properties": {"status": {"const": "subscribed"}}},
+}
+PATHS["/api/push/key"] = {
+    "get": _operation(
+        "getPushKey",
+        "The server's VAPID public key, the applicationServerKey of PushManager.subscribe.",
+        {"200": _json("PushKey", "The key.")},
+        "401",
+    ),
+}
+PATHS["/api/stories/{slug}/push-subscriptions"] = {
+    "post": {
+        **_operation(
+            "subscribeToAlerts",
+            "Ask for a Web Push alert each time an entry of the story is marked key.",
+            {"201": _json("PushSubscribed", "Subscribed; only later key entries are sent.")},
+            "400 401 403 404 409 413 422",
+            parameters=STORY,
+            body="PushSubscriptionCreate",
+            write=True,
+            description="No token needed. The endpoint must be a known push service's https"
+            " URL, the keys a P-256 point and a 16-byte secret (422 otherwise); a story that is"
+            " not live is a 409, a body over 4 KiB a 413, more than PUSH_LIMIT per address a"
+            " 429. The same endpoint again replaces its keys. Nothing else about the reader is"
+            " kept.",
+        ),
+        "security": READER,
+    },
+    "delete": {
+        **_operation(
+            "unsubscribeFromAlerts",
+            "Stop the alerts to this endpoint; an endpoint not subscribed is fine too.",
+            {"204": {"description": "Unsubscribed."}},
+            "400 401 403 404 413 422",
+            parameters=STORY,
+            body="PushSubscriptionDelete",
+            write=True,
+            description="No token needed; counted against PUSH_LIMIT per address like a"
+            " subscribe.",
+        ),
+        "security": READER,
+    },
+}
+
 
 @functools.cache
 def build_spec() -> dict:
@@ -382,6 +457,8 @@ def build_spec() -> dict:
         spec.components.schema(name, schema=getattr(schemas, name))
     for name in ("QuestionCreate", "QuestionReceived"):
         spec.components.schema(name, schema=getattr(questions, name))
+    for name, schema in PUSH_SCHEMAS.items():
+        spec.components.schema(name, component=schema)
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "An API token."}
     )

@@ -1,5 +1,5 @@
-"""Rate limits that protect the service: API writes per token, live connects and readers'
-questions per address.
+"""Rate limits that protect the service: API writes per token, live connects, readers'
+questions, votes and alert subscriptions per address.
 
 The readers-per-process cap is live/reader_cap.py's.
 """
@@ -68,6 +68,16 @@ def limit_poll_votes(bp: Blueprint) -> None:
         _setting("VOTE_LIMIT"), scope="poll-votes", key_func=get_remote_address,
         methods=["POST"],
         error_message="Too many votes from this address; wait for Retry-After seconds.",
+    )(bp)
+
+
+def limit_push_subscriptions(bp: Blueprint) -> None:
+    """Count every subscribe and unsubscribe to this blueprint against PUSH_LIMIT per address."""
+    limiter.shared_limit(
+        _setting("PUSH_LIMIT"), scope="push-subscriptions", key_func=get_remote_address,
+        methods=["POST", "DELETE"],
+        error_message="Too many alert subscriptions from this address; wait for Retry-After"
+        " seconds.",
     )(bp)
 
 

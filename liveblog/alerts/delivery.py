@@ -1,0 +1,234 @@
+"""Sending alerts: per story under a lease, to each subscription in seq order, off-request.
+
+A pass claims each story with something to do, turns its new key entries into alerts
+(queue.py), then sends each subscription the alerts after its own cursor, oldest first. A
+subscription that fails (no answer, 429, 5xx) waits with a growing backoff and keeps its place,
+so its order holds; the others go on. 404 and 410 mean the browser has unsubscribed: the row is
+deleted. Another 4xx (400, 413…) means this message will never be taken: logged and dropped.
+An alert older than its TTL is stale news and is skipped.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import and_, delete, exists, or_, select, update
+
+from liveblog.alerts.keys import vapid
+from liveblog.alerts.lease import Lease, claim, fence, release
+from liveblog.alerts.queue import queue_alerts
+from liveblog.alerts.sender import send
+from liveblog.background import Loop
+from liveblog.extensions import db
+from liveblog.models import (
+    PushAlert,
+    PushCursor,
+    PushSubscription,
+    Story,
+    StoryStatus,
+    as_utc,
+    utcnow,
+)
+from liveblog.outages import Outage
+
+log = logging.getLogger(__name__)
+
+PER_SUBSCRIPTION = 20  # alerts read for one subscription at a time
+ROUNDS = 10  # batches of the log read per claim before the lease goes back
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    DROPPED = "dropped"  # refused for good (4xx) or stale: the cursor moves on
+    GONE = "gone"  # 404/410: the subscription is deleted
+    FAILED = "failed"  # backing off; the subscription waits
+    LOST = "lost"  # another process holds the lease now: stop, write nothing
+
+
+def backoff(failures: int, base: float = 2.0) -> timedelta:
+    """How long to wait after the nth failure in a row: base, twice that… at most an hour."""
+    return timedelta(seconds=min(base * 2 ** (min(failures, 13) - 1), 3600))
+
+
+def _due_subscription(now):
+    return and_(
+        or_(PushSubscription.next_attempt_at.is_(None), PushSubscription.next_attempt_at <= now),
+        exists().where(PushAlert.story_id == PushSubscription.story_id,
+                       PushAlert.seq > PushSubscription.last_seq))
+
+
+def due_stories() -> list[int]:
+    """Stories free to claim with log to read or alerts to send; reads only."""
+    now = utcnow()
+    waiting = exists().where(PushSubscription.story_id == PushCursor.story_id,
+                             _due_subscription(now))
+    query = (
+        select(PushCursor.story_id).join(Story, Story.id == PushCursor.story_id)
+        .where(Story.status != StoryStatus.DRAFT.value,
+               or_(PushCursor.lease_until.is_(None), PushCursor.lease_until < now),
+               or_(Story.last_seq > PushCursor.last_seq, waiting))
+        .order_by(PushCursor.story_id)
+    )
+    return list(db.session.scalars(query))
+
+
+def deliver_story(lease: Lease) -> int:
+    """Queue the story's new alerts and send every subscription its waiting ones; let go."""
+    sent = 0
+    try:
+        cursor = db.session.get(PushCursor, lease.story_id)
+        story = db.session.get(Story, lease.story_id)
+        for _ in range(ROUNDS):
+            before = cursor.last_seq
+            queue_alerts(cursor, story)
+            if cursor.last_seq == before:
+                break
+            if not fence(lease):
+                db.session.rollback()
+                return sent
+            db.session.commit()
+        now = utcnow()
+        subscriptions = db.session.scalars(
+            select(PushSubscription).where(PushSubscription.story_id == lease.story_id,
+                                           _due_subscription(now))
+            .order_by(PushSubscription.id)).all()
+        for subscription in subscriptions:
+            outcome, count = _deliver_subscription(lease, subscription)
+            sent += count
+            if outcome is Outcome.LOST:
+                log.warning("push alerts of story %s: lease lost; stopped", lease.story_id)
+                break
+        _forget_stale(lease.story_id)
+    finally:
+        db.session.rollback()
+        release(lease)
+    return sent
+
+
+def _ttl() -> int:
+    return int(current_app.config.get("PUSH_TTL_SECONDS", 3600))
+
+
+def _deliver_subscription(lease: Lease, subscription: PushSubscription) -> tuple[Outcome, int]:
+    """Send one subscription its waiting alerts in seq order, until one fails."""
+    sent = 0
+    alerts = db.session.scalars(
+        select(PushAlert).where(PushAlert.story_id == lease.story_id,
+                                PushAlert.seq > subscription.last_seq)
+        .order_by(PushAlert.seq).limit(PER_SUBSCRIPTION)).all()
+    # Detached, rows stay as read: the commit after each attempt would expire them.
+    for row in (subscription, *alerts):
+        db.session.expunge(row)
+    config = current_app.config
+    key = vapid(current_app.instance_path)
+    subject = config.get("PUSH_VAPID_SUBJECT", "mailto:newsroom@example.org")
+    for alert in alerts:
+        sub_id, seq, endpoint = subscription.id, alert.seq, subscription.endpoint
+        if utcnow() - as_utc(alert.created_at) > timedelta(seconds=_ttl()):
+            status = None
+            outcome = Outcome.DROPPED  # stale: the reader would get old news
+        else:
+            status, error = send(endpoint, subscription.p256dh, subscription.auth,
+                                 alert.payload.encode(), key, subject, _ttl())
+            outcome = _judge(status)
+            if outcome is Outcome.DROPPED:
+                log.warning("push alert %s refused by the push service (%s %s); dropped",
+                            seq, status, error)
+        if not fence(lease):
+            db.session.rollback()
+            return Outcome.LOST, sent
+        _record(subscription, outcome, seq, sub_id)
+        db.session.commit()
+        sent += outcome is Outcome.SENT
+        if outcome in (Outcome.GONE, Outcome.FAILED):
+            return outcome, sent
+    return Outcome.SENT, sent
+
+
+def _judge(status: int | None) -> Outcome:
+    if status is not None and 200 <= status < 300:
+        return Outcome.SENT
+    if status in (404, 410):
+        return Outcome.GONE
+    if status is None or status == 429 or status >= 500 or 300 <= status < 400:
+        return Outcome.FAILED
+    return Outcome.DROPPED
+
+
+def _record(subscription: PushSubscription, outcome: Outcome, seq: int, sub_id: int) -> None:
+    """Write what an attempt means for the subscription; the caller commits."""
+    if outcome is Outcome.GONE:
+        db.session.execute(delete(PushSubscription).where(PushSubscription.id == sub_id))
+        return
+    if outcome is Outcome.FAILED:
+        failures = subscription.failures + 1
+        base = float(current_app.config.get("PUSH_RETRY_SECONDS", 2))
+        values = {"failures": failures, "next_attempt_at": utcnow() + backoff(failures, base)}
+    else:
+        values = {"last_seq": seq, "failures": 0, "next_attempt_at": None}
+    db.session.execute(update(PushSubscription).where(PushSubscription.id == sub_id)
+                       .values(**values).execution_options(synchronize_session=False))
+    for name, value in values.items():
+        setattr(subscription, name, value)
+
+
+def _forget_stale(story_id: int) -> None:
+    # An alert past its TTL is never sent again; the row is only weight.
+    cutoff = utcnow() - timedelta(seconds=_ttl() + 60)
+    db.session.execute(delete(PushAlert).where(PushAlert.story_id == story_id,
+                                               PushAlert.created_at < cutoff))
+    db.session.commit()
+
+
+class Deliverer:
+    """A background loop that hands stories with alerts due to a small pool of workers."""
+
+    def __init__(self, app: Flask, interval: float = 1.0, workers: int = 4):
+        self.app = app
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push")
+        self._loop = Loop("liveblog-push", lambda: self.run_once(), interval,
+                          outage=Outage("push alerts", "database", log))
+        self._busy: set[int] = set()  # stories handed to the pool and not finished yet
+        self._busy_lock = threading.Lock()
+
+    def start(self) -> Deliverer:
+        """Start sending."""
+        self._loop.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the sends under way."""
+        self._loop.stop(timeout)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def run_once(self, wait: bool = False) -> list:
+        """Start a delivery for every due story; with wait, return once they are done."""
+        with self.app.app_context():
+            try:
+                due = due_stories()
+            finally:
+                db.session.remove()
+        futures = []
+        with self._busy_lock:
+            for story_id in due:
+                if story_id not in self._busy:
+                    self._busy.add(story_id)
+                    futures.append(self._pool.submit(self._deliver, story_id))
+        return [future.result() for future in futures] if wait else futures
+
+    def _deliver(self, story_id: int) -> int:
+        try:
+            with self.app.app_context():
+                try:
+                    lease = claim(story_id)
+                    return deliver_story(lease) if lease else 0
+                finally:
+                    db.session.remove()
+        finally:
+            with self._busy_lock:
+                self._busy.discard(story_id)

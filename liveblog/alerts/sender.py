@@ -1,0 +1,37 @@
+"""One Web Push message: encrypted for the browser (RFC 8291), signed with VAPID (RFC 8292)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import requests
+from py_vapid import Vapid
+from pywebpush import WebPusher
+
+TIMEOUT_SECONDS = 5
+
+
+class _NoRedirects(requests.Session):
+    """A session that never follows a redirect: the push service answers, nobody else."""
+
+    def post(self, url, **kwargs):
+        """POST once; a 3xx is an answer like any other."""
+        kwargs["allow_redirects"] = False
+        return super().post(url, **kwargs)
+
+
+def send(endpoint: str, p256dh: str, auth: str, payload: bytes, key: Vapid, subject: str,
+         ttl: int) -> tuple[int | None, str | None]:
+    """POST one message; return (status, error), with the status None when none came back."""
+    parts = urlsplit(endpoint)
+    claims = {"sub": subject, "aud": f"{parts.scheme}://{parts.netloc}"}
+    headers = {**key.sign(claims), "Urgency": "high"}
+    with _NoRedirects() as session:
+        pusher = WebPusher({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}},
+                           requests_session=session)
+        try:
+            response = pusher.send(payload, headers, ttl=ttl, content_encoding="aes128gcm",
+                                   timeout=TIMEOUT_SECONDS)
+        except (requests.RequestException, OSError, ValueError) as error:
+            return None, (str(error) or type(error).__name__)[:300]
+    return response.status_code, None if 200 <= response.status_code < 300 else response.reason

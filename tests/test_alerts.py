@@ -1,0 +1,251 @@
+"""Web Push alerts against the stand-in push service: what is sent, in which order, and when not."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from push_support import PushService, unb64url
+from sqlalchemy import func, select
+
+from liveblog.alerts import Deliverer, vapid
+from liveblog.alerts.keys import KEY_FILE
+from liveblog.extensions import db
+from liveblog.models import PushAlert, PushSubscription
+
+SUBSCRIPTIONS = "/api/stories/storm/push-subscriptions"
+
+
+@pytest.fixture
+def push(app):
+    """The stand-in push service, with the app allowed to reach it and retrying at once."""
+    app.config.update(PUSH_ALLOW_LOCAL=True, PUSH_RETRY_SECONDS=0, PUSH_LIMIT="100000 per minute")
+    service = PushService()
+    yield service
+    service.close()
+
+
+def subscribe(client, subscription: dict, slug: str = "storm"):
+    """POST a browser's subscription as the page's script does."""
+    return client.post(f"/api/stories/{slug}/push-subscriptions", json=subscription)
+
+
+def pin(client, actions, entry_id: int, pinned: bool = True, **fields) -> dict:
+    """Mark an entry key (or not) through the API, as the desk's publishing path does."""
+    response = client.patch(f"/api/stories/storm/entries/{entry_id}",
+                            json={"pinned": pinned, **fields}, headers=actions.headers())
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def deliver(app) -> None:
+    """One pass of the background loop, waited for."""
+    Deliverer(app).run_once(wait=True)
+
+
+def subscriptions(app) -> int:
+    """How many subscriptions are stored."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(PushSubscription))
+
+
+def test_an_entry_marked_key_sends_its_title_and_link_once(app, client, actions, push):
+    actions.create_story()
+    entry = actions.post_entry(body="<p>The river is <b>over</b> its banks.</p>",
+                               headline="Flood warning")
+    browser = push.subscription()
+    assert subscribe(client, browser).status_code == 201
+    deliver(app)
+    assert push.messages == []  # nothing is key yet
+    pin(client, actions, entry["id"])
+    pin(client, actions, entry["id"], headline="Flood warning for the valley")  # still key
+    deliver(app)
+    deliver(app)
+    [message] = push.wait_for(1)
+    assert message.status == 201 and message.path == browser["endpoint"].removeprefix(push.origin)
+    assert message.json() == {"title": "Flood warning", "body": "The river is over its banks.",
+                              "url": f"/stories/storm/entries/{entry['id']}"}
+    assert int(message.headers["ttl"]) == 3600 and message.headers["urgency"] == "high"
+
+
+def test_alerts_come_in_seq_order_after_a_500_and_a_timeout_free_retry(app, client, actions, push):
+    actions.create_story()
+    first, second = actions.post_entry(headline="One"), actions.post_entry(headline="Two")
+    browser = push.subscription()
+    subscribe(client, browser)
+    push.answer(browser["endpoint"], 500)
+    pin(client, actions, first["id"])
+    pin(client, actions, second["id"])
+    actions.post_entry(headline="Three", pinned=True)
+    deliver(app)  # "One" is refused with 500: the subscription backs off and keeps its place
+    assert [m.status for m in push.wait_for(1)] == [500]
+    deliver(app)
+    messages = push.wait_for(4)
+    assert [(m.status, m.json()["title"]) for m in messages] == [
+        (500, "One"), (201, "One"), (201, "Two"), (201, "Three")]
+
+
+def test_another_subscriber_is_not_held_up_by_one_that_fails(app, client, actions, push):
+    actions.create_story()
+    entry = actions.post_entry(headline="Key")
+    failing, working = push.subscription(), push.subscription()
+    subscribe(client, failing)
+    subscribe(client, working)
+    push.answer(failing["endpoint"], 503, 503)
+    pin(client, actions, entry["id"])
+    deliver(app)
+    sent = {(m.path, m.status) for m in push.wait_for(2)}
+    assert sent == {(failing["endpoint"].removeprefix(push.origin), 503),
+                    (working["endpoint"].removeprefix(push.origin), 201)}
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_subscription_the_service_calls_gone_is_removed(app, client, actions, push, status):
+    actions.create_story()
+    entry = actions.post_entry(headline="Key")
+    browser = push.subscription()
+    subscribe(client, browser)
+    push.answer(browser["endpoint"], status)
+    pin(client, actions, entry["id"])
+    deliver(app)
+    assert [m.status for m in push.wait_for(1)] == [status]
+    assert subscriptions(app) == 0
+    actions.post_entry(headline="Another", pinned=True)
+    deliver(app)
+    assert len(push.messages) == 1  # nobody left to tell
+
+
+@pytest.mark.parametrize("status", [400, 413])
+def test_a_message_the_service_refuses_is_dropped_and_the_next_goes(app, client, actions, push,
+                                                                     status):
+    actions.create_story()
+    browser = push.subscription()
+    subscribe(client, browser)
+    push.answer(browser["endpoint"], status)
+    actions.post_entry(headline="Refused", pinned=True)
+    actions.post_entry(headline="Taken", pinned=True)
+    deliver(app)
+    assert [(m.status, m.json()["title"]) for m in push.wait_for(2)] == [
+        (status, "Refused"), (201, "Taken")]
+    deliver(app)
+    assert len(push.messages) == 2 and subscriptions(app) == 1
+
+
+def test_a_new_subscriber_gets_no_past_alert_and_unsubscribing_stops_them(app, client, actions,
+                                                                          push):
+    actions.create_story()
+    actions.post_entry(headline="Old news", pinned=True)
+    early = push.subscription()
+    subscribe(client, early)
+    deliver(app)
+    late = push.subscription()
+    subscribe(client, late)
+    deliver(app)
+    assert push.messages == []
+    response = client.delete(SUBSCRIPTIONS, json={"endpoint": early["endpoint"]})
+    assert response.status_code == 204
+    assert client.delete(SUBSCRIPTIONS, json={"endpoint": early["endpoint"]}).status_code == 204
+    actions.post_entry(headline="New", pinned=True)
+    deliver(app)
+    [message] = push.wait_for(1)
+    assert message.path == late["endpoint"].removeprefix(push.origin)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PushAlert)) == 1
+
+
+def test_two_processes_send_each_alert_once(app, client, actions, push):
+    actions.create_story()
+    subscribe(client, push.subscription())
+    actions.post_entry(headline="Key", pinned=True)
+    one, two = Deliverer(app), Deliverer(app)
+    futures = one.run_once() + two.run_once()
+    for future in futures:
+        future.result(timeout=10)
+    deliver(app)
+    assert len(push.wait_for(1)) == 1
+
+
+def _keys(push: PushService) -> dict:
+    return push.subscription()["keys"]
+
+
+BAD_SUBSCRIPTIONS = [
+    ("no endpoint", lambda push: {"keys": _keys(push)}, "endpoint"),
+    ("endpoint too long", lambda push: {"endpoint": push.origin + "/" + "a" * 1000,
+                                        "keys": _keys(push)}, "endpoint"),
+    ("http endpoint", lambda push: {"endpoint": "http://fcm.googleapis.com/x",
+                                    "keys": _keys(push)}, "endpoint"),
+    ("unknown push service", lambda push: {"endpoint": "https://10.0.0.1/x",
+                                           "keys": _keys(push)}, "endpoint"),
+    ("a user in the URL", lambda push: {"endpoint": "https://a@fcm.googleapis.com/x",
+                                        "keys": _keys(push)}, "endpoint"),
+    ("short auth", lambda push: {"endpoint": push.origin + "/p",
+                                 "keys": {**_keys(push), "auth": "abc"}}, "keys.auth"),
+    ("p256dh not on the curve", lambda push: {"endpoint": push.origin + "/p",
+                                              "keys": {**_keys(push), "p256dh": "B" * 87}},
+     "keys.p256dh"),
+    ("p256dh not base64url", lambda push: {"endpoint": push.origin + "/p",
+                                           "keys": {**_keys(push), "p256dh": "+" * 87}},
+     "keys.p256dh"),
+    ("no keys", lambda push: {"endpoint": push.origin + "/p"}, "keys"),
+    ("another field", lambda push: {**push.subscription(), "name": "Ann"}, "name"),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "field"), BAD_SUBSCRIPTIONS,
+                         ids=[case for case, *_ in BAD_SUBSCRIPTIONS])
+def test_a_bad_subscription_is_a_422_naming_the_field(app, client, actions, push, case, body,
+                                                      field):
+    actions.create_story()
+    response = subscribe(client, body(push))
+    assert response.status_code == 422, response.get_json()
+    assert field in response.get_json()["error"]["fields"]
+    assert subscriptions(app) == 0
+
+
+def test_bodies_that_are_not_subscriptions_are_refused(app, client, actions, push):
+    actions.create_story()
+    assert client.post(SUBSCRIPTIONS, data="[1]").status_code == 400
+    assert client.post(SUBSCRIPTIONS, data=b"\xff").status_code == 400
+    assert client.post(SUBSCRIPTIONS, data="x" * 5000).status_code == 413
+    assert subscribe(client, push.subscription(), slug="nowhere").status_code == 404
+    actions.create_story("quiet", status="draft")
+    assert subscribe(client, push.subscription(), slug="quiet").status_code == 404
+
+
+def test_an_ended_story_takes_no_subscription(app, client, actions, push):
+    actions.create_story()
+    client.patch("/api/stories/storm", json={"status": "ended"}, headers=actions.headers())
+    assert subscribe(client, push.subscription()).status_code == 409
+
+
+def test_production_refuses_a_local_endpoint(app, client, actions, push):
+    actions.create_story()
+    app.config["PUSH_ALLOW_LOCAL"] = False
+    response = subscribe(client, push.subscription())
+    assert response.status_code == 422 and "endpoint" in response.get_json()["error"]["fields"]
+
+
+def test_subscribing_is_limited_per_address(app, client, actions, push):
+    actions.create_story()
+    app.config["PUSH_LIMIT"] = "2 per minute"
+    statuses = [subscribe(client, push.subscription()).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    assert subscriptions(app) == 2
+
+
+def test_the_vapid_key_is_made_once_and_kept_private(app, client):
+    first = client.get("/api/push/key").get_json()["key"]
+    assert client.get("/api/push/key").get_json()["key"] == first
+    point = unb64url(first)
+    assert len(point) == 65 and point[0] == 4
+    path = os.path.join(app.instance_path, KEY_FILE)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert vapid(app.instance_path).private_key is not None
+
+
+def test_the_service_worker_is_served_for_the_whole_site(client):
+    response = client.get("/alerts-sw.js")
+    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    assert b"notificationclick" in response.data

@@ -1,0 +1,122 @@
+"""Web Push in Chromium: a reader turns alerts on, an editor marks an entry key in the desk, and
+the stand-in push service receives one message that decrypts to the entry's title and link."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from browser_support import browser_tests
+from cryptography.hazmat.primitives import serialization
+from playwright.sync_api import expect
+from push_support import PushService, unb64url
+from sqlalchemy import select
+from test_desk_browser import desk_as, new_page, open_desk
+
+from liveblog.alerts import Deliverer
+from liveblog.extensions import db
+from liveblog.models import PushSubscription
+
+pytestmark = browser_tests
+__all__ = ["new_page"]  # the fixture
+
+SERVER = 5000  # ms: a round trip through the page or the desk, with room for a slow machine
+ENDPOINT_PATH = "/push/chromium"
+
+# Chromium's own pushManager.subscribe() asks Google's push service for an endpoint, and no
+# push service is reachable here. So this one thing is replaced: subscribe() makes a real P-256
+# key pair and auth secret with WebCrypto, as a browser does, and returns a subscription whose
+# endpoint is the test's stand-in push service. Everything else is the page's own code: the
+# button, the permission request, the service worker's registration, the POST of toJSON().
+# The private key is left on window for the test to hand to the stand-in, which decrypts.
+FAKE_SUBSCRIBE = """
+(() => {
+  const endpoint = %s;
+  let made = null;
+  const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  PushManager.prototype.subscribe = async function (options) {
+    const pair = await crypto.subtle.generateKey(
+      { name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+    const point = await crypto.subtle.exportKey("raw", pair.publicKey);
+    const auth = crypto.getRandomValues(new Uint8Array(16));
+    window.__push = {
+      userVisibleOnly: options.userVisibleOnly,
+      serverKey: b64url(options.applicationServerKey),
+      pkcs8: b64url(await crypto.subtle.exportKey("pkcs8", pair.privateKey)),
+      auth: b64url(auth),
+    };
+    const json = { endpoint, expirationTime: null,
+                   keys: { p256dh: b64url(point), auth: b64url(auth) } };
+    made = { endpoint, expirationTime: null, options, toJSON: () => json,
+             unsubscribe: async () => { made = null; return true; } };
+    return made;
+  };
+  PushManager.prototype.getSubscription = async function () { return made; };
+})();
+"""
+
+
+@pytest.fixture
+def push(app):
+    """The stand-in push service, reachable from the app, and the alerts' background loop."""
+    app.config.update(PUSH_ALLOW_LOCAL=True, PUSH_RETRY_SECONDS=0)
+    service = PushService()
+    loop = Deliverer(app, interval=0.1).start()
+    yield service, loop
+    loop.stop()
+    service.close()
+
+
+def stored_endpoints(app) -> list[str]:
+    """The endpoints of every stored subscription."""
+    with app.app_context():
+        return list(db.session.scalars(select(PushSubscription.endpoint)))
+
+
+def test_a_key_entry_reaches_a_subscribed_browser_and_a_410_unsubscribes_it(
+    app, actions, new_page, push, live_server
+):
+    service, loop = push
+    actions.create_story()
+    entry = actions.post_entry(body="<p>Both lanes shut after the storm.</p>",
+                               headline="Bridge closed")
+    reader = new_page()
+    reader.context.grant_permissions(["notifications"], origin=live_server)
+    endpoint = service.origin + ENDPOINT_PATH
+    reader.add_init_script(FAKE_SUBSCRIBE % json.dumps(endpoint))
+    reader.goto("/stories/storm")
+
+    button = reader.get_by_role("button", name="Notify me of key updates")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    button.click()
+    expect(button).to_have_attribute("aria-pressed", "true", timeout=SERVER)
+    expect(reader.locator("#alerts-status")).to_contain_text("Alerts are on")
+    made = reader.evaluate("window.__push")
+    assert made["userVisibleOnly"] is True
+    assert made["serverKey"] == reader.evaluate(
+        "fetch('/api/push/key').then((answer) => answer.json()).then((body) => body.key)")
+    worker = reader.evaluate("navigator.serviceWorker.getRegistration('/')"
+                             ".then((found) => found && found.active && found.active.scriptURL)")
+    assert worker == f"{live_server}/alerts-sw.js"
+    assert stored_endpoints(app) == [endpoint]
+    private_key = serialization.load_der_private_key(unb64url(made["pkcs8"]), None)
+    service.register(ENDPOINT_PATH, private_key, unb64url(made["auth"]))
+
+    desk = open_desk(desk_as(new_page, actions, "desk@example.org"), "storm")
+    card = desk.locator("#entries > .desk-entry")
+    card.get_by_role("button", name="Mark as key").click()
+    expect(card.get_by_role("button", name="Unmark key")).to_be_visible(timeout=SERVER)
+
+    [message] = service.wait_for(1)
+    assert message.status == 201 and message.path == ENDPOINT_PATH
+    assert message.json() == {"title": "Bridge closed", "body": "Both lanes shut after the storm.",
+                              "url": f"/stories/storm/entries/{entry['id']}"}
+
+    # The browser has gone away (the push service says 410): the subscription is removed.
+    service.answer(endpoint, 410)
+    actions.post_entry(headline="Ferry running", pinned=True)
+    second = service.wait_for(2)[1]
+    assert second.status == 410 and second.json()["title"] == "Ferry running"
+    loop.stop()  # waits for the pass under way, which deletes the subscription
+    assert stored_endpoints(app) == []
