@@ -36,7 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from liveblog.extensions import csrf
     from liveblog.live import reader_cap, shutdown, stream
     from liveblog.ops import cli, health, prometheus
-    from liveblog.public import feeds, metadata, oembed, pages
+    from liveblog.public import feeds, fragment, metadata, oembed, pages
     from liveblog.web import assets, caching, compression, i18n, limits, logs, params, security
 
     # Before any route is added: every <int:...> in a URL is ASCII digits only.
@@ -55,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         i18n,  # before any view renders
         errors,
         filters,
-        api, questions, polls, alerts, openapi, pages, media, feeds, oembed, health,
+        api, questions, polls, alerts, openapi, pages, media, feeds, oembed, fragment, health,
         prometheus,  # blueprints, before
         metadata,  # the hooks that look at their answers
         security,

@@ -1,16 +1,23 @@
 // Embeds liveblog stories: <div data-liveblog="https://host/stories/slug"></div> becomes an
 // iframe to that story's embed page, resized to fit whenever the page inside reports its height.
 // An iframe that is already there (the oEmbed answer: <iframe data-liveblog-frame>) is resized
-// the same way. docs/embedding.md shows both.
+// the same way. A story's fragment that the host's server included (<div data-liveblog-fragment>,
+// from /stories/<slug>/fragment) is kept live in place by our module js/fragment-live.js.
+// docs/embedding.md shows each.
 (function () {
   "use strict";
 
   var STORY_PATH = /^\/stories\/[a-z0-9]+(?:-[a-z0-9]+)*\/?$/;
   var EMBED_PATH = /^\/stories\/[a-z0-9]+(?:-[a-z0-9]+)*\/embed$/;
   var MAX_HEIGHT = 100000; // px: a bound on what a frame may ask for
+  var FRAGMENT_MODULE = "/static/js/fragment-live.js";
+  var EMBEDS_SCRIPT = "/static/js/embeds.js"; // click-to-play for videos, as on the page
+  // Where this script came from: only that server's module may run on the host page.
+  var HOME = document.currentScript && document.currentScript.src
+    ? new URL(document.currentScript.src).origin : null;
   var frames = [];
 
-  function embedUrl(address) {
+  function embedUrl(address, limit) {
     var url;
     try {
       url = new URL(address); // absolute addresses only
@@ -22,12 +29,16 @@
     url.pathname = url.pathname.replace(/\/$/, "") + "/embed";
     url.search = "";
     url.hash = "";
+    if (/^([1-9]|[1-4][0-9]|50)$/.test(limit || "")) url.searchParams.set("limit", limit); // a teaser
     return url;
   }
 
   function embed(container) {
     if (container.dataset.liveblogEmbedded) return; // the script may be included twice
-    var url = embedUrl(container.getAttribute("data-liveblog") || "");
+    var url = embedUrl(
+      container.getAttribute("data-liveblog") || "",
+      container.getAttribute("data-liveblog-limit")
+    );
     if (!url) return;
     container.dataset.liveblogEmbedded = "true";
     var title = container.getAttribute("data-liveblog-title") || container.textContent.trim();
@@ -77,11 +88,36 @@
     frames.push({ iframe: iframe, origin: url.origin });
   }
 
+  function addScript(src, isModule) {
+    if (document.querySelector('script[src="' + src + '"]')) return; // the page has it already
+    var script = document.createElement("script");
+    if (isModule) script.type = "module"; // parsed only where modules are: older browsers skip it
+    script.src = src;
+    script.async = true;
+    document.head.appendChild(script);
+  }
+
+  function upgradeFragments() {
+    var roots = document.querySelectorAll("[data-liveblog-fragment][data-module]");
+    for (var i = 0; i < roots.length; i++) {
+      var url;
+      try {
+        url = new URL(roots[i].getAttribute("data-module"));
+      } catch (error) {
+        continue;
+      }
+      if (!HOME || url.origin !== HOME || url.pathname !== FRAGMENT_MODULE) continue;
+      addScript(url.toString(), true);
+      addScript(HOME + EMBEDS_SCRIPT, false);
+    }
+  }
+
   function embedAll() {
     var containers = document.querySelectorAll("div[data-liveblog]");
     for (var i = 0; i < containers.length; i++) embed(containers[i]);
     var ready = document.querySelectorAll("iframe[data-liveblog-frame]");
     for (var j = 0; j < ready.length; j++) adopt(ready[j]);
+    upgradeFragments();
   }
 
   window.addEventListener("message", onMessage);

@@ -36,7 +36,7 @@ def permalink(entry: Entry) -> str:
     )
 
 
-def absolute_urls(html: str, base: str) -> str:
+def absolute_urls(html: str, base: str, videos_as_links: bool = True) -> str:
     """Entry HTML for readers off-site: links and pictures absolute, videos as plain links."""
     root = lxml.html.fragment_fromstring(html, create_parent="div")
     root.make_links_absolute(base, resolve_base_href=False, handle_failures="ignore")
@@ -52,7 +52,8 @@ def absolute_urls(html: str, base: str) -> str:
                     if words[0]
                 ),
             )
-    _videos_as_links(root)
+    if videos_as_links:  # else the host page's embed.js offers the page's click-to-play
+        _videos_as_links(root)
     children = (lxml.html.tostring(child, encoding="unicode") for child in root)
     return str(escape(root.text or "")) + "".join(children)
 

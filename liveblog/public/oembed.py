@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from liveblog.extensions import db
 from liveblog.models import Story, StoryStatus
+from liveblog.public.fragment import TEASER, teaser_limit
 from liveblog.public.pages import public_story
 from liveblog.queries import published_entries
 from liveblog.web import caching
@@ -38,11 +39,12 @@ SNIPPET = Markup(
 def embed_page(slug: str):
     """The story's latest entries on a bare page for an iframe, kept live by static/js/live.js."""
     story = public_story(slug)
-    caching.revalidate(story, "embed")
+    limit = teaser_limit()  # ?limit=N: a "latest N" teaser, kept at N by live.js
+    caching.revalidate(story, f"embed-{limit}" if limit else "embed")
     # Read seq before the entries, as the story page does, so no event falls in between.
     seq = story.last_seq
-    entries = published_entries(story.id, EMBED_SIZE)
-    return render_template("embed.html", story=story, seq=seq, entries=entries)
+    entries = published_entries(story.id, limit or EMBED_SIZE)
+    return render_template("embed.html", story=story, seq=seq, entries=entries, limit=limit)
 
 
 def _story_for(address: str) -> Story | None:
@@ -78,7 +80,9 @@ def oembed():
     use_locale(story.language)
     width = _bounded(DEFAULT_WIDTH, "maxwidth")
     height = _bounded(DEFAULT_HEIGHT, "maxheight")
-    src = url_for(".embed_page", slug=story.slug, _external=True)
+    # A teaser's size, like the sizes above: nonsense is read as not given.
+    limit = ascii_int(request.args.get("limit"), maximum=TEASER.high)
+    src = url_for(".embed_page", slug=story.slug, limit=limit or None, _external=True)
     loader = url_for("static", filename="embed.js", v=None, _external=True)
     title = gettext("Live: %(title)s", title=story.title)
     html = SNIPPET.format(src=src, width=width, height=height, title=title, loader=loader)

@@ -59,12 +59,19 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+# Read from other sites' pages too: the fragment a host includes, and the modules that embed.js
+# imports there to keep it live (a cross-origin module script must be allowed by CORS).
+SHARED_READS = {"fragment.story_fragment"}
+
+
 def _is_read_api() -> bool:
-    return request.path.startswith("/api/") or request.path == "/oembed"
+    path = request.path
+    return (path.startswith(("/api/", "/static/js/")) or path == "/oembed"
+            or request.endpoint in SHARED_READS)
 
 
 def allow_cross_origin_reads(response: Response) -> Response:
-    """Let any site read the public API and oEmbed (no credentials); writes stay same-origin."""
+    """Let any site read the public API, oEmbed, fragments and modules (no credentials)."""
     if not _is_read_api():
         return response
     if request.method in READS:

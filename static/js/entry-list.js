@@ -28,9 +28,10 @@ function readOrder() {
 
 /** The #entries list and the order the reader chose for it (kept in localStorage). */
 export class EntryList {
-  constructor(element) {
+  constructor(element, newestFirst = readOrder() !== "oldest") {
     this.element = element;
-    this.newestFirst = readOrder() !== "oldest";
+    this.newestFirst = newestFirst;
+    this.removed = new Set(); // ids deleted live: a refill must not bring one back from a cache
     // The server renders newest first.
     if (!this.newestFirst) this.reverse();
   }
@@ -55,6 +56,37 @@ export class EntryList {
     if (older || !this.newestFirst || shown.length === 0 || !document.getElementById("load-older")) {
       list.appendChild(element);
     }
+  }
+
+  /** Keep only the `limit` newest entries (a "latest N" teaser). */
+  trim(limit) {
+    const shown = Array.prototype.slice.call(this.entries());
+    const cut = this.newestFirst ? limit : Math.max(0, shown.length - limit);
+    (this.newestFirst ? shown.slice(cut) : shown.slice(0, cut)).forEach((element) => {
+      element.remove();
+    });
+  }
+
+  /**
+   * Fill a "latest N" teaser back up to `limit` from the entries API once one was deleted, as
+   * a fresh load would show it; prepare(element) readies each entry before it is inserted.
+   */
+  refill(entriesUrl, limit, prepare = (element) => element) {
+    const url = new URL(entriesUrl, window.location.href);
+    url.searchParams.set("limit", String(limit));
+    return fetch(url.toString(), { headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : { entries: [] }))
+      .then((page) => {
+        page.entries.forEach((entry) => {
+          if (this.removed.has(entry.id)) return;
+          if (this.element.querySelector("#entry-" + entry.id)) return;
+          const empty = this.element.querySelector(".no-entries");
+          if (empty) empty.remove();
+          this.insert(prepare(fromHtml(entry.html)), true);
+        });
+        this.trim(limit);
+      })
+      .catch(() => {});
   }
 
   /** Say the story has no entries yet, once the last one is gone. */

@@ -65,7 +65,8 @@ export function followStory(element, { apply, onState = () => {}, pollUrl = null
       return;
     }
     const url = new URL(element.dataset.liveUrl, window.location.href);
-    url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
+    // By the socket's own address: on another site's page (fragment-live.js) it names our host.
+    url.protocol = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
     url.searchParams.set("after", String(lastSeq));
     let opened = false;
     socket = new WebSocket(url.toString());

@@ -20,6 +20,8 @@ const CONNECTION_TEXT = {
 };
 
 const story = document.getElementById("story");
+// A "latest N" embed (?limit=N) keeps its N newest entries.
+const limit = story ? parseInt(story.dataset.limit, 10) || 0 : 0;
 const announcer = document.getElementById("live-announcer");
 const connection = document.getElementById("live-connection");
 const baseTitle = document.title;
@@ -58,6 +60,7 @@ function releaseHeld(scroll) {
   held.splice(0).forEach((element) => {
     if (!document.getElementById(element.id)) view.insert(element, false);
   });
+  if (limit) view.trim(limit);
   newUpdates.hidden = true;
   document.title = baseTitle;
   if (scroll) view.element.scrollIntoView({ block: "start" });
@@ -111,6 +114,7 @@ function applyEntry(frame) {
     if (empty) empty.remove();
     if (readerIsAway()) hold(element);
     else view.insert(element, false);
+    if (limit) view.trim(limit);
     announce("New update: " + (frame.entry.headline || frame.entry.label));
   }
   refreshTimes(element);
@@ -118,7 +122,14 @@ function applyEntry(frame) {
 
 function removeEntry(id) {
   const gone = document.getElementById("entry-" + id);
+  view.removed.add(id);
   if (gone) gone.remove();
+  if (gone && limit) {
+    view.refill(story.dataset.entriesUrl, limit, (element) => {
+      refreshTimes(element);
+      return element;
+    });
+  }
   const heldAt = findHeld("entry-" + id);
   if (heldAt >= 0) {
     held.splice(heldAt, 1);

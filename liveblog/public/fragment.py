@@ -1,0 +1,51 @@
+"""A story's entries as bare HTML for another site to include server-side (SSI, ESI, a fetch).
+
+static/embed.js upgrades the included list in place to live updates; ?limit=N makes it a
+"latest N" teaser. The markup is the page's own (templates/_entries.html), with addresses made
+absolute, since the host page's relative links would point at the host.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request
+
+from liveblog.public.feeds import absolute_urls
+from liveblog.public.pages import PAGE_SIZE, public_story
+from liveblog.queries import published_entries
+from liveblog.web import caching
+from liveblog.web.i18n import use_locale
+from liveblog.web.params import Bounds, ascii_int
+
+bp = Blueprint("fragment", __name__)
+
+# A teaser is a handful of entries for a home page; more than this is what the full list is for.
+TEASER = Bounds(1, 50)
+
+
+def teaser_limit() -> int | None:
+    """?limit=N (1-50, ASCII digits) for a "latest N" list, None when not asked; else a 400."""
+    values = request.args.getlist("limit")
+    if not values:
+        return None
+    number = ascii_int(values[0], maximum=TEASER.high) if len(values) == 1 else None
+    if number is None or number < TEASER.low:
+        abort(400,
+              description=f"'limit' must be a whole number from {TEASER.low} to {TEASER.high}.")
+    return number
+
+
+@bp.get("/stories/<slug>/fragment")
+def story_fragment(slug: str):
+    """The story page's list of entries, no page around it, for a host page to include."""
+    story = public_story(slug)
+    limit = teaser_limit()
+    variant = f"fragment-{limit}" if limit else "fragment"
+    caching.revalidate(story, variant, caching.ARCHIVED if story.archived else caching.PUBLIC)
+    use_locale(story.language)
+    # Read seq before the entries, as the page does: an event in between is replayed to the list.
+    seq = story.last_seq
+    entries = published_entries(story.id, limit or PAGE_SIZE)
+    html = render_template("fragment.html", story=story, seq=seq, entries=entries, limit=limit)
+    # web/security.py lets any origin read it: a host may fetch it from its readers' browsers.
+    return Response(absolute_urls(html, request.url_root, videos_as_links=False),
+                    content_type="text/html; charset=utf-8")

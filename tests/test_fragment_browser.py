@@ -1,0 +1,96 @@
+"""A host page on another origin includes story fragments server-side; embed.js keeps them live."""
+
+from __future__ import annotations
+
+import pytest
+from browser_support import browser_tests
+from test_embedding import serve_host_page
+
+pytestmark = browser_tests
+
+HOST_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A newspaper</title>
+<link rel="stylesheet" href="{site}/static/css/fragment.css"></head>
+<body>
+<h1>Somebody else's site</h1>
+<section id="full">{full}</section>
+<section id="teaser">{teaser}</section>
+<script async src="{site}/static/embed.js"></script>
+</body></html>
+"""
+FULL = "#full .entries > .entry"
+TEASER = "#teaser .entries > .entry"
+UPGRADED = """() => [...document.querySelectorAll('[data-liveblog-fragment]')]
+                 .every(root => root.dataset.liveblogLive === 'true')"""
+
+
+def _fragment(actions, live_server: str, path: str) -> str:
+    """What a host's server-side fetch (or SSI) puts in its page."""
+    answer = actions.client.get(path, base_url=live_server)
+    assert answer.status_code == 200
+    return answer.get_data(as_text=True)
+
+
+@pytest.fixture
+def browser_page(browser):
+    """A page in a fresh context of the shared headless Chromium, its console errors kept."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def test_a_host_page_keeps_included_fragments_live(browser_page, live_server, actions):
+    from playwright.sync_api import expect
+
+    client = actions.client
+    actions.create_story()
+    first = actions.post_entry(body="<p>Rain is spreading north.</p>")
+    actions.create_story(slug="quake", title="Quake")
+    older, newer = (actions.post_entry(slug="quake", body=f"<p>Quake {n}</p>") for n in range(2))
+    host = serve_host_page(HOST_PAGE.format(
+        site=live_server,
+        full=_fragment(actions, live_server, "/stories/storm/fragment"),
+        teaser=_fragment(actions, live_server, "/stories/quake/fragment?limit=2"),
+    ).encode())
+    page = browser_page
+    try:
+        page.goto(next(host))
+        assert page.evaluate("location.origin") != live_server
+        expect(page.locator(FULL)).to_have_count(1)
+        page.wait_for_function(UPGRADED, timeout=5000)
+
+        # Published, edited and deleted on the desk's side: the host page follows, no reload.
+        added = actions.post_entry(body="<p>The bridge is closed.</p>", headline="Bridge shut")
+        expect(page.locator(FULL)).to_have_count(2, timeout=5000)
+        expect(page.locator(FULL).first).to_contain_text("Bridge shut")
+        # Its links name the story's server, not the host's.
+        link = page.locator(f"#entry-{added['id']} .entry-label a")
+        expect(link).to_have_attribute(
+            "href", f"{live_server}/stories/storm/entries/{added['id']}")
+        edited = client.patch(f"/api/stories/storm/entries/{first['id']}",
+                              json={"body": "<p>Rain has reached the coast.</p>"},
+                              headers=actions.headers())
+        assert edited.status_code == 200
+        expect(page.locator(f"#entry-{first['id']}")).to_contain_text("reached the coast")
+        gone = client.delete(f"/api/stories/storm/entries/{added['id']}",
+                             headers=actions.headers())
+        assert gone.status_code == 204
+        expect(page.locator(FULL)).to_have_count(1, timeout=5000)
+
+        # The teaser keeps the newest two: a new entry pushes the oldest out...
+        expect(page.locator(TEASER)).to_have_count(2)
+        latest = actions.post_entry(slug="quake", body="<p>Aftershock</p>", headline="Aftershock")
+        expect(page.locator(TEASER).first).to_contain_text("Aftershock", timeout=5000)
+        expect(page.locator(TEASER)).to_have_count(2)
+        expect(page.locator(f"#entry-{older['id']}")).to_have_count(0)
+        # ...and a deleted one lets it back in, as a fresh include would show.
+        client.delete(f"/api/stories/quake/entries/{latest['id']}", headers=actions.headers())
+        expect(page.locator(f"#entry-{older['id']}")).to_have_count(1, timeout=5000)
+        expect(page.locator(TEASER)).to_have_count(2)
+        expect(page.locator(TEASER).first).to_have_attribute("id", f"entry-{newer['id']}")
+        assert page.errors == []
+    finally:
+        host.close()
