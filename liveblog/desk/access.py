@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, request
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from liveblog.database import MAX_INTEGER
@@ -38,7 +39,7 @@ def roles_required(*roles: Role):
         @login_required
         def wrapped(*args, **kwargs):
             if current_user.role not in roles:
-                abort(403, description="Your role may not do this.")
+                abort(403, description=gettext("Your role may not do this."))
             return view(*args, **kwargs)
 
         return wrapped

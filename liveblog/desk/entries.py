@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -39,7 +40,7 @@ def _entry_or_404(story_id: int, entry_id: int) -> Entry:
     if entry is None or entry.story_id != story_id or entry.status in (
         EntryStatus.DELETED, EntryStatus.REJECTED
     ):
-        abort(404, description="No such entry in this story.")
+        abort(404, description=gettext("No such entry in this story."))
     return entry
 
 
@@ -53,7 +54,7 @@ def _may_edit(entry: Entry) -> bool:
 def _status_for(action: str) -> EntryStatus:
     status = ACTIONS.get(action)
     if status is None:
-        raise Invalid("Unknown action.")
+        raise Invalid(gettext("Unknown action."))
     if not current_user.can_publish and status in (EntryStatus.PUBLISHED, EntryStatus.SCHEDULED):
         return EntryStatus.PENDING  # a contributor's "publish" asks an editor
     return status
@@ -116,10 +117,10 @@ def create_entry(slug: str):
 
 def _created_message(entry: Entry) -> str:
     return {
-        EntryStatus.PUBLISHED: "Published.",
-        EntryStatus.DRAFT: "Draft saved.",
-        EntryStatus.SCHEDULED: "Scheduled.",
-        EntryStatus.PENDING: "Sent to an editor for approval.",
+        EntryStatus.PUBLISHED: gettext("Published."),
+        EntryStatus.DRAFT: gettext("Draft saved."),
+        EntryStatus.SCHEDULED: gettext("Scheduled."),
+        EntryStatus.PENDING: gettext("Sent to an editor for approval."),
     }[EntryStatus(entry.status)]
 
 
@@ -130,7 +131,7 @@ def _flat_errors(form) -> dict[str, str]:
 def _check_form(form) -> None:
     """Refuse a form whose token or fields WTForms finds wrong, in the service's terms."""
     if not form.validate():
-        raise Invalid("Some fields are not valid.", _flat_errors(form))
+        raise Invalid(gettext("Some fields are not valid."), _flat_errors(form))
 
 
 def _story_page_with(form, error: LiveblogError):
@@ -150,7 +151,7 @@ def edit_entry(slug: str, entry_id: int):
     story = story_or_404(slug)
     entry = _entry_or_404(story.id, entry_id)
     if not _may_edit(entry):
-        abort(403, description="Only editors may change this entry.")
+        abort(403, description=gettext("Only editors may change this entry."))
     # Not obj=entry: Entry.label is the computed label, not the journalist's override.
     form = EditEntryForm(body=entry.body_source or entry.body_html, headline=entry.headline,
                          label=entry.label_override, correction=entry.correction_note,
@@ -184,11 +185,11 @@ def edit_entry(slug: str, entry_id: int):
         else:
             desk_changed()
             if wants_json():
-                return jsonify(entry=entry_json(entry), message="Saved.")
-            flash("Saved.", "success")
+                return jsonify(entry=entry_json(entry), message=gettext("Saved."))
+            flash(gettext("Saved."), "success")
             return redirect(url_for("desk.story", slug=slug))
     elif form.errors and wants_json():
-        return json_error(Invalid("Some fields are not valid.", _flat_errors(form)))
+        return json_error(Invalid(gettext("Some fields are not valid."), _flat_errors(form)))
     status = 409 if conflict else (422 if form.errors else 200)
     return _edit_page(story, entry, form, conflict=conflict), status
 
@@ -215,7 +216,7 @@ def delete_entry(slug: str, entry_id: int):
     story = story_or_404(slug)
     entry = _entry_or_404(story.id, entry_id)
     if not _may_edit(entry):
-        abort(403, description="Only editors may delete this entry.")
+        abort(403, description=gettext("Only editors may delete this entry."))
     if request.method == "GET":
         return render_template("desk/entry_delete.html", story=story, entry=entry)
     version = form_number("version", VERSION_MESSAGE)
@@ -228,8 +229,8 @@ def delete_entry(slug: str, entry_id: int):
     else:
         desk_changed()
         if wants_json():
-            return jsonify(message="Deleted.")
-        flash("Entry deleted.", "success")
+            return jsonify(message=gettext("Deleted."))
+        flash(gettext("Entry deleted."), "success")
     return redirect(url_for("desk.story", slug=slug))
 
 
@@ -239,7 +240,7 @@ def pin_entry(slug: str, entry_id: int):
     """Make an entry a key entry (or not)."""
     story = story_or_404(slug)
     pinned = request.form.get("pinned") == "1"
-    return _run(slug, "Key entries updated.", publishing.update_entry, story.id, entry_id,
+    return _run(slug, gettext("Key entries updated."), publishing.update_entry, story.id, entry_id,
                 {"pinned": pinned}, editor=current_user)
 
 
@@ -250,8 +251,8 @@ def key_order(slug: str):
     story = story_or_404(slug)
     ids = [ascii_int(value) for value in request.form.getlist("entry")]
     if None in ids:
-        raise NotANumber("Entry ids must be whole numbers (digits 0-9).")
-    return _run(slug, "Order saved.", publishing.reorder_key_entries, story.id, ids)
+        raise NotANumber(gettext("Entry ids must be whole numbers (digits 0-9)."))
+    return _run(slug, gettext("Order saved."), publishing.reorder_key_entries, story.id, ids)
 
 
 @bp.post("/stories/<slug>/entries/<int:entry_id>/publish")
@@ -259,8 +260,8 @@ def key_order(slug: str):
 def publish_entry(slug: str, entry_id: int):
     """Approve a contributor's entry, or publish a draft or scheduled entry now."""
     story = story_or_404(slug)
-    return _run(slug, "Published.", publishing.publish_entry, story.id, entry_id, current_user,
-                form_number("version", VERSION_MESSAGE))
+    return _run(slug, gettext("Published."), publishing.publish_entry, story.id, entry_id,
+                current_user, form_number("version", VERSION_MESSAGE))
 
 
 @bp.post("/stories/<slug>/entries/<int:entry_id>/reject")
@@ -268,7 +269,8 @@ def publish_entry(slug: str, entry_id: int):
 def reject_entry(slug: str, entry_id: int):
     """Send a contributor's entry back."""
     story = story_or_404(slug)
-    return _run(slug, "Rejected.", publishing.reject_entry, story.id, entry_id, current_user)
+    return _run(slug, gettext("Rejected."), publishing.reject_entry, story.id, entry_id,
+                current_user)
 
 
 def _run(slug: str, message: str, action, *args, **kwargs):

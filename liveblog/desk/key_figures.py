@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, jsonify, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from liveblog.desk.access import EDITORS, bp, roles_required
@@ -80,7 +81,8 @@ def key_figures(slug: str):
                                 based_on=_based_on())
     except LiveblogError as error:
         return _refused(story, error)
-    return _answer(story, "Key figures saved." if story.key_figures else "Key figures removed.")
+    return _answer(story, gettext("Key figures saved.") if story.key_figures
+                   else gettext("Key figures removed."))
 
 
 @bp.post("/stories/<slug>/key-figures/score")

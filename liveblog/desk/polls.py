@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, jsonify, redirect, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from liveblog import publishing
@@ -45,6 +46,6 @@ def close_poll(slug: str, entry_id: int):
     else:
         desk_changed()
         if wants_json():
-            return jsonify(message="Poll closed.")
-        flash("Poll closed: readers see the final results.", "success")
+            return jsonify(message=gettext("Poll closed."))
+        flash(gettext("Poll closed: readers see the final results."), "success")
     return redirect(url_for("desk.edit_entry", slug=slug, entry_id=entry_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import delete, select
 
@@ -28,7 +29,7 @@ def presence(slug: str, entry_id: int):
     story = story_or_404(slug)
     entry = db.session.get(Entry, entry_id)
     if entry is None or entry.story_id != story.id:
-        abort(404, description="No such entry in this story.")
+        abort(404, description=gettext("No such entry in this story."))
     now = utcnow()
     db.session.execute(delete(EditingPresence).where(EditingPresence.expires_at < now))
     mine = db.session.scalar(select(EditingPresence).filter_by(entry_id=entry_id,

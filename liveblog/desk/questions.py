@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from liveblog import publishing
@@ -64,7 +65,8 @@ def watch_questions(slug: str):
     wait = ascii_int(request.args.get("wait", str(int(LONGEST_WAIT_SECONDS))),
                      maximum=int(LONGEST_WAIT_SECONDS))
     if wait is None:
-        abort(400, description=f"wait must be whole seconds, 0 to {int(LONGEST_WAIT_SECONDS)}.")
+        abort(400, description=gettext("wait must be whole seconds, 0 to %(most)d.",
+                                       most=int(LONGEST_WAIT_SECONDS)))
     seconds = min(wait, current_app.config.get("DESK_WATCH_SECONDS", wait))
     return answer_when_changed(lambda: _queue_state(story_id), seconds)
 
@@ -94,7 +96,8 @@ def switch_questions(slug: str):
         publishing.update_story(story.id, {"questions_open": is_open})
     except LiveblogError as error:
         return _refused(slug, error)
-    return _done(slug, "Readers can send questions." if is_open else "The question form is closed.")
+    return _done(slug, gettext("Readers can send questions.") if is_open
+                 else gettext("The question form is closed."))
 
 
 @bp.post("/stories/<slug>/questions/<int:question_id>/publish")
@@ -104,14 +107,14 @@ def publish_question(slug: str, question_id: int):
     story = story_or_404(slug)
     answer = request.form.get("answer", "")
     if len(answer) > ANSWER_CHARS:
-        too_long = f"The answer must be at most {ANSWER_CHARS} characters."
-        return _refused(slug, LiveblogError(too_long, {"answer": "is too long"}))
+        too_long = gettext("The answer must be at most %(most)d characters.", most=ANSWER_CHARS)
+        return _refused(slug, LiveblogError(too_long, {"answer": gettext("is too long")}))
     try:
         entry = moderation.publish_question(story.id, question_id, current_user,
                                             answer, request.form.get("headline", "")[:300])
     except LiveblogError as error:
         return _refused(slug, error)
-    return _done(slug, "Published, with your answer.", entry=entry.id)
+    return _done(slug, gettext("Published, with your answer."), entry=entry.id)
 
 
 @bp.post("/stories/<slug>/questions/<int:question_id>/reject")
@@ -122,7 +125,7 @@ def reject_question(slug: str, question_id: int):
         moderation.reject_question(story_or_404(slug).id, question_id, current_user)
     except LiveblogError as error:
         return _refused(slug, error)
-    return _done(slug, "Rejected.")
+    return _done(slug, gettext("Rejected."))
 
 
 @bp.post("/stories/<slug>/questions/<int:question_id>/block")
@@ -133,7 +136,8 @@ def block_sender(slug: str, question_id: int):
         count = moderation.block_sender(story_or_404(slug).id, question_id, current_user)
     except LiveblogError as error:
         return _refused(slug, error)
-    return _done(slug, f"Sender blocked; {count} waiting question(s) rejected.")
+    return _done(slug, ngettext("Sender blocked; %(num)d waiting question rejected.",
+                               "Sender blocked; %(num)d waiting questions rejected.", count))
 
 
 @bp.post("/stories/<slug>/questions/<int:question_id>/forget")
@@ -144,4 +148,5 @@ def forget_sender(slug: str, question_id: int):
         count = moderation.forget_sender(story_or_404(slug).id, question_id)
     except LiveblogError as error:
         return _refused(slug, error)
-    return _done(slug, f"Deleted the sender's {count} question(s).")
+    return _done(slug, ngettext("Deleted the sender's %(num)d question.",
+                               "Deleted the sender's %(num)d questions.", count))

@@ -15,6 +15,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -48,7 +49,7 @@ def story_or_404(slug: str) -> Story:
     """A story by slug, any status (the desk sees drafts)."""
     story = db.session.scalar(select(Story).filter_by(slug=slug))
     if story is None:
-        abort(404, description=f"No story called {slug!r}.")
+        abort(404, description=gettext("No story called %(slug)s.", slug=repr(slug)))
     return story
 
 
@@ -82,7 +83,7 @@ def new_story():
         except LiveblogError as error:
             _form_errors(form, error)
         else:
-            flash(f"Story “{story.title}” created.", "success")
+            flash(gettext("Story “%(title)s” created.", title=story.title), "success")
             return redirect(url_for("desk.story", slug=story.slug))
     return render_template("desk/story_form.html", form=form, story=None,
                            zones=_zones()), 422 if form.errors else 200
@@ -94,14 +95,14 @@ def import_story():
     """Create a story from an archive file (JSON, or a zip with pictures)."""
     upload = request.files.get("archive")
     if upload is None or not upload.filename:
-        flash("Choose an archive file to import.", "error")
+        flash(gettext("Choose an archive file to import."), "error")
         return redirect(url_for("desk.stories"))
     try:
         story = import_archive(upload.read(), rename=request.form.get("rename") == "1")
     except LiveblogError as error:
         flash(error.message, "error")
         return redirect(url_for("desk.stories"))
-    flash(f"Imported “{story.title}”.", "success")
+    flash(gettext("Imported “%(title)s”.", title=story.title), "success")
     return redirect(url_for("desk.story", slug=story.slug))
 
 
@@ -131,7 +132,7 @@ def story_settings(slug: str):
         except LiveblogError as error:
             _form_errors(form, error)
         else:
-            flash("Story settings saved.", "success")
+            flash(gettext("Story settings saved."), "success")
             return redirect(url_for("desk.story", slug=slug))
     return render_template("desk/story_form.html", form=form, story=story,
                            zones=_zones()), 422 if form.errors else 200
@@ -161,8 +162,8 @@ def story_status(slug: str):
         flash(error.message, "error")
     else:
         desk_changed()  # other open desks show the ended (or reopened) story
-        flash({"ended": "The story has ended.", "live": "The story is live."}.get(
-            status, "Status changed."), "success")
+        flash({"ended": gettext("The story has ended."), "live": gettext("The story is live.")}.get(
+            status, gettext("Status changed.")), "success")
     return redirect(url_for("desk.story", slug=slug))
 
 
@@ -206,7 +207,7 @@ def label_preview():
     zone = request.args.get("timezone", DEFAULT_TIMEZONE)
     fmt = request.args.get("label_format", "UPDATE %H%M %Z")
     if not is_valid_timezone(zone) or not is_valid_label_format(fmt):
-        return jsonify(error={"status": 422, "message": "Unknown zone or format."}), 422
+        return jsonify(error={"status": 422, "message": gettext("Unknown zone or format.")}), 422
     return jsonify(label=format_label(utcnow(), zone, fmt))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from liveblog.content.media import picture_markup, picture_url, store_picture, stored_widths
@@ -17,10 +18,12 @@ def upload_picture():
     upload = request.files.get("picture")
     try:
         if upload is None or not upload.filename:
-            raise Invalid("Choose a picture to upload.", {"picture": "is required"})
+            raise Invalid(gettext("Choose a picture to upload."),
+                          {"picture": gettext("is required")})
         alt = request.form.get("alt", "")
         if not alt.strip():
-            raise Invalid("Describe the picture in its alt text.", {"alt": "is required"})
+            raise Invalid(gettext("Describe the picture in its alt text."),
+                          {"alt": gettext("is required")})
         media = store_picture(upload.stream, upload.filename, current_user.id)
         markup = picture_markup(media, alt, request.form.get("caption"),
                                 request.form.get("credit"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from flask import abort, current_app, jsonify, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from liveblog.desk.access import EVERYONE, bp, roles_required
@@ -34,7 +35,8 @@ def _wait_seconds() -> float:
         return current_app.config.get("DESK_WATCH_SECONDS", LONGEST_WAIT_SECONDS)
     seconds = ascii_int(raw, maximum=int(LONGEST_WAIT_SECONDS))
     if seconds is None:
-        abort(400, description=f"wait must be whole seconds, 0 to {int(LONGEST_WAIT_SECONDS)}.")
+        abort(400, description=gettext("wait must be whole seconds, 0 to %(most)d.",
+                                       most=int(LONGEST_WAIT_SECONDS)))
     return float(seconds)
 
 
@@ -48,7 +50,7 @@ def watch(slug: str):
     if "entry" in request.args:
         entry_id = ascii_int(request.args["entry"])
         if entry_id is None:
-            abort(400, description="entry must be an entry id (digits 0-9).")
+            abort(400, description=gettext("entry must be an entry id (digits 0-9)."))
     return answer_when_changed(lambda: desk_state(story_id, user_id, entry_id), _wait_seconds())
 
 

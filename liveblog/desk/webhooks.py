@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 
 from liveblog.desk.access import bp, roles_required
@@ -29,7 +30,8 @@ def webhooks():
         except LiveblogError as error:
             flash(error.message, "error")
         else:
-            flash(f"Endpoint added. Its signing secret, shown once: {endpoint.secret}", "success")
+            flash(gettext("Endpoint added. Its signing secret, shown once: %(secret)s",
+                          secret=endpoint.secret), "success")
             return redirect(url_for("desk.webhooks"))
     endpoints = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)).all()
     attempts = {
@@ -50,12 +52,13 @@ def resend(endpoint_id: int, event_id: int):
     """Send an event again, and the later ones of its story, in order."""
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        abort(404, description="No such webhook endpoint.")
+        abort(404, description=gettext("No such webhook endpoint."))
     try:
         resend_from(endpoint, event_id)
     except LiveblogError as error:
         abort(error.status, description=error.message)
-    flash("The event will be sent again, followed by the later ones of its story.", "success")
+    flash(gettext("The event will be sent again, followed by the later ones of its story."),
+          "success")
     return redirect(url_for("desk.webhooks"))
 
 
@@ -65,8 +68,9 @@ def toggle_webhook(endpoint_id: int):
     """Pause or resume an endpoint."""
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        abort(404, description="No such webhook endpoint.")
+        abort(404, description=gettext("No such webhook endpoint."))
     endpoint.active = request.form.get("active") == "1"
     db.session.commit()
-    flash("Endpoint resumed." if endpoint.active else "Endpoint paused.", "success")
+    flash(gettext("Endpoint resumed.") if endpoint.active else gettext("Endpoint paused."),
+          "success")
     return redirect(url_for("desk.webhooks"))

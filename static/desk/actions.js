@@ -3,8 +3,7 @@
 import { csrfToken, errorMessage, flash, postJson } from "./common.js";
 import { removeDeskEntry } from "./live-list.js";
 import { refreshSideListsSoon } from "./side-lists.js";
-
-const DELETE_QUESTION = "Delete this entry? Readers will see it disappear.";
+import { text } from "./text.js";
 
 function enable(controls, enabled) {
   controls.forEach((button) => {
@@ -22,14 +21,14 @@ function runAction(source, url, body, controls) {
         flash(errorMessage(answer), "error");
         return;
       }
-      flash(answer.data.message || "Done.", "success");
+      flash(answer.data.message || text("Done."), "success");
       refreshSideListsSoon(); // held lists and the LATEST box order may have changed
       // Published entries change through the live stream; a delete can go at once.
       if (wrapper && /\/delete$/.test(url)) removeDeskEntry(wrapper.id.replace("desk-entry-", ""));
     })
     .catch(() => {
       enable(controls, true);
-      flash("No connection: nothing was changed. Try again.", "error");
+      flash(text("No connection: nothing was changed. Try again."), "error");
     });
 }
 
@@ -45,7 +44,7 @@ export function setUpActions() {
     const link = event.target.closest("a.js-delete");
     if (!link) return;
     event.preventDefault();
-    if (!window.confirm(DELETE_QUESTION)) return;
+    if (!window.confirm(text("Delete this entry? Readers will see it disappear."))) return;
     const body = new FormData();
     body.append("csrf_token", csrfToken());
     runAction(link, link.href, body, []);

@@ -2,6 +2,7 @@
 // is typed, offered back on the next visit, and cleared once the server has it.
 import { debounce, fieldValue, setFieldValue } from "./common.js";
 import { editorHtml, renderKeptPictures, setBody, syncTextarea } from "./editor.js";
+import { text } from "./text.js";
 
 const AUTOSAVE_DELAY_MS = 400;
 
@@ -80,12 +81,12 @@ function showRestoreNote(state) {
   note.className = "restore-note";
   note.id = "restore-note";
   note.setAttribute("role", "status");
-  note.append("Restored your unsent text. ");
+  note.append(text("Restored your unsent text.") + " ");
   const discard = document.createElement("button");
   discard.type = "button";
   discard.className = "link-button";
   discard.id = "discard-restored";
-  discard.textContent = "Discard it";
+  discard.textContent = text("Discard it");
   discard.addEventListener("click", () => {
     applyDraft(state, state.initial);
     clearDraft(state);

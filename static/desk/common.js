@@ -1,5 +1,6 @@
 // Small helpers every desk feature uses: elements and form fields, the CSRF token, requests whose
 // answers (JSON, a refusal page, a redirect to the login) come back in one shape, and messages.
+import { text } from "./text.js";
 
 /** The element with this id, or null. */
 export function byId(id) {
@@ -44,18 +45,19 @@ export function setFieldValue(name, value) {
 }
 
 function sessionMessage() {
-  return "Your session has ended. Log in again in another tab, then send again: your text is kept.";
+  return text("Your session has ended. Log in again in another tab, then send again: your text is kept.");
 }
 
 function httpMessage(status) {
   const messages = {
-    400: "The form has expired. Reload the page to send it (your text is kept here).",
-    403: "Your role may not do this.",
-    404: "That entry or story no longer exists.",
-    413: "That is too big to send (the server refused its size).",
-    429: "Too many requests; wait a moment and try again.",
+    400: text("The form has expired. Reload the page to send it (your text is kept here)."),
+    403: text("Your role may not do this."),
+    404: text("That entry or story no longer exists."),
+    413: text("That is too big to send (the server refused its size)."),
+    429: text("Too many requests; wait a moment and try again."),
   };
-  return messages[status] || "The server could not do that (HTTP " + status + "). Your text is kept.";
+  return messages[status] ||
+    text("The server could not do that (HTTP {status}). Your text is kept.", { status: status });
 }
 
 // The desk answers JSON when asked; some refusals (CSRF, 403, 413) still come as pages,

@@ -1,6 +1,8 @@
 // A refused stale save (409/412): show their version and mine, both as readers would see them,
 // and let the journalist choose. Nothing is saved over a colleague's text without a choice:
 // the form keeps the version it was based on until "Use mine" or a merge moves it on.
+import { text } from "./text.js";
+
 const form = document.getElementById("compose");
 
 function element(tag, className, text) {
@@ -59,30 +61,30 @@ function showChoices(error) {
   box.id = "conflict-js";
   box.setAttribute("role", "alert");
   box.append(
-    element("h2", "", "Someone saved this entry while you were editing"),
-    element("p", "", "It is now at version " + theirs.version +
-      ". Nothing of yours is lost: choose what to keep."),
+    element("h2", "", text("Someone saved this entry while you were editing")),
+    element("p", "", text("It is now at version {version}. Nothing of yours is lost: choose what to keep.",
+                          { version: theirs.version })),
   );
   const columns = element("div", "conflict-columns");
-  columns.append(column("conflict-theirs", "Their version", theirs),
-                 column("conflict-yours", "Your version", yours));
+  columns.append(column("conflict-theirs", text("Their version"), theirs),
+                 column("conflict-yours", text("Your version"), yours));
   const choices = element("div", "conflict-choices");
   choices.append(
-    button("Keep theirs", "keep-theirs", "", () => {
+    button(text("Keep theirs"), "keep-theirs", "", () => {
       box.remove();
       load({ headline: theirs.headline, body: theirs.body, version: theirs.version });
-      say("Their version is in the form; nothing of yours was saved.", "ok");
+      say(text("Their version is in the form; nothing of yours was saved."), "ok");
     }),
-    button("Use mine", "use-mine", "danger", () => {
+    button(text("Use mine"), "use-mine", "danger", () => {
       box.remove();
       load({ version: theirs.version }); // saved against theirs: a third save is refused again
       form.requestSubmit(document.getElementById("publish"));
     }),
-    button("Edit a merge", "edit-merge", "primary", () => {
+    button(text("Edit a merge"), "edit-merge", "primary", () => {
       box.remove();
       load({ headline: yours.headline || theirs.headline, body: error.merged,
              version: theirs.version });
-      say("Their version and yours are merged in the form: edit it, then save.", "ok");
+      say(text("Their version and yours are merged in the form: edit it, then save."), "ok");
     }),
   );
   box.append(columns, choices);

@@ -6,6 +6,7 @@ import { byId } from "./common.js";
 import { setUpForm } from "./compose.js";
 import { setUpLiveList } from "./live-list.js";
 import { refreshSideLists } from "./side-lists.js";
+import { plural } from "./text.js";
 
 // The count adds up every process's reports, which are a few seconds old anyway.
 const READERS_EVERY_MS = 15000;
@@ -35,7 +36,7 @@ function setUpReaderCount() {
       .then((data) => {
         if (!data || typeof data.readers !== "number") return;
         count.textContent = String(data.readers);
-        if (noun) noun.textContent = data.readers === 1 ? "reader" : "readers";
+        if (noun) noun.textContent = plural("reader", "readers", data.readers);
       })
       .catch(() => {}); // the next tick tries again; the live list shows connectivity
   }, READERS_EVERY_MS);

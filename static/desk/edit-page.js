@@ -3,6 +3,7 @@
 // refused again instead of replacing the colleague's text.
 import { setFieldValue, showStatus } from "./common.js";
 import { setBody } from "./editor.js";
+import { text } from "./text.js";
 
 /** Move the form (and the page's heading) on to this version. */
 export function setVersion(version) {
@@ -14,7 +15,7 @@ export function setVersion(version) {
 /** Hand a refused stale save (409/412, with the current text) to conflict.js. */
 export function showConflict(state, error) {
   state.form.dispatchEvent(new CustomEvent("desk:conflict", { detail: error, bubbles: true }));
-  showStatus(state, error.message || "Someone else saved this entry first.", "error");
+  showStatus(state, error.message || text("Someone else saved this entry first."), "error");
 }
 
 /** {headline, body, version}: "Keep theirs" and "Edit a merge" put that text in the editor. */

@@ -2,6 +2,7 @@
 // what is sent. Pictures are kept beside the editor (Quill has no figure) and go after the text.
 import { byId, fromHtml } from "./common.js";
 import * as postCards from "./post-card.js";
+import { text } from "./text.js";
 
 // Text from the API may be plain paragraphs; the server reads blank lines as breaks, so must we.
 const BLOCK_TAG = /<(p|div|ul|ol|li|blockquote|h[1-6]|figure|pre|table|hr)\b/i;
@@ -18,7 +19,7 @@ export function startEditor(state) {
   try {
     quill = new window.Quill(holder, {
       theme: "snow",
-      placeholder: "Write the update…",
+      placeholder: text("Write the update…"),
       formats: ["bold", "italic", "link", "list", "blockquote", "header"],
       modules: {
         toolbar: [
@@ -145,7 +146,7 @@ export function renderKeptPictures(state) {
     list = document.createElement("ul");
     list.id = "kept-pictures";
     list.className = "kept-pictures";
-    list.setAttribute("aria-label", "Pictures in this entry (shown after the text)");
+    list.setAttribute("aria-label", text("Pictures in this entry (shown after the text)"));
     zone.insertBefore(list, zone.querySelector("input[type=file]"));
   }
   list.replaceChildren();
@@ -155,20 +156,20 @@ export function renderKeptPictures(state) {
     const img = document.createElement("img");
     if (/^(\/|https?:)/.test(picture.src || "")) img.src = picture.src;
     img.alt = picture.alt || "";
-    const text = document.createElement("span");
-    text.textContent = picture.alt || "(no alt text)";
+    const caption = document.createElement("span");
+    caption.textContent = picture.alt || text("(no alt text)");
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "button small";
-    remove.textContent = "Take out";
-    remove.setAttribute("aria-label", "Take out picture: " + (picture.alt || ""));
+    remove.textContent = text("Take out");
+    remove.setAttribute("aria-label", text("Take out picture: {alt}", { alt: picture.alt || "" }));
     remove.addEventListener("click", () => {
       state.pictures.splice(index, 1);
       renderKeptPictures(state);
       syncTextarea(state);
       if (state.saveSoon) state.saveSoon();
     });
-    item.append(img, text, remove);
+    item.append(img, caption, remove);
     list.append(item);
   });
   list.hidden = state.pictures.length === 0;

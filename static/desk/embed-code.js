@@ -6,6 +6,15 @@
   var button = document.getElementById("copy-embed");
   var status = document.getElementById("copy-embed-status");
   if (!snippet || !button || !status) return;
+  var words = {};
+  try {
+    words = JSON.parse(document.getElementById("desk-text").textContent); // see text.js
+  } catch (error) {
+    // no block: English
+  }
+  function text(english) {
+    return typeof words[english] === "string" ? words[english] : english;
+  }
   button.hidden = false;
 
   button.addEventListener("click", function () {
@@ -14,8 +23,8 @@
       ? navigator.clipboard.writeText(snippet.value)
       : Promise.resolve(document.execCommand("copy")); // plain-http desks
     copied.then(
-      function () { status.textContent = "Copied."; },
-      function () { status.textContent = "Select the code and copy it (Ctrl+C or ⌘C)."; }
+      function () { status.textContent = text("Copied."); },
+      function () { status.textContent = text("Select the code and copy it (Ctrl+C or ⌘C)."); }
     );
   });
 })();

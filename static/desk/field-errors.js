@@ -1,5 +1,6 @@
 // What a refused send says, shown where it applies: an error at each field it names, and, for a
 // publishing time that happens twice (the clocks go back), the question which one.
+import { text } from "./text.js";
 
 /** Take away the errors the last refusal put at the fields. */
 export function clearFieldErrors(state) {
@@ -47,7 +48,7 @@ export function showTimeChoices(state, choices) {
   fieldset.className = "field time-choices";
   fieldset.id = "time-choices";
   const legend = document.createElement("legend");
-  legend.textContent = "That time happens twice (the clocks go back): which one?";
+  legend.textContent = text("That time happens twice (the clocks go back): which one?");
   fieldset.append(legend);
   choices.forEach((choice) => {
     const label = document.createElement("label");

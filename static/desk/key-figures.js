@@ -3,6 +3,7 @@
 // two editors' clicks both count; a whole-box save based on an older box is refused (409) and
 // the form then shows what the box holds now, for the editor to change again.
 import { byId, errorMessage, postJson } from "./common.js";
+import { text } from "./text.js";
 
 function showKind(form) {
   const checked = form.querySelector('input[name="kind"]:checked');
@@ -62,7 +63,7 @@ function send(form, target, button) {
       if (current) showBox(form, current.key_figures, current.version);
       say(errorMessage(answer), "error");
       return null;
-    }, () => say("The server did not answer; nothing was saved. Try again.", "error"))
+    }, () => say(text("The server did not answer; nothing was saved. Try again."), "error"))
     .finally(() => {
       if (button) button.disabled = false;
     });

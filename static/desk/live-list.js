@@ -3,12 +3,22 @@
 import { followStory } from "../js/live-socket.js";
 import { byId, fromHtml } from "./common.js";
 import { refreshSideListsSoon, removeHeld } from "./side-lists.js";
+import { text } from "./text.js";
 
 // A draft (4404) or archived (4410) story has no live stream: what to tell the desk, which stops.
-const LIVE_STOPPED = {
-  gone: "Readers cannot see this story (it is a draft), so this list is not updated live. Reload the page once it goes live.",
-  archived: "This story is archived: readers get a static page, and this list is not updated live.",
-};
+function liveStopped(state) {
+  if (state === "gone") {
+    return text("Readers cannot see this story (it is a draft), so this list is not updated live. " +
+      "Reload the page once it goes live.");
+  }
+  if (state === "archived") {
+    return text("This story is archived: readers get a static page, and this list is not updated live.");
+  }
+  return "";
+}
+
+// The status badge's word (the stored status is English).
+const STATUS_WORDS = { draft: () => text("draft"), live: () => text("live"), ended: () => text("ended") };
 
 function controlsFor(entry) {
   const template = byId(entry.pinned ? "controls-template-pinned" : "controls-template");
@@ -77,7 +87,7 @@ function applyFrame(frame) {
   } else if (frame.type === "story.updated") {
     const status = byId("desk-status");
     if (status) {
-      status.textContent = frame.story.status;
+      status.textContent = STATUS_WORDS[frame.story.status] ? STATUS_WORDS[frame.story.status]() : frame.story.status;
       status.className = "badge badge-" + frame.story.status;
     }
   }
@@ -86,8 +96,9 @@ function applyFrame(frame) {
 
 function showLiveNote(state) {
   const note = byId("live-note");
-  if (!note || !LIVE_STOPPED[state]) return;
-  note.textContent = LIVE_STOPPED[state];
+  const message = liveStopped(state);
+  if (!note || !message) return;
+  note.textContent = message;
   note.hidden = false;
 }
 

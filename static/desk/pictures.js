@@ -2,6 +2,7 @@
 // credit, uploaded on "Insert" and added to the entry as the server's figure.
 import { byId, csrfToken, errorMessage, postJson } from "./common.js";
 import { insertPicture, renderKeptPictures } from "./editor.js";
+import { text } from "./text.js";
 
 let rowCount = 0;
 
@@ -77,13 +78,13 @@ function pictureRow(state, file) {
   name.className = "picture-name";
   name.textContent = file.name;
   fields.append(name);
-  const alt = textInput(fields, "alt", "Alt text (required): what the picture shows", true);
-  const caption = textInput(fields, "caption", "Caption", false);
-  const credit = textInput(fields, "credit", "Credit", false);
+  const alt = textInput(fields, "alt", text("Alt text (required): what the picture shows"), true);
+  const caption = textInput(fields, "caption", text("Caption"), false);
+  const credit = textInput(fields, "credit", text("Credit"), false);
   const actions = document.createElement("div");
   actions.className = "picture-actions";
-  const insert = button("button small primary picture-insert", "Insert");
-  const remove = button("button small", "Remove");
+  const insert = button("button small primary picture-insert", text("Insert"));
+  const remove = button("button small", text("Remove"));
   const status = document.createElement("p");
   status.className = "picture-status";
   status.setAttribute("role", "status");
@@ -102,7 +103,7 @@ function pictureRow(state, file) {
 
 function uploadPicture(state, parts) {
   if (!parts.alt.value.trim()) {
-    parts.status.textContent = "Describe the picture in its alt text first.";
+    parts.status.textContent = text("Describe the picture in its alt text first.");
     parts.status.className = "picture-status error";
     parts.alt.setAttribute("aria-invalid", "true");
     parts.alt.focus();
@@ -116,7 +117,7 @@ function uploadPicture(state, parts) {
   body.append("credit", parts.credit.value);
   body.append("csrf_token", csrfToken());
   parts.insert.disabled = true;
-  parts.status.textContent = "Uploading…";
+  parts.status.textContent = text("Uploading…");
   parts.status.className = "picture-status";
   postJson(state.form.dataset.uploadUrl, body)
     .then((answer) => {
@@ -132,7 +133,7 @@ function uploadPicture(state, parts) {
     })
     .catch(() => {
       parts.insert.disabled = false;
-      parts.status.textContent = "Upload failed: no connection. Try Insert again.";
+      parts.status.textContent = text("Upload failed: no connection. Try Insert again.");
       parts.status.className = "picture-status error";
     });
 }

@@ -3,6 +3,8 @@
 // them as X's own embed code would (a quote of the text, "— Author (@handle)", the link), which
 // the server turns into the same card with text and author. editor.js calls it when the editor
 // is filled (extract) and when its text is sent (apply).
+import { text } from "./text.js";
+
 const POST = /^https?:\/\/(?:www\.|mobile\.)?(?:twitter\.com|x\.com)\/(\w{1,15})\/status(?:es)?\/\d{1,20}(?:[/?#]\S*)?$/i;
 // A paragraph holding nothing but a post's address, as text or as a link to itself.
 const LONE_LINK = /<p>\s*(?:<a\b[^>]*\bhref="([^"]+)"[^>]*>)?\s*(https?:\/\/[^\s<"]+)\s*(?:<\/a>)?\s*<\/p>/gi;
@@ -108,14 +110,14 @@ function fieldsetFor(url) {
   var fieldset = document.createElement("fieldset");
   fieldset.className = "post-details";
   var legend = document.createElement("legend");
-  legend.textContent = "The post by @" + handleOf(url) + " on X";
+  legend.textContent = text("The post by @{handle} on X", { handle: handleOf(url) });
   var hint = document.createElement("p");
   hint.className = "field-hint";
-  hint.textContent = "The card shows only the handle and date unless you add the post's words " +
-    "and author here (or paste X's embed code instead of the link).";
+  hint.textContent = text("The card shows only the handle and date unless you add the post's words " +
+    "and author here (or paste X's embed code instead of the link).");
   fieldset.append(legend, hint);
-  field(fieldset, "text", "Post text", "textarea", url);
-  field(fieldset, "author", "Author", "input", url);
+  field(fieldset, "text", text("Post text"), "textarea", url);
+  field(fieldset, "author", text("Author"), "input", url);
   return fieldset;
 }
 

@@ -1,5 +1,7 @@
 // "Also editing": the edit page holds a lease on the entry (renewed every 10 s, given back on
 // leaving) and hears from watch.js at once when a colleague opens the entry or saves it.
+import { list, text } from "./text.js";
+
 const RENEW_EVERY_MS = 10000;
 
 const page = document.getElementById("edit-entry");
@@ -21,7 +23,7 @@ function leaseForm(leave) {
 function showEditing(names) {
   if (!box) return;
   box.hidden = names.length === 0;
-  box.textContent = names.length ? "Also editing: " + names.join(", ") : "";
+  box.textContent = names.length ? text("Also editing: {names}", { names: list(names) }) : "";
 }
 
 function renew(url) {
@@ -44,8 +46,9 @@ function showSavedElsewhere(entry) {
     savedNote.hidden = true;
     return;
   }
-  savedNote.textContent = (entry.saved_by || "Someone") + " saved version " + entry.version +
-    " while you were editing. Your text is still here; saving it will ask what to keep.";
+  savedNote.textContent = text("{name} saved version {version} while you were editing. Your text is " +
+    "still here; saving it will ask what to keep.",
+  { name: entry.saved_by || text("Someone"), version: entry.version });
   savedNote.hidden = false;
 }
 
@@ -61,7 +64,7 @@ function start() {
   document.addEventListener("desk:watch", (event) => {
     const entry = event.detail && event.detail.entry;
     if (entry === null && savedNote) {
-      savedNote.textContent = "This entry has been deleted or rejected since you opened it.";
+      savedNote.textContent = text("This entry has been deleted or rejected since you opened it.");
       savedNote.hidden = false;
       return;
     }

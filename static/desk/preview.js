@@ -2,6 +2,7 @@
 // when a line that becomes an embed appears or changes.
 import { byId, debounce, errorMessage, postJson } from "./common.js";
 import { bodyText, syncTextarea } from "./editor.js";
+import { text } from "./text.js";
 
 const PREVIEW_DELAY_MS = 700;
 // A line that is only a tweet, YouTube or Vimeo address becomes an embed on the server.
@@ -49,6 +50,6 @@ function preview(state) {
     })
     .catch(() => {
       box.hidden = false;
-      target.textContent = "The preview needs a connection.";
+      target.textContent = text("The preview needs a connection.");
     });
 }

@@ -7,10 +7,9 @@ import { setVersion, showConflict } from "./edit-page.js";
 import { clearFieldErrors, removeTimeChoices, showFieldErrors, showTimeChoices } from "./field-errors.js";
 import * as postCards from "./post-card.js";
 import { refreshSideListsSoon } from "./side-lists.js";
+import { text } from "./text.js";
 
 const MAX_RETRY_MS = 30000;
-const OFFLINE_MESSAGE =
-  "You are offline. Your text is kept and will be sent when the connection returns.";
 
 function setBusy(state, busy) {
   state.busy = busy;
@@ -47,7 +46,7 @@ function send(state, action) {
   const body = new FormData(state.form);
   if (action) body.set("action", action);
   setBusy(state, true);
-  showStatus(state, "Sending…", "");
+  showStatus(state, text("Sending…"), "");
   // getAttribute: form.action would be the buttons named "action".
   postJson(state.form.getAttribute("action") || window.location.href, body).then(
     (answer) => {
@@ -66,7 +65,8 @@ function send(state, action) {
 }
 
 function showOffline(state) {
-  showStatus(state, OFFLINE_MESSAGE, "offline");
+  showStatus(state, text("You are offline. Your text is kept and will be sent when the connection returns."),
+    "offline");
   scheduleRetry(state);
 }
 
@@ -90,7 +90,7 @@ function retryNow(state) {
 function onSent(state, data) {
   state.sent = true;
   clearDraft(state);
-  const message = data.message || "Saved.";
+  const message = data.message || text("Saved.");
   if (state.editPage) {
     // Stay on the page: the version moves on so the next save is not taken for a conflict.
     if (data.entry) setVersion(String(data.entry.version));
@@ -98,7 +98,7 @@ function onSent(state, data) {
     if (conflict) conflict.remove();
     state.initial = snapshot(state);
     state.sent = false;
-    showStatus(state, message + " Readers see the change now.", "ok");
+    showStatus(state, text("{message} Readers see the change now.", { message: message }), "ok");
     return;
   }
   const key = state.form.querySelector('[name="idempotency_key"]');

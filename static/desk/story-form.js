@@ -10,6 +10,15 @@
 
   var timer = null;
   var latest = 0;
+  var words = {};
+  try {
+    words = JSON.parse(document.getElementById("desk-text").textContent); // see text.js
+  } catch (error) {
+    // no block: English
+  }
+  function text(english) {
+    return typeof words[english] === "string" ? words[english] : english;
+  }
 
   function showLabel() {
     var url = new URL(preview.dataset.url, window.location.href);
@@ -24,7 +33,7 @@
       .then(function (data) {
         if (asked !== latest) return;
         var failed = !data.label;
-        preview.textContent = failed ? (data.error && data.error.message) || "No preview." : data.label;
+        preview.textContent = failed ? (data.error && data.error.message) || text("No preview.") : data.label;
         preview.classList.toggle("label-preview-error", failed);
       })
       .catch(function () {
@@ -56,11 +65,20 @@
   var token = document.querySelector('meta[name="csrf-token"]');
   if (!box || !file || !alt || !address || !token) return;
   box.hidden = false;
+  var words = {};
+  try {
+    words = JSON.parse(document.getElementById("desk-text").textContent); // see text.js
+  } catch (error) {
+    // no block: English
+  }
+  function text(english) {
+    return typeof words[english] === "string" ? words[english] : english;
+  }
 
   file.addEventListener("change", function () {
     if (!file.files.length) return;
     if (!alt.value.trim()) {
-      status.textContent = "Write the alt text first: describe the picture for people who cannot see it.";
+      status.textContent = text("Write the alt text first: describe the picture for people who cannot see it.");
       alt.focus();
       file.value = "";
       return;
@@ -69,7 +87,7 @@
     form.append("picture", file.files[0]);
     form.append("alt", alt.value.trim());
     form.append("csrf_token", token.content);
-    status.textContent = "Uploading…";
+    status.textContent = text("Uploading…");
     fetch(box.dataset.uploadUrl, {
       method: "POST",
       body: form,
@@ -84,10 +102,10 @@
       .then(function (answer) {
         if (!answer.ok) throw new Error((answer.data.error && answer.data.error.message) || "");
         address.value = answer.data.url;
-        status.textContent = "Uploaded. Save the settings to use it.";
+        status.textContent = text("Uploaded. Save the settings to use it.");
       })
       .catch(function (error) {
-        status.textContent = error.message || "The upload failed; try again.";
+        status.textContent = error.message || text("The upload failed; try again.");
       });
   });
 })();
