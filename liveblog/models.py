@@ -81,6 +81,10 @@ class User(UserMixin, db.Model):
     # The desk's interface language for this editor (a tag from web/i18n.LANGUAGES).
     language: Mapped[str] = mapped_column(String(35), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTC_TIME, default=utcnow)
+    # The byline's profile (validation.PROFILE): a picture's address and a job, e.g.
+    # "Correspondent in Kyiv". "role" above is the desk permission, not this.
+    photo_url: Mapped[str | None] = mapped_column(String(500))
+    job_title: Mapped[str | None] = mapped_column(String(120))
 
     @validates("display_name")
     def _printable_name(self, _key: str, name: str) -> str:
@@ -104,6 +108,11 @@ class User(UserMixin, db.Model):
     def to_dict(self) -> dict:
         """The public shape of a user: a byline, never an email."""
         return {"id": self.id, "name": self.display_name}
+
+    def byline(self) -> dict:
+        """The user as an entry's author: name, job and picture, never an email."""
+        return {"id": self.id, "name": self.display_name, "role": self.job_title,
+                "photo": self.photo_url}
 
 
 class ApiToken(db.Model):
@@ -156,6 +165,11 @@ class Story(db.Model):
     # The box at the top of the page: a scoreboard or labelled figures, as validation.py checks
     # it; each change is kept in key_figures_changes.
     key_figures: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # The schedule (publishing/story_schedule.py): a draft goes live at opens_at, a live story
+    # ends at closes_at, and one quiet for archive_after_hours is ended and archived.
+    opens_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    closes_at: Mapped[datetime | None] = mapped_column(UTC_TIME)
+    archive_after_hours: Mapped[int | None]
 
     def to_dict(self) -> dict:
         """The one JSON shape of a story."""
@@ -185,6 +199,9 @@ class Story(db.Model):
             } if self.featured_url else None,
             "questions_open": self.questions_open,
             "key_figures": self.key_figures,
+            "opens_at": iso(self.opens_at),
+            "closes_at": iso(self.closes_at),
+            "archive_after_hours": self.archive_after_hours,
         }
 
 
@@ -228,6 +245,14 @@ class Entry(db.Model):
     story: Mapped[Story] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     poll: Mapped[Poll | None] = relationship()
+    # Co-authors after the author, in order; loaded with the entries that list them (selectin).
+    coauthors: Mapped[list[EntryAuthor]] = relationship(
+        order_by="EntryAuthor.position", lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def authors(self) -> list[User]:
+        """Everyone the entry is by: its author first, then its co-authors in order."""
+        return ([self.author] if self.author else []) + [link.user for link in self.coauthors]
 
     @property
     def label(self) -> str:
@@ -259,6 +284,7 @@ class Entry(db.Model):
             "original": self.is_original,
             "version": self.version,
             "author": self.author.to_dict() if self.author else None,
+            "authors": [user.byline() for user in self.authors],
             "correction": {
                 "note": self.correction_note,
                 "at": iso(self.corrected_at),
@@ -575,3 +601,15 @@ class KeyFiguresChange(db.Model):
     key_figures: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     editor: Mapped[User | None] = relationship()
+
+
+class EntryAuthor(db.Model):
+    """A co-author of an entry, at a position after the entry's author (1 first)."""
+
+    __tablename__ = "entry_authors"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(lazy="joined")

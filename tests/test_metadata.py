@@ -160,7 +160,7 @@ def test_json_ld_describes_the_live_blog_and_its_latest_updates(client, actions)
         "dateModified": first["updated_at"],
         "articleBody": "Rain & wind. More soon.",
         "url": f"{BASE}/stories/storm/entries/{first['id']}",
-        "author": {"@type": "Person", "name": "Ed Itor"},
+        "author": [{"@type": "Person", "name": "Ed Itor"}],
     }
     assert updates[0]["url"] == f"{BASE}/stories/storm/entries/{second['id']}"
 

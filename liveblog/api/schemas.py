@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from liveblog.content.labels import ALLOWED_DIRECTIVES, zone_names
+from liveblog.database import MAX_INTEGER
 from liveblog.errors import Invalid
 from liveblog.models import EntryStatus, EventType, StoryStatus
 from liveblog.publishing import validation
@@ -140,6 +141,24 @@ class Address(validate.Regexp):
         return value
 
 
+class Index(fields.Integer):
+    """A whole number as JSON Schema counts one: 2 and 2.0 alike, never true or "2"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Distinct(validate.Validator):
+    """A list that names each item once (JSON Schema's uniqueItems)."""
+
+    def __call__(self, value):
+        if len(set(value)) != len(value):
+            raise ValidationError("must name each author once")
+        return value
+
+
 class RequestSchema(Schema):
     """A request body: unknown fields are refused, and the spec says so."""
 
@@ -169,6 +188,15 @@ NOTES = {
     "questions_open": {"description": "Readers may send questions (POST .../questions)."},
     "key_figures": {"description": "The box at the top of the page: a scoreboard or up to 8"
                     " labelled figures, in plain text; null takes it down."},
+    "opens_at": {"description": "A draft story goes live at this time (with its UTC offset);"
+                 " until then its page says when it starts. Cleared once it opens."},
+    "closes_at": {"description": "A live story ends at this time, as if an editor ended it."
+                  " Cleared once it ends."},
+    "archive_after_hours": {"description": "End and archive the story once it has had no entry"
+                            " for this many hours. Cleared once it is archived."},
+    "authors": {"description": "Who the entry is by, as user ids in byline order: the first"
+                " is its author, the rest co-authors. Left out of a new entry: the token's"
+                " user.", "uniqueItems": True},
 }
 SCHEDULED_FOR_NOTE = (
     "Publish at this time instead of now (the entry is `scheduled` until then). It must carry"
@@ -242,6 +270,22 @@ def _field(name: str, rule: Rule, partial: bool) -> fields.Field:
     if rule.kind == "box":  # checked by validation.py, stated from its rules
         return fields.Raw(required=required, allow_none=True,
                           metadata={**notes, **key_figures_schema()})
+    if rule.kind == "time":
+        return OffsetTime(allow_none=rule.nullable, metadata={
+            **notes, "format": "date-time", "maxLength": rule.max_chars})
+    if rule.kind == "index":
+        wrong = "must be a whole number from {} to {}".format(*rule.items)
+        return Index(strict=True, allow_none=rule.nullable, metadata=notes,
+                     validate=validate.Range(*rule.items, error=wrong),
+                     error_messages={**FIELD_MESSAGES, "invalid": wrong})
+    if rule.kind == "ids":  # user ids; whether each exists is the service's to say
+        fewest, most = rule.items
+        wrong = f"must be a list of {fewest} to {most} user ids"
+        ids = Index(strict=True, validate=validate.Range(1, MAX_INTEGER, error=wrong),
+                    error_messages={"invalid": wrong})
+        return fields.List(ids, required=required, metadata=notes,
+                           error_messages={**FIELD_MESSAGES, "invalid": wrong},
+                           validate=[validate.Length(fewest, most, error=wrong), Distinct()])
     if rule.visible:
         notes = {**notes, "not": NUL_OR_BLANK}
     return Text(required=required, allow_none=rule.nullable, validate=_checks(rule),
@@ -297,15 +341,6 @@ EntryUpdate = _request_schema("EntryUpdate", ENTRY, partial=True, poll=fields.Ne
     PollUpdate, metadata={"description": POLL_NOTE + " An edit adds one, changes its question,"
                           " its answers (until the first vote) or its closing time, or closes it."},
 ))
-
-
-class Index(fields.Integer):
-    """A whole number as JSON Schema counts one: 2 and 2.0 alike, never true or "2"."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class VoteCreate(RequestSchema):
@@ -382,6 +417,10 @@ class Story(Schema):
     questions_open = fields.Boolean(required=True)
     key_figures = fields.Raw(required=True, allow_none=True,
                              metadata={**NOTES["key_figures"], **key_figures_schema()})
+    opens_at = Time(required=True, allow_none=True, metadata=NOTES["opens_at"])
+    closes_at = Time(required=True, allow_none=True, metadata=NOTES["closes_at"])
+    archive_after_hours = fields.Integer(required=True, allow_none=True,
+                                         metadata=NOTES["archive_after_hours"])
 
 
 class StoryList(Schema):
@@ -391,6 +430,15 @@ class StoryList(Schema):
 class Author(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
+
+
+class Byline(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, allow_none=True,
+                         metadata={"description": 'The job, e.g. "Correspondent in Kyiv".'})
+    photo = fields.String(required=True, allow_none=True,
+                          metadata={"description": "The picture's address (may be a path)."})
 
 
 class Correction(Schema):
@@ -431,6 +479,8 @@ class Entry(Schema):
     original = fields.Boolean(required=True)
     version = fields.Integer(required=True, metadata={"description": "What If-Match names."})
     author = fields.Nested(Author, required=True, allow_none=True)
+    authors = fields.List(fields.Nested(Byline), required=True,
+                          metadata={"description": "Bylines in order, the author first."})
     correction = fields.Nested(Correction, required=True, allow_none=True)
     poll = fields.Nested(Poll, required=True, allow_none=True)
     html = fields.String(required=True, metadata={"description": "The server-rendered entry."})

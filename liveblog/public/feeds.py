@@ -108,8 +108,8 @@ def atom_feed(slug: str):
         item.title(xml_safe(entry.headline or entry.label))
         item.published(as_utc(entry.published_at))
         item.updated(as_utc(entry.updated_at))
-        if entry.author:
-            item.author(name=xml_safe(entry.author.display_name))
+        for author in entry.authors:  # Atom allows several; each is an <author>
+            item.author(name=xml_safe(author.display_name))
         # feedgen 1.0 writes entry links without rel (lkiesow/python-feedgen#135), which
         # RFC 4287 section 4.2.7.2 reads as rel="alternate": the permalink.
         item.link(href=permalink(entry), rel="alternate", type="text/html")
@@ -127,9 +127,17 @@ def _json_item(entry: Entry) -> dict:
         "date_published": iso(entry.published_at),
         "date_modified": iso(entry.updated_at),
     }
-    if entry.author:
-        item["authors"] = [{"name": xml_safe(entry.author.display_name)}]
+    if entry.authors:
+        item["authors"] = [_json_author(author) for author in entry.authors]
     return item
+
+
+def _json_author(author) -> dict:
+    # JSON Feed's author: a name and, when there is a photo, its absolute address as avatar.
+    found = {"name": xml_safe(author.display_name)}
+    if author.photo_url:
+        found["avatar"] = urljoin(request.url_root, author.photo_url)
+    return found
 
 
 @bp.get("/stories/<slug>/feed.json")

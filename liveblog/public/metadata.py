@@ -63,9 +63,19 @@ def _blog_posting(entry: Entry) -> dict:
         "articleBody": plain_text(entry.body_html),
         "url": url,
     }
-    if entry.author:
-        posting["author"] = {"@type": "Person", "name": entry.author.display_name}
+    if entry.authors:
+        posting["author"] = [_person(author) for author in entry.authors]
     return posting
+
+
+def _person(user) -> dict:
+    """An author as a schema.org Person: name, job and picture when the profile has them."""
+    person = {"@type": "Person", "name": user.display_name}
+    if user.job_title:
+        person["jobTitle"] = user.job_title
+    if user.photo_url:
+        person["image"] = urljoin(request.url_root, user.photo_url)
+    return person
 
 
 def _sports_event(box: dict | None) -> dict | None:

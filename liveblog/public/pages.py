@@ -8,6 +8,7 @@ from sqlalchemy import case, select
 from liveblog.database import MAX_INTEGER
 from liveblog.extensions import db
 from liveblog.models import Entry, EntryStatus, Story, StoryStatus
+from liveblog.public.upcoming import is_upcoming, upcoming_page
 from liveblog.queries import pinned_entries, published_entries, published_entries_through
 from liveblog.web import caching
 from liveblog.web.i18n import use_locale
@@ -20,10 +21,14 @@ PAGE_SIZE = 20
 MAX_DEEP_LINK = 500
 
 
-def public_story(slug: str) -> Story:
-    """A live or ended story by slug; drafts and unknown slugs are 404."""
+def public_story(slug: str, upcoming: bool = False) -> Story:
+    """A live or ended story by slug; drafts and unknown slugs are 404.
+
+    With `upcoming`, a draft scheduled to open is found too (its page says when it starts).
+    """
     story = db.session.scalar(select(Story).filter_by(slug=slug))
-    if story is None or story.status == StoryStatus.DRAFT:
+    if story is None or (story.status == StoryStatus.DRAFT
+                         and not (upcoming and is_upcoming(story))):
         abort(404, description=f"No story called {slug!r}.")
     # Every public answer about a story (page, embed, feeds, fragment) speaks its language.
     use_locale(story.language)
@@ -57,7 +62,9 @@ def _entry_arg(name: str) -> int | None:
 @bp.get("/stories/<slug>")
 def story_page(slug: str):
     """The live page: the latest entries, server-rendered, then kept live by static/js/live.js."""
-    story = public_story(slug)
+    story = public_story(slug, upcoming=True)
+    if is_upcoming(story):
+        return upcoming_page(story)
     before = _entry_arg("before")
     through = _entry_arg("through")
     caching.revalidate(story, "page", caching.ARCHIVED if story.archived else caching.PUBLIC)

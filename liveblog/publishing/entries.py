@@ -20,6 +20,7 @@ from liveblog.models import (
     as_utc,
     utcnow,
 )
+from liveblog.publishing.authors import set_authors
 from liveblog.publishing.changes import (
     Change,
     check_version,
@@ -54,6 +55,7 @@ def create_entry(
     """
     entry_data, poll = split_poll(data)
     fields = entry_fields(entry_data)
+    author_ids = fields.pop("author_ids", None)
     if status not in EDITABLE:
         raise Invalid(f"An entry cannot be created as {status}.")
     fingerprint = request_hash(story_id, str(status), scheduled_for, data)
@@ -71,7 +73,9 @@ def create_entry(
         now = utcnow()
         entry = Entry(story=story, author=author, status=status, created_at=now,
                       updated_at=now, published_at=published_at or scheduled_for or now,
-                      scheduled_for=scheduled_for, **fields)
+                      scheduled_for=scheduled_for, coauthors=[], **fields)
+        if author_ids:
+            set_authors(entry, author_ids)
         if entry.correction_note:
             entry.corrected_at = now
         if poll is not None:
@@ -150,8 +154,11 @@ def update_entry(
             entry.corrected_at = utcnow()
         if fields.get("pinned") and not entry.pinned:
             entry.key_order = _next_key_order(story_id)
+        author_ids = fields.pop("author_ids", None)
         for name, value in fields.items():
             setattr(entry, name, value)
+        if author_ids:  # changing who it is by is an edit like any other: entry.updated
+            set_authors(entry, author_ids)
         if poll is not None:
             change_poll(entry, poll)
         entry.version += 1

@@ -64,6 +64,9 @@ ENTRY = {
     "pinned": Rule(kind="flag"),
     # Only an edit corrects: a new entry has nothing to correct (and no time it was corrected).
     "correction": Rule(max_chars=500, nullable=True, only="edit", column="correction_note"),
+    # Who the entry is by, as user ids in byline order: the first is its author, the rest its
+    # co-authors (entry_authors). Left out, a new entry is by whoever writes it.
+    "authors": Rule(kind="ids", items=(1, 6), column="author_ids"),
 }
 # A time to publish at, as text (the API's scheduled_for, the desk's "publish at").
 SCHEDULED_FOR = Rule(kind="time", max_chars=40)
@@ -106,6 +109,17 @@ STORY = {
     "questions_open": Rule(kind="flag"),
     # The box at the top of the page: a scoreboard or a few figures (KEY_FIGURES); null clears.
     "key_figures": Rule(kind="box", nullable=True),
+    # The schedule (publishing/story_schedule.py): a draft goes live at opens_at, a live story
+    # ends at closes_at, a story quiet for archive_after_hours hours is ended and archived.
+    "opens_at": Rule(kind="time", max_chars=40, nullable=True),
+    "closes_at": Rule(kind="time", max_chars=40, nullable=True),
+    "archive_after_hours": Rule(kind="index", nullable=True, items=(1, 8760)),
+}
+# An author's profile on the byline: a picture (an http(s) address or an upload's path on
+# this site) and a job, e.g. "Correspondent in Kyiv".
+PROFILE = {
+    "photo_url": Rule(kind="url", max_chars=500, nullable=True, local=True),
+    "job_title": Rule(max_chars=120, nullable=True),
 }
 STORY_EXTRAS = [name for name in STORY if name.startswith(("cover_", "featured_"))]
 
@@ -183,9 +197,25 @@ def entry_fields(data: dict, partial: bool = False) -> dict:
             column = ENTRY[name].column or name
             fields[column] = (plain_text(value) or None) if value is not None else None
     _flag(data, "pinned", fields, errors)
+    if "authors" in data:
+        fields["author_ids"] = _user_ids(data["authors"], ENTRY["authors"], errors)
     if errors:
         raise Invalid("Some fields are not valid.", errors)
     return fields
+
+
+def _user_ids(value, rule: Rule, errors: dict) -> list[int] | None:
+    """A list of distinct user ids within the rule's count; whether each exists is the service's."""
+    fewest, most = rule.items
+    if (not isinstance(value, list) or not fewest <= len(value) <= most
+            or any(isinstance(item, bool) or not isinstance(item, int) or item < 1
+                   for item in value)):
+        errors["authors"] = f"must be a list of {fewest} to {most} user ids"
+        return None
+    if len(set(value)) != len(value):
+        errors["authors"] = "must name each author once"
+        return None
+    return list(value)
 
 
 def story_fields(data: dict, partial: bool = False) -> dict:
@@ -233,7 +263,57 @@ def story_fields(data: dict, partial: bool = False) -> dict:
     _flag(data, "questions_open", fields, errors)
     if "key_figures" in data:
         fields["key_figures"] = key_figures_value(data["key_figures"], errors)
+    _story_schedule(data, fields, errors)
     _story_extras(data, fields, errors)
+    if errors:
+        raise Invalid("Some fields are not valid.", errors)
+    return fields
+
+
+def _story_schedule(data: dict, fields: dict, errors: dict) -> None:
+    for name in ("opens_at", "closes_at"):
+        if name in data:
+            fields[name] = _moment(data[name], name, errors)
+    if "archive_after_hours" in data:
+        hours, (low, high) = data["archive_after_hours"], STORY["archive_after_hours"].items
+        if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int)
+                                  or not low <= hours <= high):
+            errors["archive_after_hours"] = f"must be a whole number from {low} to {high}"
+        fields["archive_after_hours"] = hours
+    opens, closes = fields.get("opens_at"), fields.get("closes_at")
+    if opens and closes and closes <= opens:
+        errors["closes_at"] = "must be after opens_at"
+
+
+def _moment(value, name: str, errors: dict) -> datetime | None:
+    # The API's schema hands over a datetime, the desk one read in the story's zone.
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and len(value) <= STORY[name].max_chars:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        errors[name] = "must be an ISO 8601 date and time with its UTC offset"
+        return None
+    return value.astimezone(UTC)
+
+
+def profile_fields(data: dict) -> dict:
+    """Validate an author's profile (photo address, job); raise Invalid with a message per field."""
+    errors: dict[str, str] = {}
+    fields: dict = {}
+    for name, rule in PROFILE.items():
+        if name not in data:
+            continue
+        value = _text(data, name, errors, rule) or ""
+        text = value.strip() if rule.kind == "url" else plain_text(value)
+        if rule.kind == "url" and text:
+            local = text.startswith("/") and not text.startswith("//")
+            if not (is_web_url(text) and urlsplit(text).hostname or local):
+                errors[name] = NOT_AN_ADDRESS
+        fields[name] = text or None
     if errors:
         raise Invalid("Some fields are not valid.", errors)
     return fields
