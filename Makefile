@@ -89,7 +89,8 @@ suite:
 # .mo files the app reads (committed, so a fresh clone needs no step). Two catalogues: "messages"
 # (readers: babel.cfg) and "desk" (babel-desk.cfg, when there is one).
 PYBABEL := $(BIN)/pybabel
-EXTRACT = $(PYBABEL) extract -k N_ -k plural_forms:1,2 -c Translators: --no-location --sort-output
+EXTRACT = $(PYBABEL) extract -k N_ -k plural_forms:1,2 -k lazy_gettext -k _l -c Translators: \
+  --no-location --sort-output
 translations: install
 	$(EXTRACT) -F babel.cfg -o translations/messages.pot .
 	$(PYBABEL) update -i translations/messages.pot -d translations -D messages -w 100 --no-fuzzy-matching
