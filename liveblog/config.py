@@ -59,6 +59,10 @@ def from_environment(instance_path: str) -> dict:
         "PUSH_LIMIT": os.environ.get("PUSH_LIMIT", "10 per minute;60 per hour"),
         "PUSH_TTL_SECONDS": int(os.environ.get("PUSH_TTL_SECONDS", 3600)),
         "PUSH_RETRY_SECONDS": float(os.environ.get("PUSH_RETRY_SECONDS", 2)),
+        # The push services' hosts subscriptions may name (alerts/subscriptions.py has the list).
+        "PUSH_SERVICE_HOSTS": tuple(
+            host.strip() for host in os.environ.get("PUSH_SERVICE_HOSTS", "").split(",")
+            if host.strip()),
         # Tests only: take http://127.0.0.1 endpoints (a stand-in push service).
         "PUSH_ALLOW_LOCAL": os.environ.get("PUSH_ALLOW_LOCAL", "") == "1",
         "LIVE_HEARTBEAT_SECONDS": float(os.environ.get("LIVE_HEARTBEAT_SECONDS", 25)),

@@ -227,6 +227,18 @@ def test_production_refuses_a_local_endpoint(app, client, actions, push):
     assert response.status_code == 422 and "endpoint" in response.get_json()["error"]["fields"]
 
 
+def test_only_known_push_services_are_taken_and_the_list_can_be_set(app, client, actions, push):
+    actions.create_story()
+    keys = push.subscription()["keys"]
+    mozilla = {"endpoint": "https://updates.push.services.mozilla.com/wpush/v2/gAAAA", "keys": keys}
+    assert subscribe(client, mozilla).status_code == 201
+    app.config["PUSH_SERVICE_HOSTS"] = ("push.example.net",)
+    assert subscribe(client, mozilla).status_code == 422
+    own = {"endpoint": "https://push.example.net/s/1", "keys": keys}
+    assert subscribe(client, own).status_code == 201
+    assert subscriptions(app) == 2
+
+
 def test_subscribing_is_limited_per_address(app, client, actions, push):
     actions.create_story()
     app.config["PUSH_LIMIT"] = "2 per minute"

@@ -120,3 +120,10 @@ def test_a_key_entry_reaches_a_subscribed_browser_and_a_410_unsubscribes_it(
     assert second.status == 410 and second.json()["title"] == "Ferry running"
     loop.stop()  # waits for the pass under way, which deletes the subscription
     assert stored_endpoints(app) == []
+
+    # Turning alerts off asks the server to forget the endpoint (already gone: still a 204).
+    with reader.expect_response(lambda answer: answer.request.method == "DELETE") as deleted:
+        button.click()
+    assert deleted.value.status == 204
+    expect(button).to_have_attribute("aria-pressed", "false", timeout=SERVER)
+    expect(reader.locator("#alerts-status")).to_have_text("Alerts are off.")

@@ -111,17 +111,19 @@ def on_exit(server):
 
 
 def post_worker_init(worker):
-    """Start this worker's scheduler and webhook deliverer; close readers kindly on shutdown."""
+    """Start this worker's scheduler, webhooks and alerts; close readers kindly on shutdown."""
     import signal
 
     import gevent
 
+    from liveblog.alerts import Deliverer as AlertDeliverer
     from liveblog.live import shutdown
     from liveblog.publishing.scheduler import Scheduler
     from liveblog.webhooks import Deliverer
 
     Scheduler(worker.wsgi).start()
     Deliverer(worker.wsgi).start()
+    AlertDeliverer(worker.wsgi).start()
 
     def goodbye_then(handler):
         # Readers would otherwise hold the worker for the whole graceful timeout and then see a
