@@ -22,12 +22,14 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     from liveblog.desk import (  # noqa: F401  (they register their views)
         account,
+        bylines,
         entries,
         key_figures,
         language,
         polls,
         presence,
         questions,
+        schedule,
         stories,
         uploads,
         users,

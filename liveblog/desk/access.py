@@ -19,7 +19,7 @@ bp = Blueprint("desk", __name__, url_prefix="/admin")
 def allow_picture_uploads() -> None:
     """Let a picture upload send more than the 1 MiB any other request may."""
     # Photos are larger than the 1 MiB any other request may send; media.py caps them itself.
-    if request.endpoint == "desk.upload_picture":
+    if request.endpoint in ("desk.upload_picture", "desk.user_profile"):  # a byline's photo too
         limit = current_app.config.get("MAX_PICTURE_BYTES", 15 * 2**20)
         request.max_content_length = limit + 2**16
 

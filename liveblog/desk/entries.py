@@ -12,6 +12,7 @@ from sqlalchemy import select
 from liveblog import publishing
 from liveblog.content.rendering import entry_json, render_entry
 from liveblog.desk.access import EDITORS, EVERYONE, bp, roles_required
+from liveblog.desk.bylines import add_authors
 from liveblog.desk.conflicts import conflict_details, merge_bodies
 from liveblog.desk.forms import VERSION_MESSAGE, EditEntryForm, EntryForm, NotANumber, form_number
 from liveblog.desk.idempotency import new_idempotency_key
@@ -98,7 +99,9 @@ def create_entry(slug: str):
         scheduled_for = _publish_at(form, story.timezone) \
             if status == EntryStatus.SCHEDULED else None
         entry, created = publishing.create_entry(
-            story.id, current_user, _entry_data(form, current_user.can_publish, story.timezone),
+            story.id, current_user,
+            add_authors(_entry_data(form, current_user.can_publish, story.timezone), form,
+                        current_user.id),
             form.idempotency_key.data or None, status=status, scheduled_for=scheduled_for,
         )
     except LiveblogError as error:
@@ -155,7 +158,8 @@ def edit_entry(slug: str, entry_id: int):
     # Not obj=entry: Entry.label is the computed label, not the journalist's override.
     form = EditEntryForm(body=entry.body_source or entry.body_html, headline=entry.headline,
                          label=entry.label_override, correction=entry.correction_note,
-                         pinned=entry.pinned, version=entry.version)
+                         pinned=entry.pinned, version=entry.version,
+                         coauthors=[link.user_id for link in entry.coauthors])
     conflict = None
     if form.validate_on_submit():
         choice = request.form.get("conflict_choice", "")
@@ -164,7 +168,8 @@ def edit_entry(slug: str, entry_id: int):
         expected = form.version.data
         if choice == "mine":  # "Use mine": against the version the journalist was shown
             expected = form_number("their_version", VERSION_MESSAGE) or expected
-        data = _entry_data(form, current_user.can_publish, story.timezone)
+        data = add_authors(_entry_data(form, current_user.can_publish, story.timezone), form,
+                           entry.author_id)
         if form.correction.data is not None:
             data["correction"] = form.correction.data
         try:

@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from liveblog.desk.bylines import CoauthorsField
 from liveblog.errors import LiveblogError
 from liveblog.models import Role
 from liveblog.publishing.validation import ENTRY, POLL, SCHEDULED_FOR, STORY, Rule
@@ -109,6 +110,8 @@ class StoryForm(FlaskForm):
     status = SelectField(_l("Status"), default="live", choices=[
         SelectChoice(value, STATUS_CHOICES.get(value, value.title()))
         for value in STORY["status"].choices])
+    # The readers' language: the page's words, direction, dates and labels (docs/languages.md).
+    language = SelectField(_l("Story language"), default="en")
     cover_url = StringField(_l("Cover picture"), validators=checks(STORY["cover_url"]))
     cover_alt = StringField(_l("Cover alt text"), validators=checks(STORY["cover_alt"]))
     cover_caption = StringField(_l("Cover caption"), validators=checks(STORY["cover_caption"]))
@@ -119,6 +122,10 @@ class StoryForm(FlaskForm):
                                  validators=checks(STORY["featured_title"]))
     featured_url = StringField(_l("Featured link URL"), validators=checks(STORY["featured_url"]))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.language.choices = language_choices()  # defined below, with the account's
+
 
 class EntryForm(FlaskForm):
     # Not required here: a picture alone is an entry, which only the service can tell.
@@ -126,6 +133,7 @@ class EntryForm(FlaskForm):
     headline = StringField(_l("Headline"), validators=checks(ENTRY["headline"]))
     label = StringField(_l("Label"), validators=checks(ENTRY["label"]))
     pinned = BooleanField(_l("Key entry (shown under LATEST)"))
+    coauthors = CoauthorsField(_l("Co-authors"))  # after the author, in the byline
     scheduled_for = StringField(_l("Publish at"), validators=checks(SCHEDULED_FOR))
     # Which of the two readings of a time that happens twice (autumn), e.g. "-05:00".
     scheduled_offset = StringField(validators=[Optional(), Length(max=6)])
