@@ -69,7 +69,7 @@ def test_an_arabic_story_page_is_in_arabic_and_right_to_left(actions, client):
     page = client.get("/stories/arabic").get_data(as_text=True)
     assert page.startswith('<!doctype html>\n<html lang="ar" dir="rtl">')
     assert ">التدوينة الأصلية</a>" in page and f">{second['label']}</a>" in page
-    assert ">انتقل إلى المحتوى</a>" in page and "آخر تحديث:" in page
+    assert "آخر تحديث:" in page and ">مباشر</p>" in page
     # Dates name the month in Arabic; none is left in English.
     month = datetime.now(UTC).month
     arabic_months = ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس",
@@ -165,7 +165,8 @@ def test_every_message_in_the_code_is_in_every_catalogue(tmp_path):
     # What `make translations` extracts, into a scratch template, against each catalogue.
     pot = tmp_path / "messages.pot"
     subprocess.run([os.path.join(os.path.dirname(sys.executable), "pybabel"), "-q", "extract",
-                    "-F", "babel.cfg", "-k", "N_", "-k", "plural_forms:1,2", "-o", str(pot), "."],
+                    "-F", "babel.cfg", "-k", "N_", "-k", "plural_forms:1,2", "-k", "lazy_gettext",
+                    "-k", "_l", "-o", str(pot), "."],
                    cwd=ROOT, check=True, timeout=60)
     with open(pot, "rb") as template:
         wanted = {message.id for message in read_po(template) if message.id}

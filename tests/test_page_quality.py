@@ -32,6 +32,8 @@ VNU = os.path.join(TOOLS, "node_modules", "vnu-jar", "build", "dist", "vnu.jar")
 AXE = os.path.join(TOOLS, "node_modules", "axe-core", "axe.min.js")
 LIGHTHOUSE_RUNS = os.path.join(TOOLS, "lighthouse-runs.mjs")
 API_SLUG = "harbour-vote"
+# A story in Arabic: right to left, its words, labels and dates in Arabic (docs/languages.md).
+ARABIC_SLUG = "gulf-storm"
 # Lighthouse's mobile profile (a Moto G Power): the viewport axe looks through too.
 PHONE = {"viewport": {"width": 412, "height": 823}, "device_scale_factor": 1.75,
          "is_mobile": True, "has_touch": True}
@@ -114,6 +116,30 @@ def _write_api_story(base: str, token: str) -> None:
         assert answer.status == 202
 
 
+def _write_arabic_story(base: str, token: str) -> None:
+    # The API story's kinds of entry in Arabic: a scoreboard, a key entry, a poll with a vote,
+    # a video link and an open question form, so the tools judge the mirrored page as a whole.
+    _call_api(base, token, "/api/stories", {
+        "slug": ARABIC_SLUG, "language": "ar", "questions_open": True,
+        "title": "عاصفة فوق الخليج: التغطية المباشرة",
+        "summary": "رياح قوية وأمطار غزيرة على الساحل، وإغلاق الموانئ حتى إشعار آخر.",
+        "key_figures": {"kind": "scoreboard", "title": "التصويت", "period": "النتيجة النهائية",
+                        "home": {"name": "مع", "score": 31}, "away": {"name": "ضد", "score": 12}}})
+    for entry in (
+        {"body": "<p>بدأت العاصفة تضرب الساحل الشرقي صباح اليوم.</p>"},
+        {"headline": "إغلاق الموانئ", "pinned": True,
+         "body": "<p>أعلنت السلطات إغلاق أربعة موانئ حتى إشعار آخر.</p>"},
+        {"body": "<p>مشاهد من الساحل:</p><p>https://www.youtube.com/watch?v=aqz-KE-bpKQ</p>"},
+    ):
+        _call_api(base, token, f"/api/stories/{ARABIC_SLUG}/entries", entry)
+    poll = _call_api(base, token, f"/api/stories/{ARABIC_SLUG}/entries", {
+        "body": "<p>شاركونا رأيكم.</p>",
+        "poll": {"question": "هل تؤيد إغلاق المدارس غدًا؟", "options": ["نعم", "لا", "لا أعرف"]},
+    })["poll"]
+    _call_api(base, token, f"/api/polls/{poll['id']}/votes",
+              {"option": 0, "voter": "page-quality-reader-0002"})
+
+
 @pytest.fixture(scope="module")
 def newsroom(tmp_path_factory):
     """A real server with the demo story and a story written through the API; yields its base."""
@@ -134,6 +160,7 @@ def newsroom(tmp_path_factory):
         base = f"http://127.0.0.1:{server.server_port}"
         try:
             _write_api_story(base, token)
+            _write_arabic_story(base, token)
             yield base
         finally:
             server.shutdown()
@@ -144,7 +171,8 @@ def newsroom(tmp_path_factory):
 
 
 READER_PAGES = [f"/stories/{DEMO_SLUG}", f"/stories/{API_SLUG}",
-                f"/stories/{DEMO_SLUG}/embed", f"/stories/{API_SLUG}/embed"]
+                f"/stories/{DEMO_SLUG}/embed", f"/stories/{API_SLUG}/embed",
+                f"/stories/{ARABIC_SLUG}", f"/stories/{ARABIC_SLUG}/embed"]
 
 
 DESK_PAGES = [f"/admin/stories/{DEMO_SLUG}", f"/admin/stories/{API_SLUG}/questions"]
@@ -221,7 +249,8 @@ def test_axe_finds_no_violation_in_light_dark_phone_and_desktop(newsroom, browse
     # Both schemes on a phone, every page; the story pages on a desktop too.
     looks = [(scheme, "phone", PHONE, path)
              for scheme in ("light", "dark") for path in READER_PAGES]
-    looks += [("light", "desktop", DESKTOP, path) for path in READER_PAGES[:2]]
+    looks += [("light", "desktop", DESKTOP, path)
+              for path in (*READER_PAGES[:2], f"/stories/{ARABIC_SLUG}")]
     for scheme, device_name, device, path in looks:
         violations, incomplete = _axe(browser, newsroom + path, scheme, device, axe_source)
         for violation in violations:
@@ -254,7 +283,8 @@ def test_the_nu_checker_finds_no_error_on_reader_and_desk_pages(nu_checking):
 @pytest.mark.serial
 @with_tools
 def test_lighthouse_on_a_phone_scores_100_in_every_category_run_after_run(newsroom):
-    urls = [f"{newsroom}/stories/{DEMO_SLUG}", f"{newsroom}/stories/{API_SLUG}"]
+    urls = [f"{newsroom}/stories/{DEMO_SLUG}", f"{newsroom}/stories/{API_SLUG}",
+            f"{newsroom}/stories/{ARABIC_SLUG}"]
     ran = subprocess.run(
         ["node", LIGHTHOUSE_RUNS, str(LIGHTHOUSE_IN_A_ROW), str(LIGHTHOUSE_AT_MOST), *urls],
         capture_output=True, text=True, timeout=480, cwd=TOOLS,

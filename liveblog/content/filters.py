@@ -11,7 +11,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from liveblog.content.key_figures import key_figures_heading, key_figures_summary
-from liveblog.content.local_time import N_, local_strftime
+from liveblog.content.local_time import N_, ZONE_NAMES, local_strftime, month_names
 from liveblog.content.media import media_at, picture_element
 from liveblog.models import Story, as_utc
 from liveblog.web.i18n import current_language
@@ -33,6 +33,14 @@ def story_time(moment: datetime, timezone: str, fmt: str = DATE_FORMATS[0]) -> s
     """A stored UTC time shown in the story's zone, as the page's language writes it."""
     local = as_utc(moment).astimezone(ZoneInfo(timezone))
     return local_strftime(local, gettext(fmt), current_language())
+
+
+def clock_words() -> dict:
+    """What the page's script needs to write "Last updated" as story_time does, in its language."""
+    language = current_language()
+    return {"clock": gettext(DATE_FORMATS[0]), "months": month_names(language, "wide"),
+            "monthsShort": month_names(language, "abbreviated"),
+            "zones": {zone: gettext(zone) for zone in ZONE_NAMES}}
 
 
 def zone_names(timezone: str) -> dict[int, str]:
@@ -63,6 +71,7 @@ def init_app(app: Flask) -> None:
     """Register the filters, the cover picture and the key-figures box's helpers."""
     app.add_template_global(cover_picture)
     app.add_template_global(zone_names)
+    app.add_template_global(clock_words)
     app.add_template_global(key_figures_heading)
     app.add_template_global(key_figures_summary)
     app.add_template_filter(html_time, "iso")

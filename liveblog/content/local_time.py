@@ -47,6 +47,15 @@ def local_strftime(moment: datetime, fmt: str, language: str | None) -> str:
     return moment.strftime(_NAMED.sub(name, fmt))
 
 
+def month_names(language: str, width: str) -> list[str]:
+    """The twelve months as `language` names them, "wide" (%B) or "abbreviated" (%b)."""
+    names = _names(language)
+    if names is None or language == DEFAULT_LANGUAGE:
+        return [datetime(2000, month, 1).strftime("%B" if width == "wide" else "%b")
+                for month in range(1, 13)]
+    return names["B" if width == "wide" else "b"]
+
+
 @lru_cache(maxsize=16)
 def _names(language: str) -> dict | None:
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from liveblog.content.labels import default_label_format
+from liveblog.content.labels import LABEL_FORMAT, default_label_format
 from liveblog.errors import Conflict, Invalid
 from liveblog.extensions import db
 from liveblog.models import KeyFiguresChange, Story, StoryStatus, User, utcnow
@@ -18,7 +18,8 @@ def create_story(data: dict, editor: User | None = None) -> Story:
     """Create a story from validated fields; a taken slug is a conflict."""
     fields = story_fields(data)
     _refuse_archiving_unless_ended(fields)
-    if "language" in fields and "label_format" not in fields:
+    # A form sends the English default it showed (the desk's does): that is no choice either.
+    if "language" in fields and fields.get("label_format") in (None, LABEL_FORMAT):
         fields["label_format"] = default_label_format(fields["language"])
     story = Story(**fields)
     if story.status == StoryStatus.ENDED:
@@ -66,8 +67,8 @@ def _follow_language(story: Story, fields: dict) -> None:
     # A story that kept its language's default label format takes the new language's; one
     # with a format of its own keeps it ("still overridable per story").
     language = fields.get("language")
-    if language and "label_format" not in fields \
-            and story.label_format == default_label_format(story.language):
+    if language and fields.get("label_format", story.label_format) == story.label_format \
+            == default_label_format(story.language):
         fields["label_format"] = default_label_format(language)
 
 

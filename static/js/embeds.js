@@ -7,6 +7,17 @@
   // Only the frames our server writes (liveblog/embed_providers.py; the CSP's frame-src agrees),
   // and what each may do: video players go full screen, charts and maps need nothing more.
   var VIDEO = "encrypted-media; picture-in-picture; fullscreen; autoplay";
+  // The page's words when it is not in English (templates/_reader_strings.html).
+  var WORDS = {};
+  try {
+    var block = document.getElementById("reader-strings");
+    if (block) WORDS = JSON.parse(block.textContent);
+  } catch (error) {
+    WORDS = {};
+  }
+  function t(key, english) {
+    return typeof WORDS[key] === "string" ? WORDS[key] : english;
+  }
   var FRAMES = [
     { prefix: "https://www.youtube-nocookie.com/embed/", allow: VIDEO },
     { prefix: "https://player.vimeo.com/video/", allow: VIDEO },
@@ -30,7 +41,7 @@
     if (!known) return; // only the frames our server writes
     var player = document.createElement("iframe");
     player.src = src;
-    player.title = frame.dataset.embedTitle || "Embedded content";
+    player.title = frame.dataset.embedTitle || t("embedded", "Embedded content");
     if (known.allow) player.allow = known.allow;
     player.referrerPolicy = "strict-origin-when-cross-origin";
     player.allowFullscreen = known.allow.indexOf("fullscreen") !== -1;
@@ -62,7 +73,7 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "embed-activate embed-activate-tweet";
-      button.textContent = "Show the post from X";
+      button.textContent = t("showPostX", "Show the post from X");
       card.appendChild(button);
     });
   }

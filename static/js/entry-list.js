@@ -1,6 +1,8 @@
 // The story's entries as the reader page shows them: in the server's order (publish time, then
 // id), newest or oldest first as the reader chose. Live updates and "load older" both insert here.
 
+import { t } from "./strings.js";
+
 const ORDER_KEY = "liveblog:order";
 
 /** The first element of a fragment of server-rendered HTML. */
@@ -95,7 +97,7 @@ export class EntryList {
     const empty = document.createElement("p");
     empty.className = "no-entries";
     empty.id = "no-entries";
-    empty.textContent = "No updates yet. This page updates itself.";
+    empty.textContent = t("noEntries", "No updates yet. This page updates itself.");
     this.element.appendChild(empty);
   }
 

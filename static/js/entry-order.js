@@ -2,6 +2,7 @@
 // deep links to entries older than the page.
 import { fromHtml } from "./entry-list.js";
 import { refreshTimes } from "./story-times.js";
+import { t } from "./strings.js";
 
 /** Offer the order toggle; onToggle runs first (new entries held back go in before the flip). */
 export function setUpOrderToggle(view, { fallbackBefore, onToggle }) {
@@ -16,9 +17,10 @@ export function setUpOrderToggle(view, { fallbackBefore, onToggle }) {
   else list.parentNode.insertBefore(button, fallbackBefore);
 
   function showOrder() {
-    button.textContent = view.newestFirst ? "Show oldest first" : "Show newest first";
+    button.textContent = view.newestFirst ? t("showOldest", "Show oldest first") : t("showNewest", "Show newest first");
     button.setAttribute("aria-pressed", view.newestFirst ? "false" : "true");
-    list.setAttribute("aria-label", view.newestFirst ? "Updates, newest first" : "Updates, oldest first");
+    list.setAttribute("aria-label", view.newestFirst ? t("newestFirst", "Updates, newest first")
+      : t("oldestFirst", "Updates, oldest first"));
     const older = document.getElementById("load-older");
     // "Load older" sits at the old end of the list.
     if (older) list.parentNode.insertBefore(older.parentElement, view.newestFirst ? list.nextSibling : list);

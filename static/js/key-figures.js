@@ -3,6 +3,7 @@
 // box inside is swapped and the region is given the box's one-sentence summary, so a screen
 // reader hears each change once, and a frame that leaves the box as it was changes nothing.
 import { fromHtml } from "./entry-list.js";
+import { t } from "./strings.js";
 
 /** Put the box from a story.updated frame's key_figures_html on the page. */
 export function showKeyFigures(html) {
@@ -18,5 +19,5 @@ export function showKeyFigures(html) {
   if (box) box.remove();
   if (fresh) slot.prepend(fresh);
   const live = document.getElementById("key-figures-live");
-  if (live) live.textContent = summary || "The key figures box was removed.";
+  if (live) live.textContent = summary || t("figuresRemoved", "The key figures box was removed.");
 }

@@ -8,15 +8,16 @@ import { followDeepLinks, setUpLoadOlder, setUpOrderToggle } from "./entry-order
 import { markUpdated, refreshTimes } from "./story-times.js";
 import { setUpPolls, showPoll } from "./polls.js";
 import { showKeyFigures } from "./key-figures.js";
+import { fill, t, tn, translated } from "./strings.js";
 
 const POLL_MS = window.liveblogPollMs || 15000;
 const TIMES_EVERY_MS = 30000;
 // What the page says of its connection, by the live socket's state ("archived": nothing new).
 const CONNECTION_TEXT = {
   live: "",
-  reconnecting: "Reconnecting…",
-  polling: "Live updates every few seconds (this network blocks instant updates).",
-  gone: "This story is no longer available.",
+  reconnecting: t("reconnecting", "Reconnecting…"),
+  polling: t("polling", "Live updates every few seconds (this network blocks instant updates)."),
+  gone: t("gone", "This story is no longer available."),
 };
 
 const story = document.getElementById("story");
@@ -51,7 +52,8 @@ function readerIsAway() {
 function hold(element) {
   held.push(element);
   const count = held.length;
-  newUpdates.textContent = count === 1 ? "1 new update" : count + " new updates";
+  newUpdates.textContent = translated() ? tn("newUpdates", count)
+    : count === 1 ? "1 new update" : count + " new updates";
   newUpdates.hidden = false;
   document.title = "(" + count + ") " + baseTitle;
 }
@@ -115,7 +117,7 @@ function applyEntry(frame) {
     if (readerIsAway()) hold(element);
     else view.insert(element, false);
     if (limit) view.trim(limit);
-    announce("New update: " + (frame.entry.headline || frame.entry.label));
+    announce(fill(t("newUpdate", "New update: {title}"), { title: frame.entry.headline || frame.entry.label }));
   }
   refreshTimes(element);
 }
@@ -168,7 +170,7 @@ function applyStory(data) {
   story.dataset.status = data.status;
   if (status) status.textContent = data.status === "ended" ? "ENDED" : "LIVE";
   if (title) title.textContent = data.title;
-  if (data.status === "ended") announce("This story has ended.");
+  if (data.status === "ended") announce(t("storyEnded", "This story has ended."));
 }
 
 function apply(frame) {

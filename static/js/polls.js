@@ -3,6 +3,8 @@
 // each vote's answer and by poll.updated events. The server renders the results
 // (templates/_entry.html); this adds only what needs a script.
 
+import { fill, formatNumber, pluralForm, t, tn, translated } from "./strings.js";
+
 const TOKEN_KEY = "liveblog:voter";
 const VOTED_KEY = "liveblog:voted";
 // Where storage is blocked (a third-party frame), one token per page load: a reload votes again,
@@ -87,18 +89,37 @@ export function showPoll(poll) {
     meter.value = share;
     meter.textContent = share + "%";
     item.querySelector(".poll-share").textContent = share + "%";
-    item.querySelector(".poll-count").textContent = "(" + count + " " + plural(count) + ")";
+    item.querySelector(".poll-count").textContent = translated() ? tn("voteCount", count)
+      : "(" + count + " " + plural(count) + ")";
   });
   const status = section.querySelector(".poll-status");
   if (poll.closed) {
     close(section);
-    status.textContent = "Poll closed. Final results: " + total + " " + plural(total) + ".";
+    status.textContent = translated() ? tn("pollClosed", total)
+      : "Poll closed. Final results: " + total + " " + plural(total) + ".";
+  } else if (translated()) {
+    showTotal(status, total);
   } else {
     const counted = section.querySelector(".poll-total");
     if (counted) counted.textContent = String(total);
     counted.nextSibling.textContent = " " + plural(total) + counted.nextSibling.textContent
       .replace(/^\s*votes?/, "");
   }
+}
+
+// A translated page's "N votes so far[; voting closes <time>].": its words written again
+// around the count and the time the server wrote.
+function showTotal(status, total) {
+  const time = status.querySelector("time");
+  const counted = document.createElement("span");
+  counted.className = "poll-total";
+  counted.textContent = formatNumber(total);
+  const words = pluralForm(time ? "votesSoFarCloses" : "votesSoFar", total);
+  const parts = { n: counted, time };
+  status.replaceChildren(...words.split(/(\{\w+\})/).filter(Boolean).map((piece) => {
+    const name = /^\{(\w+)\}$/.exec(piece);
+    return name && parts[name[1]] ? parts[name[1]] : document.createTextNode(piece);
+  }));
 }
 
 function close(section) {
@@ -134,7 +155,7 @@ async function vote(section, option) {
     rememberVote(pollId, option);
     markVoted(section, option);
     showPoll(answer.poll);
-    say(section, "Thank you: your vote is counted.");
+    say(section, t("voteCounted", "Thank you: your vote is counted."));
     return;
   }
   const message = answer && answer.error ? answer.error.message : "";
@@ -146,7 +167,7 @@ async function vote(section, option) {
   } else {
     section.querySelectorAll(".poll-vote").forEach((button) => { button.disabled = false; });
   }
-  say(section, message || "Your vote could not be sent; please try again.");
+  say(section, (translated() ? "" : message) || t("voteFailed", "Your vote could not be sent; please try again."));
 }
 
 /** Give every open poll under root its vote buttons, unless this browser has voted in it. */
@@ -163,9 +184,9 @@ export function setUpPolls(root) {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "poll-vote";
-      button.textContent = "Vote";
+      button.textContent = t("vote", "Vote");
       const answer = item.querySelector(".poll-answer");
-      button.setAttribute("aria-label", "Vote: " + (answer ? answer.textContent : ""));
+      button.setAttribute("aria-label", fill(t("voteFor", "Vote: {answer}"), { answer: answer ? answer.textContent : "" }));
       button.addEventListener("click", () => vote(section, parseInt(item.dataset.option, 10)));
       item.appendChild(button);
     });

@@ -1,6 +1,8 @@
 // Times on the reader page: each entry's time relative to now ("5 minutes ago"), and "Last
 // updated" in the story's zone after a live update.
 
+import { pageLanguage, strings, translated } from "./strings.js";
+
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 // "Last updated" reads as the server writes it: "16:05 GMT, 30 Nov 2026", in the story's zone
@@ -34,8 +36,22 @@ function storyTime(story, when) {
   const offset = /GMT([+-])(\d\d):(\d\d)/.exec(part.timeZoneName);
   const minutes = offset ? (offset[1] === "-" ? -1 : 1) * (offset[2] * 60 + +offset[3]) : 0;
   const zone = zoneNames[minutes] || part.timeZoneName;
+  if (translated()) return localTime(part, zone);
   return part.hour + ":" + part.minute + " " + zone + ", " +
     part.day + " " + MONTHS[parseInt(part.month, 10) - 1] + " " + part.year;
+}
+
+// A translated page's time: the server's own format in that language (story_time), its
+// month names and zone words, so a time the script writes reads like the server's.
+function localTime(part, zone) {
+  const words = strings();
+  const month = parseInt(part.month, 10) - 1;
+  const fields = {
+    H: part.hour, M: part.minute, d: part.day, Y: part.year, "%": "%",
+    b: (words.monthsShort || MONTHS)[month], B: (words.months || MONTHS)[month],
+    Z: (words.zones || {})[zone] || zone,
+  };
+  return (words.clock || "%H:%M %Z, %d %b %Y").replace(/%(.)/g, (whole, name) => fields[name] ?? whole);
 }
 
 /** Set the story's "Last updated" to now. */
@@ -49,7 +65,16 @@ export function markUpdated(story) {
 
 // In English, as the page is written, and by hand: Intl.RelativeTimeFormat loads ICU's locale
 // data first, 30-40 ms of the main thread at load on a desktop, four times that on a phone.
+let relative = null;
+
 function relativeWords(value, unit) {
+  if (translated()) {
+    // A page in another language: its words from Intl (made once, on that page only).
+    if (relative === null) {
+      relative = new Intl.RelativeTimeFormat(pageLanguage() + "-u-nu-latn", { numeric: "auto" });
+    }
+    return relative.format(value, unit);
+  }
   if (value === 0) return "now";
   if (unit === "day" && value === -1) return "yesterday";
   const count = Math.abs(value) + " " + unit + (Math.abs(value) === 1 ? "" : "s");
