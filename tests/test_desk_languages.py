@@ -175,3 +175,28 @@ def test_the_login_page_speaks_the_browsers_language(client):
     assert "Ese correo y esa contraseña no corresponden" in wrong.get_data(as_text=True)
     english = client.get("/admin/login").get_data(as_text=True)
     assert '<html lang="en" dir="ltr">' in english and "Log in to the desk" in english
+
+
+def test_the_services_refusals_reach_the_desk_in_its_language_and_the_api_in_english(app, actions):
+    actions.create_story()
+    desk = _desk_as(app, actions, "fr")
+    # The script's JSON: the message and the field's problem, in French.
+    script = post_form(desk, "/admin/stories/storm/entries",
+                       {"body": "<p>Plus tard</p>", "action": "schedule"}, json=True)
+    assert script.status_code == 422
+    assert script.get_json()["error"] == {"status": 422, "message": "Indiquez quand publier.",
+                                          "fields": {"scheduled_for": "est obligatoire"}}
+    # The page without the script: the flash and the field's error.
+    page = post_form(desk, "/admin/stories/storm/entries",
+                     {"body": "<p>Plus tard</p>", "action": "schedule"}).get_data(as_text=True)
+    assert "Indiquez quand publier." in page and "<strong>est obligatoire</strong>" in page
+    # A message with a value in it keeps the value.
+    entry = actions.post_entry()
+    stale = post_form(desk, f"/admin/stories/storm/entries/{entry['id']}/delete",
+                      {"version": "7"}, json=True)
+    assert stale.get_json()["error"]["message"] == (
+        "Le billet a changé depuis la version 7 ; il en est maintenant à la version 1.")
+    # The API, for machines, stays English.
+    api = actions.client.post("/api/stories/storm/entries", headers=actions.headers(),
+                              json={"body": "<p>x</p>", "status": "scheduled"})
+    assert api.get_json()["error"]["message"] == "Some fields are not valid."

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import Response, current_app, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from liveblog.desk.access import bp
 from liveblog.desk.script_text import script_text
+from liveblog.desk.service_text import desk_text
 from liveblog.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, use_locale
 
 # What the desk shows for a stored status or role (the stored values stay English words).
@@ -44,6 +45,10 @@ def _browser_language() -> str:
     return DEFAULT_LANGUAGE
 
 
+# A global, not a context value: the field macro (desk/_field.html) is imported without context.
+bp.add_app_template_global(desk_text, "desk_text")
+
+
 @bp.context_processor
 def page_language() -> dict:
     """The page's lang and dir, the words its scripts show, and names for statuses and roles."""
@@ -55,3 +60,21 @@ def page_language() -> dict:
         "status_name": lambda value: STATUS_NAMES.get(value, value),
         "role_name": lambda value: ROLE_NAMES.get(value, value),
     }
+
+
+@bp.after_request
+def refusals_in_the_editors_language(response: Response) -> Response:
+    """A refusal the desk's script shows ({"error": {message, fields}}) in the editor's language."""
+    # Flashes and form errors are translated where the page shows them (desk_text in templates).
+    if response.status_code < 400 or not response.is_json or get_locale() is None \
+            or get_locale().language == DEFAULT_LANGUAGE:
+        return response
+    data = response.get_json(silent=True)
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict):
+        return response
+    error["message"] = desk_text(error.get("message"))
+    if isinstance(error.get("fields"), dict):
+        error["fields"] = {name: desk_text(text) for name, text in error["fields"].items()}
+    response.set_data(current_app.json.dumps(data))
+    return response
