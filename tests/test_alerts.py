@@ -166,6 +166,19 @@ def test_two_processes_send_each_alert_once(app, client, actions, push):
     assert len(push.wait_for(1)) == 1
 
 
+def test_an_archived_story_forgets_its_subscriptions(app, client, actions, push):
+    actions.create_story()
+    subscribe(client, push.subscription())
+    actions.post_entry(headline="Key", pinned=True)
+    for change in ({"status": "ended"}, {"archived": True}):
+        response = client.patch("/api/stories/storm", json=change, headers=actions.headers())
+        assert response.status_code == 200, response.get_json()
+    deliver(app)
+    assert subscriptions(app) == 0 and push.messages == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PushAlert)) == 0
+
+
 def _keys(push: PushService) -> dict:
     return push.subscription()["keys"]
 

@@ -67,11 +67,13 @@ def due_stories() -> list[int]:
     now = utcnow()
     waiting = exists().where(PushSubscription.story_id == PushCursor.story_id,
                              _due_subscription(now))
+    # An archived story keeps no reader's subscription: the pass that finds one forgets them.
+    kept = exists().where(PushSubscription.story_id == PushCursor.story_id)
     query = (
         select(PushCursor.story_id).join(Story, Story.id == PushCursor.story_id)
         .where(Story.status != StoryStatus.DRAFT.value,
                or_(PushCursor.lease_until.is_(None), PushCursor.lease_until < now),
-               or_(Story.last_seq > PushCursor.last_seq, waiting))
+               or_(Story.last_seq > PushCursor.last_seq, waiting, and_(Story.archived, kept)))
         .order_by(PushCursor.story_id)
     )
     return list(db.session.scalars(query))
@@ -83,6 +85,9 @@ def deliver_story(lease: Lease) -> int:
     try:
         cursor = db.session.get(PushCursor, lease.story_id)
         story = db.session.get(Story, lease.story_id)
+        if story.archived:
+            _forget_story(lease)
+            return sent
         for _ in range(ROUNDS):
             before = cursor.last_seq
             queue_alerts(cursor, story)
@@ -175,6 +180,15 @@ def _record(subscription: PushSubscription, outcome: Outcome, seq: int, sub_id: 
                        .values(**values).execution_options(synchronize_session=False))
     for name, value in values.items():
         setattr(subscription, name, value)
+
+
+def _forget_story(lease: Lease) -> None:
+    """An archived story no longer changes: delete its readers' subscriptions and its alerts."""
+    if not fence(lease):
+        return
+    for table in (PushSubscription, PushAlert):
+        db.session.execute(delete(table).where(table.story_id == lease.story_id))
+    db.session.commit()
 
 
 def _forget_stale(story_id: int) -> None:
