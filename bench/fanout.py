@@ -61,6 +61,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = benchmark_parser(__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:5600", help="server base URL")
+    parser.add_argument(
+        "--publish-url",
+        help="base URL of the HTTP API and /metrics if not --url's (bench/reference_server.py)",
+    )
     add_token_argument(parser)
     story = parser.add_mutually_exclusive_group(required=True)
     story.add_argument("--story", help="slug of an existing live story")
@@ -536,7 +540,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
     t_start = time.monotonic()
     deadline = t_start + args.timeout
     fd_limit = raise_fd_limit(args.readers + 64)
-    api = Api(args.url, args.token, timeout=10.0)
+    api = Api(args.publish_url or args.url, args.token, timeout=10.0)
     slug, after = await asyncio.to_thread(prepare_story, api, args)
     base = urlsplit(args.url)
     uri = f"ws://{base.netloc}{base.path.rstrip('/')}/api/stories/{slug}/live?after={after}"
@@ -552,6 +556,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
     probe.mark("start")
 
     # Phase 1: connect every reader (or see it fail), then wait until the server holds them.
+    opening_started = time.monotonic()
     opener = asyncio.create_task(
         open_readers(run, uri, args.connect_rate, args.open_timeout, args.client)
     )
@@ -566,6 +571,7 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
                 break
             await asyncio.sleep(0.2)
     subscribe_seconds = time.monotonic() - t_start
+    open_seconds = time.monotonic() - opening_started
     cpu["connected"] = self_cpu_seconds()
     probe.mark("connected")
 
@@ -629,6 +635,8 @@ async def run_benchmark(args: argparse.Namespace) -> dict:
             # Until /metrics showed every reader subscribed (= connect_seconds without metrics).
             "subscribe_seconds": round(subscribe_seconds, 2),
             "server_open_readers": subscribed,
+            # The same end, from the first reader opened (story setup left out).
+            "open_seconds": round(open_seconds, 2),
             "publish_seconds": round(publish_seconds, 2),
             # From the first POST until every live reader held every entry (or the deadline).
             "deliver_seconds": round(deliver_seconds, 2),
@@ -685,6 +693,7 @@ def summarise(args, run: Run, posts, seqs, cpu, probe: ServerProbe, lag, info) -
     result = {
         "params": {
             "url": args.url,
+            "publish_url": args.publish_url,
             "readers": args.readers,
             "entries": args.entries,
             "rate": args.rate,
