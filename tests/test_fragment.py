@@ -8,6 +8,7 @@ import lxml.html
 import pytest
 
 from liveblog.public.feeds import absolute_urls
+from liveblog.public.fragment import VOID_END_TAGS
 
 BASE = "http://localhost/"
 
@@ -49,7 +50,14 @@ def test_the_fragment_carries_the_pages_entries_in_the_pages_markup(client, acti
     assert [id_ for id_, _ in included] == [id_ for id_, _ in shown]
     # The same partial, with its addresses absolute: on the host page a path names the host.
     assert [markup for _, markup in included] == [
-        absolute_urls(markup, BASE, videos_as_links=False) for _, markup in shown]
+        VOID_END_TAGS.sub("", absolute_urls(markup, BASE, videos_as_links=False))
+        for _, markup in shown]
+    # The key entries, as the page's LATEST box lists them.
+    page_box, included_box = (lxml.html.fromstring(html).get_element_by_id("latest")
+                              for html in (page, fragment.get_data(as_text=True)))
+    assert lxml.html.tostring(included_box, encoding="unicode").strip() == absolute_urls(
+        lxml.html.tostring(page_box, encoding="unicode"), BASE).strip()
+    assert len(included_box.xpath(".//li")) == 2
     key = dict(included)[f"entry-{story['id']}"]
     assert f'href="{BASE}stories/storm/entries/{story["id"]}"' in key
     assert "entry--key" in key and "110 km/h" in key
@@ -103,6 +111,7 @@ def test_a_teaser_is_the_newest_n_entries_with_a_link_to_the_story(client, story
     assert _entries(html) == everything[:3]
     root = lxml.html.fragment_fromstring(html)
     assert root.get("data-limit") == "3" and "liveblog-fragment--teaser" in root.get("class")
+    assert 'id="latest"' not in html  # a teaser is its entries alone
     assert root.xpath("//p[@class='liveblog-fragment-link']/a/@href") == [f"{BASE}stories/storm"]
     assert len(_entries(client.get("/stories/storm/fragment?limit=50").get_data(as_text=True))) == 4
 

@@ -63,13 +63,17 @@ def test_a_host_page_keeps_included_fragments_live(browser_page, live_server, ac
         page.wait_for_function(UPGRADED, timeout=5000)
 
         # Published, edited and deleted on the desk's side: the host page follows, no reload.
-        added = actions.post_entry(body="<p>The bridge is closed.</p>", headline="Bridge shut")
+        added = actions.post_entry(body="<p>The bridge is closed.</p>", headline="Bridge shut",
+                                   pinned=True)
         expect(page.locator(FULL)).to_have_count(2, timeout=5000)
         expect(page.locator(FULL).first).to_contain_text("Bridge shut")
         # Its links name the story's server, not the host's.
-        link = page.locator(f"#entry-{added['id']} .entry-label a")
-        expect(link).to_have_attribute(
-            "href", f"{live_server}/stories/storm/entries/{added['id']}")
+        address = f"{live_server}/stories/storm/entries/{added['id']}"
+        expect(page.locator(f"#entry-{added['id']} .entry-label a")).to_have_attribute(
+            "href", address)
+        # A key entry: the LATEST box, hidden while it had none, lists it.
+        expect(page.locator("#full #latest")).to_be_visible()
+        expect(page.locator("#full #latest-list a")).to_have_attribute("href", address)
         edited = client.patch(f"/api/stories/storm/entries/{first['id']}",
                               json={"body": "<p>Rain has reached the coast.</p>"},
                               headers=actions.headers())
@@ -79,6 +83,7 @@ def test_a_host_page_keeps_included_fragments_live(browser_page, live_server, ac
                              headers=actions.headers())
         assert gone.status_code == 204
         expect(page.locator(FULL)).to_have_count(1, timeout=5000)
+        expect(page.locator("#full #latest")).to_be_hidden()
 
         # The teaser keeps the newest two: a new entry pushes the oldest out...
         expect(page.locator(TEASER)).to_have_count(2)

@@ -173,6 +173,10 @@ def newsroom(tmp_path_factory):
 READER_PAGES = [f"/stories/{DEMO_SLUG}", f"/stories/{API_SLUG}",
                 f"/stories/{DEMO_SLUG}/embed", f"/stories/{API_SLUG}/embed",
                 f"/stories/{ARABIC_SLUG}", f"/stories/{ARABIC_SLUG}/embed"]
+# What a host site includes in its own page (public/fragment.py): judged inside the smallest page.
+FRAGMENTS = [f"/stories/{DEMO_SLUG}/fragment", f"/stories/{API_SLUG}/fragment?limit=3"]
+HOST_PAGE = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A host page</title>'
+             "</head><body><main><h1>News</h1>{}</main></body></html>")
 
 
 DESK_PAGES = [f"/admin/stories/{DEMO_SLUG}", f"/admin/stories/{API_SLUG}/questions"]
@@ -203,13 +207,17 @@ def nu_checking(newsroom, tmp_path_factory):
     for path in READER_PAGES:
         with urllib.request.urlopen(newsroom + path, timeout=30) as page:
             pages[path] = page.read().decode()
+    for path in FRAGMENTS:
+        with urllib.request.urlopen(newsroom + path, timeout=30) as fragment:
+            pages[path] = HOST_PAGE.format(fragment.read().decode())
     pages.update(_desk_pages(newsroom))
     files = {}  # file name -> the address it was read from
     for number, (path, html) in enumerate(pages.items()):
         (folder / f"page-{number}.html").write_text(html, encoding="utf-8")
         files[f"page-{number}.html"] = path
-    shutil.copy(os.path.join(ROOT, "static", "css", "liveblog.css"), folder / "liveblog.css")
-    files["liveblog.css"] = "/static/css/liveblog.css"
+    for sheet in ("liveblog.css", "fragment.css"):
+        shutil.copy(os.path.join(ROOT, "static", "css", sheet), folder / sheet)
+        files[sheet] = f"/static/css/{sheet}"
     # One JVM for every page: starting it is most of the cost.
     process = subprocess.Popen(
         ["java", "-Xss4m", "-jar", VNU, "--format", "json", "--stdout", "--also-check-css",

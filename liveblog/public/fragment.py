@@ -7,11 +7,13 @@ absolute, since the host page's relative links would point at the host.
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, abort, render_template, request
 
 from liveblog.public.feeds import absolute_urls
 from liveblog.public.pages import PAGE_SIZE, public_story
-from liveblog.queries import published_entries
+from liveblog.queries import pinned_entries, published_entries
 from liveblog.web import caching
 from liveblog.web.i18n import use_locale
 from liveblog.web.params import Bounds, ascii_int
@@ -20,6 +22,7 @@ bp = Blueprint("fragment", __name__)
 
 # A teaser is a handful of entries for a home page; more than this is what the full list is for.
 TEASER = Bounds(1, 50)
+VOID_END_TAGS = re.compile(r"</(?:source|track|wbr)>")
 
 
 def teaser_limit() -> int | None:
@@ -45,7 +48,12 @@ def story_fragment(slug: str):
     # Read seq before the entries, as the page does: an event in between is replayed to the list.
     seq = story.last_seq
     entries = published_entries(story.id, limit or PAGE_SIZE)
-    html = render_template("fragment.html", story=story, seq=seq, entries=entries, limit=limit)
+    # The whole list comes with the page's LATEST box; a teaser is only its few entries.
+    key_entries = [] if limit else pinned_entries(story.id)
+    html = render_template("fragment.html", story=story, seq=seq, entries=entries, limit=limit,
+                           key_entries=key_entries)
+    html = absolute_urls(html, request.url_root, videos_as_links=False)
+    # libxml2 writes HTML 4's void elements bare but closes HTML 5's: "</source>" is an error.
+    html = VOID_END_TAGS.sub("", html)
     # web/security.py lets any origin read it: a host may fetch it from its readers' browsers.
-    return Response(absolute_urls(html, request.url_root, videos_as_links=False),
-                    content_type="text/html; charset=utf-8")
+    return Response(html, content_type="text/html; charset=utf-8")

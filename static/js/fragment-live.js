@@ -1,11 +1,13 @@
 // Keeps a story's entries live on another site's page: the list /stories/<slug>/fragment serves,
 // included by the host's server (SSI, ESI, a fetch) and upgraded in place by static/embed.js.
 // The story page's own parts do the work: live-socket.js (seq order, resume, polling),
-// entry-list.js (the order), story-times.js and polls.js (results only: votes are the page's).
+// entry-list.js (the order), latest.js (the LATEST box), story-times.js and polls.js (results
+// only: votes are the page's).
 import { followStory } from "./live-socket.js";
 import { EntryList, fromHtml } from "./entry-list.js";
 import { refreshTimes } from "./story-times.js";
 import { showPoll } from "./polls.js";
+import { showKeyEntry } from "./latest.js";
 
 const TIMES_EVERY_MS = 30000;
 const POLL_MS = 15000;
@@ -48,6 +50,11 @@ export function upgrade(root) {
     return absolute(fromHtml(html), origin);
   }
 
+  function applyLatest(entry, deleted) {
+    const href = origin + "/stories/" + root.dataset.story + "/entries/" + entry.id;
+    showKeyEntry(root.querySelector(".latest"), entry, deleted, href);
+  }
+
   function apply(frame) {
     if (frame.type === "entry.created" || frame.type === "entry.updated") {
       const element = entryFrom(frame.html);
@@ -62,7 +69,9 @@ export function upgrade(root) {
         if (limit) view.trim(limit);
       }
       refreshTimes(element);
+      applyLatest(frame.entry, false);
     } else if (frame.type === "entry.deleted") {
+      applyLatest(frame.entry, true);
       view.removed.add(frame.entry.id);
       const gone = list.querySelector("#entry-" + frame.entry.id);
       if (gone) {

@@ -8,6 +8,7 @@ import { followDeepLinks, setUpLoadOlder, setUpOrderToggle } from "./entry-order
 import { markUpdated, refreshTimes } from "./story-times.js";
 import { setUpPolls, showPoll } from "./polls.js";
 import { showKeyFigures } from "./key-figures.js";
+import { showKeyEntry } from "./latest.js";
 import { fill, t, tn, translated } from "./strings.js";
 
 const POLL_MS = window.liveblogPollMs || 15000;
@@ -142,26 +143,8 @@ function removeEntry(id) {
 }
 
 function applyLatest(entry, deleted) {
-  // The LATEST box lists key entries by their key order, highest first.
-  const box = document.getElementById("latest");
-  const latest = document.getElementById("latest-list");
-  if (!box || !latest) return;
-  let item = latest.querySelector('li[data-entry-id="' + entry.id + '"]');
-  if (item) item.remove();
-  if (!deleted && entry.pinned) {
-    item = document.createElement("li");
-    item.dataset.entryId = String(entry.id);
-    item.dataset.keyOrder = String(entry.key_order || 0);
-    const link = document.createElement("a");
-    link.href = "/stories/" + story.dataset.story + "/entries/" + entry.id;
-    link.textContent = entry.headline || entry.label;
-    item.appendChild(link);
-    const after = Array.prototype.find.call(latest.children, (other) => {
-      return parseInt(other.dataset.keyOrder, 10) < entry.key_order;
-    });
-    latest.insertBefore(item, after || null);
-  }
-  box.hidden = latest.children.length === 0;
+  const href = "/stories/" + story.dataset.story + "/entries/" + entry.id;
+  showKeyEntry(document.getElementById("latest"), entry, deleted, href);
 }
 
 function applyStory(data) {
