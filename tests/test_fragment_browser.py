@@ -99,3 +99,25 @@ def test_a_host_page_keeps_included_fragments_live(browser_page, live_server, ac
         assert page.errors == []
     finally:
         host.close()
+
+
+def test_a_teaser_embed_keeps_its_newest_n_live(browser_page, live_server, actions):
+    from playwright.sync_api import expect
+
+    actions.create_story()
+    older, newer = (actions.post_entry(body=f"<p>Storm {n}</p>") for n in range(2))
+    page = browser_page
+    page.goto(f"{live_server}/stories/storm/embed?limit=2")
+    shown = page.locator("#entries > .entry")
+    expect(shown).to_have_count(2)
+    # live.js adds the order toggle once it runs: from then on every frame is applied.
+    page.wait_for_selector("#order-toggle", state="attached", timeout=5000)
+    latest = actions.post_entry(body="<p>Landfall</p>", headline="Landfall")
+    expect(shown.first).to_contain_text("Landfall", timeout=5000)
+    expect(shown).to_have_count(2)
+    expect(page.locator(f"#entry-{older['id']}")).to_have_count(0)
+    actions.client.delete(f"/api/stories/storm/entries/{latest['id']}", headers=actions.headers())
+    expect(page.locator(f"#entry-{older['id']}")).to_have_count(1, timeout=5000)
+    expect(shown).to_have_count(2)
+    expect(shown.first).to_have_attribute("id", f"entry-{newer['id']}")
+    assert page.errors == []
