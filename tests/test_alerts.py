@@ -100,6 +100,20 @@ def test_another_subscriber_is_not_held_up_by_one_that_fails(app, client, action
                     (working["endpoint"].removeprefix(push.origin), 201)}
 
 
+def test_every_subscriber_of_a_story_gets_the_alert_once(app, client, actions, push):
+    actions.create_story()
+    browsers = [push.subscription() for _ in range(12)]  # more than one pass's eight senders
+    for browser in browsers:
+        subscribe(client, browser)
+    actions.post_entry(headline="Key", pinned=True)
+    deliver(app)
+    deliver(app)
+    messages = push.wait_for(12)
+    assert sorted(m.path for m in messages) == sorted(
+        b["endpoint"].removeprefix(push.origin) for b in browsers)
+    assert {m.json()["title"] for m in messages} == {"Key"}
+
+
 @pytest.mark.parametrize("status", [404, 410])
 def test_a_subscription_the_service_calls_gone_is_removed(app, client, actions, push, status):
     actions.create_story()

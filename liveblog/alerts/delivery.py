@@ -1,7 +1,8 @@
 """Sending alerts: per story under a lease, to each subscription in seq order, off-request.
 
 A pass claims each story with something to do, turns its new key entries into alerts
-(queue.py), then sends each subscription the alerts after its own cursor, oldest first. A
+(queue.py), then sends each subscription the alerts after its own cursor, oldest first, eight
+subscriptions at a time (PUSH_SENDERS). A
 subscription that fails (no answer, 429, 5xx) waits with a growing backoff and keeps its place,
 so its order holds; the others go on. 404 and 410 mean the browser has unsubscribed: the row is
 deleted. Another 4xx (400, 413…) means this message will never be taken: logged and dropped.
@@ -97,22 +98,45 @@ def deliver_story(lease: Lease) -> int:
                 db.session.rollback()
                 return sent
             db.session.commit()
-        now = utcnow()
-        subscriptions = db.session.scalars(
-            select(PushSubscription).where(PushSubscription.story_id == lease.story_id,
-                                           _due_subscription(now))
-            .order_by(PushSubscription.id)).all()
-        for subscription in subscriptions:
-            outcome, count = _deliver_subscription(lease, subscription)
-            sent += count
-            if outcome is Outcome.LOST:
-                log.warning("push alerts of story %s: lease lost; stopped", lease.story_id)
-                break
+        waiting = list(db.session.scalars(
+            select(PushSubscription.id).where(PushSubscription.story_id == lease.story_id,
+                                              _due_subscription(utcnow()))
+            .order_by(PushSubscription.id)))
+        db.session.rollback()  # ends the read before the senders write (SQLite's one writer)
+        sent = _send_all(current_app._get_current_object(), lease, waiting)
         _forget_stale(lease.story_id)
     finally:
         db.session.rollback()
         release(lease)
     return sent
+
+
+def _send_all(app: Flask, lease: Lease, subscription_ids: list[int]) -> int:
+    """Send each subscription its alerts, several subscriptions at once, each in seq order.
+
+    A push service takes tens of milliseconds an answer, so one story's thousands of readers
+    are served side by side; each subscription stays with one sender, which keeps its order.
+    """
+    if not subscription_ids:
+        return 0
+    senders = min(int(app.config.get("PUSH_SENDERS", 8)), len(subscription_ids))
+    with ThreadPoolExecutor(max_workers=senders, thread_name_prefix="push-send") as pool:
+        results = list(pool.map(lambda sub_id: _send_one(app, lease, sub_id), subscription_ids))
+    if any(outcome is Outcome.LOST for outcome, _ in results):
+        log.warning("push alerts of story %s: lease lost; stopped", lease.story_id)
+    return sum(count for _, count in results)
+
+
+def _send_one(app: Flask, lease: Lease, subscription_id: int) -> tuple[Outcome, int]:
+    # In a sender thread: its own app context, so its own database session.
+    with app.app_context():
+        try:
+            subscription = db.session.get(PushSubscription, subscription_id)
+            if subscription is None:  # unsubscribed meanwhile
+                return Outcome.GONE, 0
+            return _deliver_subscription(lease, subscription)
+        finally:
+            db.session.remove()
 
 
 def _ttl() -> int:
