@@ -136,7 +136,9 @@ def test_a_story_with_a_recent_entry_is_not_archived(app, actions):
 
 @pytest.mark.parametrize(("body", "field", "message"), [
     ({"opens_at": "2030-01-02T10:00:00"}, "opens_at", "must carry a UTC offset"),
-    ({"closes_at": "soon"}, "closes_at", "is not an ISO 8601 date and time"),
+    ({"closes_at": "soon"}, "closes_at", "must be a time from the year 2000 to 8999"),
+    ({"closes_at": "0398-06-26T20:52:17-04:39"}, "closes_at", "from the year 2000 to 8999"),
+    ({"opens_at": "2030-13-02T10:00:00Z"}, "opens_at", "is not an ISO 8601 date and time"),
     ({"archive_after_hours": 0}, "archive_after_hours", "must be a whole number from 1 to 8760"),
     ({"archive_after_hours": True}, "archive_after_hours",
      "must be a whole number from 1 to 8760"),

@@ -128,6 +128,18 @@ class OffsetTime(fields.String):
         return moment.astimezone(UTC)
 
 
+class ScheduleTime(OffsetTime):
+    """A time of a story's schedule: an OffsetTime in the years validation.py allows."""
+
+    default_error_messages = {**OffsetTime.default_error_messages,
+                              "years": validation.SCHEDULE_YEARS_MESSAGE}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not validation.SCHEDULE_YEARS.match(value):
+            raise self.make_error("years")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Address(validate.Regexp):
     """An address in the form the spec states, with validation.py's message."""
 
@@ -270,9 +282,10 @@ def _field(name: str, rule: Rule, partial: bool) -> fields.Field:
     if rule.kind == "box":  # checked by validation.py, stated from its rules
         return fields.Raw(required=required, allow_none=True,
                           metadata={**notes, **key_figures_schema()})
-    if rule.kind == "time":
-        return OffsetTime(allow_none=rule.nullable, metadata={
-            **notes, "format": "date-time", "maxLength": rule.max_chars})
+    if rule.kind == "time":  # a story's schedule: years the spec states, none that overflow
+        return ScheduleTime(allow_none=rule.nullable, metadata={
+            **notes, "format": "date-time", "maxLength": rule.max_chars,
+            "pattern": validation.SCHEDULE_YEARS.pattern})
     if rule.kind == "index":
         wrong = "must be a whole number from {} to {}".format(*rule.items)
         return Index(strict=True, allow_none=rule.nullable, metadata=notes,

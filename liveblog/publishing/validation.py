@@ -115,6 +115,10 @@ STORY = {
     "closes_at": Rule(kind="time", max_chars=40, nullable=True),
     "archive_after_hours": Rule(kind="index", nullable=True, items=(1, 8760)),
 }
+# A schedule's times fall in these years: none a page could print wrongly (strftime writes the
+# year 398 as "398") or that moving to UTC could push past the calendar's end.
+SCHEDULE_YEARS = re.compile(r"^[2-8][0-9]{3}-")
+SCHEDULE_YEARS_MESSAGE = "must be a time from the year 2000 to 8999"
 # An author's profile on the byline: a picture (an http(s) address or an upload's path on
 # this site) and a job, e.g. "Correspondent in Kyiv".
 PROFILE = {
@@ -288,6 +292,10 @@ def _story_schedule(data: dict, fields: dict, errors: dict) -> None:
 def _moment(value, name: str, errors: dict) -> datetime | None:
     # The API's schema hands over a datetime, the desk one read in the story's zone.
     if value is None or value == "":
+        return None
+    if isinstance(value, str) and not SCHEDULE_YEARS.match(value) or (
+            isinstance(value, datetime) and not 2000 <= value.year <= 8999):
+        errors[name] = SCHEDULE_YEARS_MESSAGE
         return None
     if isinstance(value, str) and len(value) <= STORY[name].max_chars:
         try:
