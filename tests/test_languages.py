@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from desk_support import log_in, post_form
 
 from liveblog.content.labels import default_label_format, entry_label, format_label
 from liveblog.web.i18n import LANGUAGES, TRANSLATIONS, text_direction
@@ -126,6 +127,31 @@ def test_a_new_language_brings_its_label_format_unless_the_story_has_its_own(act
     assert answer.get_json()["language"] == "es" and answer.get_json()["label_format"] == "%H:%M"
     created = actions.create_story("set", language="ar", label_format="UPDATE %H%M")
     assert created["label_format"] == "UPDATE %H%M"
+
+
+def test_the_desk_sets_a_story_language_with_a_select(actions, client):
+    actions.create_user("desk@example.org")
+    assert log_in(client, "desk@example.org").status_code == 302
+    form = client.get("/admin/stories/new").get_data(as_text=True)
+    assert re.search(r'<select[^>]*name="language"', form)
+    assert '<option lang="ar" value="ar">العربية</option>' in form
+    answer = post_form(client, "/admin/stories/new", {
+        "title": "عاصفة", "slug": "desk-arabic", "timezone": "GMT", "status": "live",
+        "label_format": "UPDATE %H%M %Z", "language": "ar"})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
+    story = client.get("/api/stories/desk-arabic").get_json()
+    assert story["language"] == "ar" and story["label_format"] == "تحديث %H%M بتوقيت %Z"
+    # Back to French in the settings: the Arabic default gives way to the French one.
+    answer = post_form(client, "/admin/stories/desk-arabic/settings", {
+        "title": "Tempête", "timezone": "GMT", "status": "live",
+        "label_format": "تحديث %H%M بتوقيت %Z", "language": "fr"})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
+    story = client.get("/api/stories/desk-arabic").get_json()
+    assert story["language"] == "fr" and story["label_format"] == "MISE À JOUR %Hh%M %Z"
+    refused = post_form(client, "/admin/stories/desk-arabic/settings", {
+        "title": "Tempête", "timezone": "GMT", "status": "live", "label_format": "%H%M",
+        "language": "de"})
+    assert refused.status_code == 422
 
 
 # The catalogues: complete, compiled, and holding every message the code has.

@@ -40,8 +40,8 @@ from liveblog.publishing.archive import import_archive, write_archive
 from liveblog.publishing.key_figures import FIGURE_ROWS, key_figures_history, key_figures_version
 from liveblog.queries import desk_entries, pinned_entries
 
-STORY_FIELDS = ("title", "summary", "timezone", "label_format", "status", "cover_url", "cover_alt",
-                "cover_caption", "cover_credit", "featured_kicker", "featured_title",
+STORY_FIELDS = ("title", "summary", "timezone", "label_format", "language", "status", "cover_url",
+                "cover_alt", "cover_caption", "cover_credit", "featured_kicker", "featured_title",
                 "featured_url")
 
 
