@@ -113,6 +113,32 @@ def test_a_key_entry_reaches_a_subscribed_browser_and_a_410_unsubscribes_it(
     assert message.json() == {"title": "Bridge closed", "body": "Both lanes shut after the storm.",
                               "url": f"/stories/storm/entries/{entry['id']}"}
 
+    # The service worker shows that very message (the DevTools protocol hands it the plain text,
+    # as the push service would after decrypting) with the entry's deep link to open on a click.
+    devtools = reader.context.new_cdp_session(reader)
+    registrations = []
+    devtools.on("ServiceWorker.workerRegistrationUpdated",
+                lambda event: registrations.extend(event["registrations"]))
+    devtools.send("ServiceWorker.enable")
+    # The registrations come as events; a round trip to the page lets them in.
+    reader.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    [registration] = [r for r in registrations if not r["isDeleted"]]
+    devtools.send("ServiceWorker.deliverPushMessage", {
+        "origin": live_server, "registrationId": registration["registrationId"],
+        "data": message.plain.decode()})
+    # The page hears of no notification by an event: it asks, within a bound.
+    shown = reader.evaluate("""async (timeout) => {
+        const registration = await navigator.serviceWorker.ready;
+        for (const end = Date.now() + timeout; Date.now() < end;) {
+            const found = await registration.getNotifications();
+            if (found.length) return found.map((n) => [n.title, n.body, n.data.url]);
+            await new Promise((wake) => setTimeout(wake, 50));
+        }
+        return [];
+    }""", SERVER)
+    assert shown == [["Bridge closed", "Both lanes shut after the storm.",
+                      f"/stories/storm/entries/{entry['id']}"]]
+
     # The browser has gone away (the push service says 410): the subscription is removed.
     service.answer(endpoint, 410)
     actions.post_entry(headline="Ferry running", pinned=True)
