@@ -160,3 +160,11 @@ def test_the_embed_page_and_oembed_offer_a_teaser(client, story):
     assert 'src="http://localhost/stories/storm/embed?limit=5"' in answer.get_json()["html"]
     nonsense = client.get("/oembed", query_string={"url": f"{BASE}stories/storm", "limit": "99"})
     assert 'src="http://localhost/stories/storm/embed"' in nonsense.get_json()["html"]
+
+
+def test_the_fragment_speaks_its_storys_language(client, actions):
+    actions.create_story(language="ar")
+    html = client.get("/stories/storm/fragment").get_data(as_text=True)
+    root = lxml.html.fragment_fromstring(html)
+    assert root.get("lang") == "ar" and root.get("dir") == "rtl"
+    assert "Open the full live page" not in html  # the link's words are translated too
