@@ -28,6 +28,13 @@ def test_an_arabic_editor_gets_a_right_to_left_desk_whose_scripts_speak_arabic(a
     # The editor's placeholder and a sent entry's status come from the page's words.
     expect(page.locator("#compose .ql-editor")).to_have_attribute("data-placeholder",
                                                                    "اكتب التحديث…")
+    # Quill's own words: its buttons' names, the heading picker, the link tooltip.
+    expect(page.locator("#compose .ql-toolbar .ql-bold")).to_have_attribute("aria-label", "غامق")
+    expect(page.locator("#compose .ql-header .ql-picker-label")).to_have_attribute("data-label",
+                                                                                   "عادي")
+    tooltip = page.evaluate("""getComputedStyle(document.querySelector('#compose .ql-tooltip'),
+                               '::before').content""")
+    assert tooltip == '"زيارة الرابط:"'
     type_body(page, "تحديث عاجل")
     page.locator("#publish").click()
     expect(page.locator("#compose-status")).to_have_text("نُشر.", timeout=SERVER)

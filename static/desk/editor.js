@@ -1,6 +1,7 @@
 // The rich editor: Quill replaces the body's textarea, which stays in the form (hidden) and is
 // what is sent. Pictures are kept beside the editor (Quill has no figure) and go after the text.
 import { byId, fromHtml } from "./common.js";
+import { nameEditorParts } from "./editor-words.js";
 import * as postCards from "./post-card.js";
 import { text } from "./text.js";
 
@@ -35,6 +36,7 @@ export function startEditor(state) {
     return;
   }
   state.quill = quill;
+  nameEditorParts(quill);
   const label = document.querySelector('label[for="body"]');
   if (label) label.id = "body-label";
   quill.root.setAttribute("aria-labelledby", "body-label");
