@@ -63,7 +63,7 @@ def verify_vapid(header: str, origin: str) -> dict:
     der = encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:]))
     key.verify(der, signed.encode(), ec.ECDSA(hashes.SHA256()))  # raises InvalidSignature
     assert claims["aud"] == origin, claims
-    assert claims["exp"] > time.time(), claims
+    assert time.time() < claims["exp"] <= time.time() + 24 * 3600, claims
     assert claims["sub"].startswith("mailto:"), claims
     return claims
 

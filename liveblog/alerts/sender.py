@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 import requests
@@ -24,7 +25,10 @@ def send(endpoint: str, p256dh: str, auth: str, payload: bytes, key: Vapid, subj
          ttl: int) -> tuple[int | None, str | None]:
     """POST one message; return (status, error), with the status None when none came back."""
     parts = urlsplit(endpoint)
-    claims = {"sub": subject, "aud": f"{parts.scheme}://{parts.netloc}"}
+    # RFC 8292 allows at most 24 hours; push services refuse a token past that, and py_vapid's
+    # default is exactly 24, which a clock a second ahead overshoots. 12, as pywebpush uses.
+    claims = {"sub": subject, "aud": f"{parts.scheme}://{parts.netloc}",
+              "exp": int(time.time()) + 12 * 3600}
     headers = {**key.sign(claims), "Urgency": "high"}
     with _NoRedirects() as session:
         pusher = WebPusher({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}},
