@@ -6,7 +6,9 @@ import os
 import stat
 
 import pytest
-from push_support import PushService, unb64url
+from cryptography.exceptions import InvalidSignature
+from push_support import PushService, unb64url, verify_vapid
+from py_vapid import Vapid
 from sqlalchemy import func, select
 
 from liveblog.alerts import Deliverer, vapid
@@ -282,6 +284,23 @@ def test_the_vapid_key_is_made_once_and_kept_private(app, client):
     path = os.path.join(app.instance_path, KEY_FILE)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert vapid(app.instance_path).private_key is not None
+
+
+def test_the_stand_in_refuses_a_forged_or_foreign_vapid_token():
+    # The stand-in's checks are what the end-to-end tests rest on: they must be able to fail.
+    key = Vapid()
+    key.generate_keys()
+    origin = "http://127.0.0.1:1"
+    header = key.sign({"sub": "mailto:desk@example.org", "aud": origin})["Authorization"]
+    assert verify_vapid(header, origin)["sub"] == "mailto:desk@example.org"
+    other = Vapid()
+    other.generate_keys()
+    forged = header.split(",k=")[0] + ",k=" + other.sign(
+        {"sub": "mailto:x@example.org", "aud": origin})["Authorization"].split(",k=")[1]
+    with pytest.raises(InvalidSignature):
+        verify_vapid(forged, origin)
+    with pytest.raises(AssertionError):
+        verify_vapid(header, "http://127.0.0.1:2")
 
 
 def test_the_service_worker_is_served_for_the_whole_site(client):
