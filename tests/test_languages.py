@@ -81,6 +81,7 @@ def test_an_arabic_story_page_is_in_arabic_and_right_to_left(actions, client):
     # The scripts' words come as JSON in the page's language.
     assert '<script type="application/json" id="reader-strings">' in page
     assert "جارٍ إعادة الاتصال" in page
+    assert '"inLanguage":"ar"' in page.replace(" ", "")  # the page's JSON-LD
     embed = client.get("/stories/arabic/embed").get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in embed and "فتح صفحة التغطية المباشرة كاملة" in embed
 

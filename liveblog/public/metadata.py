@@ -99,6 +99,7 @@ def live_blog_posting(story: Story, entries: list[Entry], description: str = "")
         "headline": story.title,
         "description": description or None,
         "url": url,
+        "inLanguage": story.language,
         "datePublished": iso(story.created_at),
         "dateModified": iso(story.updated_at),
         "coverageStartTime": iso(story.created_at),
