@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ from babel.messages.pofile import read_po
 from desk_support import log_in, post_form
 
 from liveblog.content.labels import default_label_format, entry_label, format_label
+from liveblog.publishing import archive
 from liveblog.web.i18n import LANGUAGES, TRANSLATIONS, text_direction
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -128,6 +130,27 @@ def test_a_new_language_brings_its_label_format_unless_the_story_has_its_own(act
     assert answer.get_json()["language"] == "es" and answer.get_json()["label_format"] == "%H:%M"
     created = actions.create_story("set", language="ar", label_format="UPDATE %H%M")
     assert created["label_format"] == "UPDATE %H%M"
+
+
+def test_an_archive_carries_the_story_language(app, actions, client):
+    _arabic_story(actions)
+    with app.app_context():
+        data, _ = archive.export_story("arabic")
+    assert data["story"]["language"] == "ar"
+    data["story"]["slug"], data["media"] = "arabic-copy", []
+    out = io.BytesIO()
+    archive.write_archive(data, [], out)
+    with app.app_context():
+        archive.import_archive(out.getvalue())
+    assert client.get("/api/stories/arabic-copy").get_json()["language"] == "ar"
+    # An archive from before languages (no "language") imports as English.
+    del data["story"]["language"]
+    data["story"]["slug"] = "older-copy"
+    out = io.BytesIO()
+    archive.write_archive(data, [], out)
+    with app.app_context():
+        archive.import_archive(out.getvalue())
+    assert client.get("/api/stories/older-copy").get_json()["language"] == "en"
 
 
 def test_the_desk_sets_a_story_language_with_a_select(actions, client):
