@@ -245,14 +245,17 @@ class Entry(db.Model):
     story: Mapped[Story] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     poll: Mapped[Poll | None] = relationship()
-    # Co-authors after the author, in order; loaded with the entries that list them (selectin).
+    # Co-authors after the author, in order. Their count is kept on the row so the many entries
+    # with none cost no query; one that has some reads them when rendered.
+    coauthor_count: Mapped[int] = mapped_column(default=0, server_default="0")
     coauthors: Mapped[list[EntryAuthor]] = relationship(
-        order_by="EntryAuthor.position", lazy="selectin", cascade="all, delete-orphan")
+        order_by="EntryAuthor.position", cascade="all, delete-orphan")
 
     @property
     def authors(self) -> list[User]:
         """Everyone the entry is by: its author first, then its co-authors in order."""
-        return ([self.author] if self.author else []) + [link.user for link in self.coauthors]
+        first = [self.author] if self.author else []
+        return first + [link.user for link in self.coauthors] if self.coauthor_count else first
 
     @property
     def label(self) -> str:

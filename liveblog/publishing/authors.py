@@ -28,4 +28,5 @@ def set_authors(entry: Entry, user_ids: list[int]) -> bool:
         else:
             links.append(EntryAuthor(position=position, user=users[user_id]))
     del links[len(user_ids) - 1:]
+    entry.coauthor_count = len(user_ids) - 1
     return True

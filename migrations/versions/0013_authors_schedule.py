@@ -27,6 +27,9 @@ def upgrade():
         sa.ForeignKeyConstraint(['user_id'], ['users.id']),
         sa.PrimaryKeyConstraint('entry_id', 'position'),
     )
+    with op.batch_alter_table('entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('coauthor_count', sa.Integer(), nullable=False,
+                                      server_default='0'))
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('photo_url', sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column('job_title', sa.String(length=120), nullable=True))
@@ -44,4 +47,6 @@ def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('job_title')
         batch_op.drop_column('photo_url')
+    with op.batch_alter_table('entries', schema=None) as batch_op:
+        batch_op.drop_column('coauthor_count')
     op.drop_table('entry_authors')
