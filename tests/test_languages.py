@@ -88,6 +88,18 @@ def test_an_arabic_story_page_is_in_arabic_and_right_to_left(actions, client):
     assert '<html lang="ar" dir="rtl">' in embed and "فتح صفحة التغطية المباشرة كاملة" in embed
 
 
+@pytest.mark.parametrize(("language", "live", "original"), [
+    ("es", "EN DIRECTO", "ENTRADA ORIGINAL"), ("fr", "EN DIRECT", "ENTRÉE ORIGINALE")])
+def test_spanish_and_french_pages_are_left_to_right_in_their_words(actions, client, language,
+                                                                   live, original):
+    actions.create_story("storm", language=language)
+    actions.post_entry("storm")
+    page = client.get("/stories/storm").get_data(as_text=True)
+    assert page.startswith(f'<!doctype html>\n<html lang="{language}">\n')
+    assert f">{live}</p>" in page and f">{original}</a>" in page
+    assert '<script type="application/json" id="reader-strings">' in page
+
+
 def test_an_english_page_carries_no_strings_block_and_no_direction(actions, client):
     actions.create_story("storm")
     actions.post_entry("storm")
