@@ -19,6 +19,16 @@ function remembered() {
   }
 }
 
+// The status floats over the top of the entries (it moves nothing): it goes after a while.
+const STATUS_MS = 8000;
+let clearing = 0;
+
+function tell(message) {
+  status.textContent = message;
+  clearTimeout(clearing);
+  clearing = setTimeout(() => { status.textContent = ""; }, STATUS_MS);
+}
+
 function show(on, message) {
   button.setAttribute("aria-pressed", on ? "true" : "false");
   try {
@@ -27,7 +37,7 @@ function show(on, message) {
   } catch {
     // storage blocked: the state lasts as long as the page
   }
-  if (message !== undefined) status.textContent = message;
+  if (message !== undefined) tell(message);
 }
 
 function keyBytes(text) {
@@ -82,7 +92,7 @@ if (box && supported()) {
       if (button.getAttribute("aria-pressed") === "true") await turnOff();
       else await turnOn();
     } catch (error) {
-      status.textContent = box.dataset.failed;
+      tell(box.dataset.failed);
       console.warn("alerts:", error);
     } finally {
       button.removeAttribute("aria-busy");
