@@ -146,6 +146,10 @@ def test_the_schedule_page_sets_times_in_the_story_zone(app, actions, desk):
         assert story.archive_after_hours == 48
     page = editor_desk.get("/admin/stories/storm/schedule").get_data(as_text=True)
     assert 'value="2030-01-02T10:00"' in page and 'value="2030-01-03T18:30"' in page
+    desk_page = editor_desk.get("/admin/stories/storm").get_data(as_text=True)
+    assert "Goes live at 10:00 CET, 02 Jan 2030." in desk_page
+    assert "Ends at 18:30 CET, 03 Jan 2030." in desk_page
+    assert "Archived after 48 hours without an entry." in desk_page
     # Emptied, each is cleared.
     post_form(editor_desk, "/admin/stories/storm/schedule", {"opens_at": "", "closes_at": "",
                                                               "archive_after_hours": ""})
