@@ -66,8 +66,9 @@ def page_language() -> dict:
 def refusals_in_the_editors_language(response: Response) -> Response:
     """A refusal the desk's script shows ({"error": {message, fields}}) in the editor's language."""
     # Flashes and form errors are translated where the page shows them (desk_text in templates).
-    if response.status_code < 400 or not response.is_json or get_locale() is None \
-            or get_locale().language == DEFAULT_LANGUAGE:
+    locale = get_locale()
+    english = locale is None or locale.language == DEFAULT_LANGUAGE
+    if response.status_code < 400 or not response.is_json or english:
         return response
     data = response.get_json(silent=True)
     error = data.get("error") if isinstance(data, dict) else None
