@@ -475,7 +475,7 @@ def test_pasted_x_embed_code_becomes_the_posts_address_on_its_own_line(actions, 
     )
     # What the code said of the post is kept in the post's fields, and the card carries it.
     expect(editor.get_by_label("Post text")).to_have_value("Stay at home tonight.")
-    expect(editor.get_by_label("Author")).to_have_value("Mayor")
+    expect(editor.get_by_label("Author", exact=True)).to_have_value("Mayor")
     card = editor.locator("#preview-body .embed-tweet")
     expect(card).to_be_visible(timeout=SERVER)
     expect(card.locator(".embed-tweet-text")).to_have_text("Stay at home tonight.")
@@ -497,7 +497,7 @@ def test_a_post_pasted_as_a_link_alone_gets_its_text_and_author_from_the_desk(
     expect(fields).to_have_count(1)
     expect(fields.locator("legend")).to_have_text("The post by @metoffice on X")
     editor.get_by_label("Post text").fill("Amber warning for wind.\n\nStay away from the coast.")
-    editor.get_by_label("Author").fill("Met Office")
+    editor.get_by_label("Author", exact=True).fill("Met Office")
     editor.locator("#compose .ql-editor").press("Control+Enter")
     card = reader.locator("#entries > .entry .embed-tweet")
     expect(card.locator(".embed-tweet-text p")).to_have_text(
@@ -512,7 +512,7 @@ def test_a_post_pasted_as_a_link_alone_gets_its_text_and_author_from_the_desk(
     expect(editor.locator("#compose .ql-editor p")).to_have_text(["The forecast:", link])
     expect(editor.get_by_label("Post text")).to_have_value(
         "Amber warning for wind.\n\nStay away from the coast.")
-    editor.get_by_label("Author").fill("Met Office UK")
+    editor.get_by_label("Author", exact=True).fill("Met Office UK")
     editor.locator("#compose .ql-editor").press("Control+Enter")
     expect(card.locator(".embed-tweet-name")).to_have_text("Met Office UK", timeout=LIVE)
     expect(card.locator(".embed-tweet-text p")).to_have_count(2)
