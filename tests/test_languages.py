@@ -100,6 +100,21 @@ def test_spanish_and_french_pages_are_left_to_right_in_their_words(actions, clie
     assert '<script type="application/json" id="reader-strings">' in page
 
 
+def test_embeds_speak_the_page_language_and_keep_their_links(actions, client):
+    actions.create_story("arabic", language="ar")
+    actions.post_entry("arabic", body="<p>https://www.youtube.com/watch?v=aqz-KE-bpKQ</p>")
+    actions.post_entry("arabic", body="<p>https://x.com/newsroom/status/1850000000000000000</p>")
+    page = client.get("/stories/arabic").get_data(as_text=True).split('id="entries"', 1)[1]
+    assert '<button type="button" class="embed-activate">تشغيل الفيديو<span class="embed-note">' \
+        in page
+    assert "يحمّل مشغّل YouTube (وضع الخصوصية)" in page
+    assert ">شاهد على YouTube</a></figcaption>" in page and ">عرض المنشور على X</a>" in page
+    assert "Play video" not in page and "Watch on" not in page and "View post" not in page
+    assert 'href="https://www.youtube.com/watch?v=aqz-KE-bpKQ"' in page
+    assert re.search(r'class="embed-tweet-date" datetime="[^"]+">\d{1,2} [^\x00-\x7f]+ \d{4}<',
+                     page)
+
+
 def test_an_english_page_carries_no_strings_block_and_no_direction(actions, client):
     actions.create_story("storm")
     actions.post_entry("storm")

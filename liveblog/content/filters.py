@@ -10,6 +10,7 @@ from flask import Flask
 from flask_babel import gettext
 from markupsafe import Markup
 
+from liveblog.content.embed_words import localized_embeds
 from liveblog.content.key_figures import key_figures_heading, key_figures_summary
 from liveblog.content.local_time import N_, ZONE_NAMES, local_strftime, month_names
 from liveblog.content.media import media_at, picture_element
@@ -76,3 +77,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(key_figures_summary)
     app.add_template_filter(html_time, "iso")
     app.add_template_filter(story_time, "story_time")
+    app.add_template_filter(localized_embeds, "localized_embeds")
