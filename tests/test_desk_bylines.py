@@ -87,9 +87,12 @@ def test_only_an_admin_or_the_author_changes_a_byline(app, actions, desk):
     refused = post_form(contributor, f"/admin/users/{editor.id}/profile", {"job_title": "Boss"})
     assert refused.status_code == 403
     own = user(app, "contributor@newsroom.example")
-    assert post_form(contributor, f"/admin/users/{own.id}/profile",
-                     {"job_title": "Intern"}).status_code == 303
+    assert 'id="own-byline"' in contributor.get("/admin/account").get_data(as_text=True)
+    saved = post_form(contributor, f"/admin/users/{own.id}/profile",
+                      {"job_title": "Intern", "photo_url": "", "back": "account"})
+    assert (saved.status_code, saved.headers["Location"]) == (303, "/admin/account")
     assert user(app, "contributor@newsroom.example").job_title == "Intern"
+    assert 'value="Intern"' in contributor.get("/admin/account").get_data(as_text=True)
 
 
 def test_compose_with_co_authors_then_change_them_in_the_edit_form(app, actions, desk):

@@ -75,11 +75,16 @@ def user_profile(user_id: int):
     except LiveblogError as error:
         problems = "; ".join(f"{name}: {message}" for name, message in error.fields.items())
         flash(f"{error.message} {problems}".strip(), "error")
-        return redirect(url_for("desk.users") if current_user.role == Role.ADMIN
-                        else url_for("desk.stories")), 303
+        return redirect(_back()), 303
     for name, value in fields.items():
         setattr(user, name, value)
     db.session.commit()
     flash(gettext("Saved the byline of %(name)s.", name=user.display_name), "success")
-    return redirect(url_for("desk.users") if current_user.role == Role.ADMIN
-                    else url_for("desk.stories")), 303
+    return redirect(_back()), 303
+
+
+def _back() -> str:
+    # Back to the page the form was on: the users page (admins) or one's own account.
+    if current_user.role == Role.ADMIN and request.form.get("back") != "account":
+        return url_for("desk.users")
+    return url_for("desk.account")
