@@ -29,6 +29,8 @@ def _arabic_story(actions, client) -> None:
             {"label": "سرعة الرياح", "value": "120 كم/س"},
             {"label": "الموانئ المغلقة", "value": "4"}]})
     actions.post_entry("gulf-storm", body="<p>بدأت العاصفة تضرب الساحل الشرقي صباح اليوم.</p>")
+    actions.post_entry("gulf-storm", body="<p>مشاهد من الساحل:</p>"
+                       "<p>https://www.youtube.com/watch?v=aqz-KE-bpKQ</p>")
     actions.post_entry("gulf-storm", headline="إغلاق الموانئ", pinned=True,
                        body="<p>أعلنت السلطات إغلاق أربعة موانئ حتى إشعار آخر.</p>")
     entry = actions.post_entry("gulf-storm", body="<p>هل تؤيد إغلاق المدارس غدًا؟</p>",
@@ -79,6 +81,7 @@ def test_an_arabic_page_mirrors_its_layout_and_speaks_arabic(browser, live_serve
             assert times and all("قبل" in text or "الآن" in text for text in times), times
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"the page scrolls sideways by {overflow}px at {width}px"
+            expect(page.locator(".embed-activate").first).to_contain_text("تشغيل الفيديو")
             if shots:
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=SCREENSHOTS / f"reader-arabic-{name}.png",
