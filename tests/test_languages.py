@@ -115,6 +115,14 @@ def test_embeds_speak_the_page_language_and_keep_their_links(actions, client):
                      page)
 
 
+def test_the_index_marks_a_title_in_another_language(actions, client):
+    actions.create_story("storm")
+    actions.create_story("arabic", title="عاصفة", language="ar")
+    index = client.get("/").get_data(as_text=True)
+    assert '<a href="/stories/arabic" lang="ar" dir="auto">عاصفة</a>' in index
+    assert '<a href="/stories/storm">Storm watch</a>' in index
+
+
 def test_an_english_page_carries_no_strings_block_and_no_direction(actions, client):
     actions.create_story("storm")
     actions.post_entry("storm")
