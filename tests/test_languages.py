@@ -138,6 +138,8 @@ def test_live_frames_and_feeds_speak_the_story_language(actions, client):
     atom = client.get("/stories/arabic/feed.atom").get_data(as_text=True)
     assert 'xml:lang="ar"' in atom and "التدوينة الأصلية" in atom
     assert client.get("/stories/arabic/feed.json").get_json()["language"] == "ar"
+    oembed = client.get("/oembed?url=http://localhost/stories/arabic").get_json()
+    assert 'title="مباشر: عاصفة فوق الخليج"' in oembed["html"]
 
 
 def test_the_api_takes_a_language_and_refuses_any_other(actions, client):
