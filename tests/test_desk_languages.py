@@ -173,6 +173,9 @@ def test_the_login_page_speaks_the_browsers_language(client):
     wrong = client.post("/admin/login", headers={"Accept-Language": "es"},
                         data={"email": "a@b.example", "password": "x", "csrf_token": token})
     assert "Ese correo y esa contraseña no corresponden" in wrong.get_data(as_text=True)
+    # Flask-Login's "log in first" flash, read in the browser's language when it is flashed.
+    sent_back = client.get("/admin/", headers={"Accept-Language": "ar"}, follow_redirects=True)
+    assert "سجّل الدخول لاستخدام غرفة التحرير." in sent_back.get_data(as_text=True)
     english = client.get("/admin/login").get_data(as_text=True)
     assert '<html lang="en" dir="ltr">' in english and "Log in to the desk" in english
 
