@@ -209,6 +209,8 @@ def test_the_desk_sets_a_story_language_with_a_select(actions, client):
     assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
     story = client.get("/api/stories/desk-arabic").get_json()
     assert story["language"] == "fr" and story["label_format"] == "MISE À JOUR %Hh%M %Z"
+    preview = client.get("/admin/label-preview?timezone=GMT&label_format=%25H%25M+%25Z&language=ar")
+    assert re.fullmatch(r"\d{4} غرينتش", preview.get_json()["label"])
     refused = post_form(client, "/admin/stories/desk-arabic/settings", {
         "title": "Tempête", "timezone": "GMT", "status": "live", "label_format": "%H%M",
         "language": "de"})

@@ -39,6 +39,7 @@ from liveblog.publishing.archive import export_story as export_archive
 from liveblog.publishing.archive import import_archive, write_archive
 from liveblog.publishing.key_figures import FIGURE_ROWS, key_figures_history, key_figures_version
 from liveblog.queries import desk_entries, pinned_entries
+from liveblog.web.i18n import LANGUAGES
 
 STORY_FIELDS = ("title", "summary", "timezone", "label_format", "language", "status", "cover_url",
                 "cover_alt", "cover_caption", "cover_credit", "featured_kicker", "featured_title",
@@ -182,7 +183,7 @@ def render_story_desk(story: Story, form: EntryForm | None = None,
         key_entries=pinned_entries(story.id), key_ids_swapped=_swapped,
         form=form or EntryForm(idempotency_key=new_idempotency_key()),
         readers=audience.reader_count(story.id), may_publish=current_user.can_publish,
-        label_now=format_label(utcnow(), story.timezone, story.label_format),
+        label_now=format_label(utcnow(), story.timezone, story.label_format, story.language),
         watch=desk_state(story.id, current_user.id),
         watch_url=url_for("desk.watch", slug=story.slug),
         key_figures_version=key_figures_version(story.id),
@@ -208,7 +209,9 @@ def label_preview():
     fmt = request.args.get("label_format", "UPDATE %H%M %Z")
     if not is_valid_timezone(zone) or not is_valid_label_format(fmt):
         return jsonify(error={"status": 422, "message": gettext("Unknown zone or format.")}), 422
-    return jsonify(label=format_label(utcnow(), zone, fmt))
+    language = request.args.get("language")  # the story's, for its labels' words
+    return jsonify(label=format_label(utcnow(), zone, fmt,
+                                      language if language in LANGUAGES else None))
 
 
 def _swapped(entries: list[Entry], index: int, offset: int) -> list[int]:

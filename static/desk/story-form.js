@@ -6,6 +6,7 @@
   var zone = document.getElementById("timezone");
   var format = document.getElementById("label_format");
   var preview = document.getElementById("label-preview");
+  var language = document.getElementById("language"); // the story's: its labels' words
   if (!zone || !format || !preview || !preview.dataset.url) return;
 
   var timer = null;
@@ -24,6 +25,7 @@
     var url = new URL(preview.dataset.url, window.location.href);
     url.searchParams.set("timezone", zone.value.trim());
     url.searchParams.set("label_format", format.value);
+    if (language) url.searchParams.set("language", language.value);
     // Answers may arrive out of order while someone types; only the newest one is shown.
     var asked = ++latest;
     fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -49,6 +51,7 @@
   ["input", "change"].forEach(function (type) {
     zone.addEventListener(type, soon);
     format.addEventListener(type, soon);
+    if (language) language.addEventListener(type, soon);
   });
   showLabel();
 })();
