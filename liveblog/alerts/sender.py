@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import requests
-from py_vapid import Vapid
-from pywebpush import WebPusher
+if TYPE_CHECKING:
+    from py_vapid import Vapid
 
 TIMEOUT_SECONDS = 5
 
 
-class _NoRedirects(requests.Session):
-    """A session that never follows a redirect: the push service answers, nobody else."""
+@functools.cache
+def _push_library():
+    # Imported on the first alert, not at start: pywebpush brings aiohttp and requests (0.7 s),
+    # which every gunicorn worker would pay at boot, delaying a restart's readers, for a
+    # feature most stories never use.
+    import requests
+    from pywebpush import WebPusher
 
-    def post(self, url, **kwargs):
-        """POST once; a 3xx is an answer like any other."""
-        kwargs["allow_redirects"] = False
-        return super().post(url, **kwargs)
+    class NoRedirects(requests.Session):
+        """A session that never follows a redirect: the push service answers, nobody else."""
+
+        def post(self, url, **kwargs):
+            """POST once; a 3xx is an answer like any other."""
+            kwargs["allow_redirects"] = False
+            return super().post(url, **kwargs)
+
+    return requests, WebPusher, NoRedirects
 
 
 def send(endpoint: str, p256dh: str, auth: str, payload: bytes, key: Vapid, subject: str,
@@ -30,7 +41,8 @@ def send(endpoint: str, p256dh: str, auth: str, payload: bytes, key: Vapid, subj
     claims = {"sub": subject, "aud": f"{parts.scheme}://{parts.netloc}",
               "exp": int(time.time()) + 12 * 3600}
     headers = {**key.sign(claims), "Urgency": "high"}
-    with _NoRedirects() as session:
+    requests, WebPusher, NoRedirects = _push_library()  # noqa: N806 - a module and classes
+    with NoRedirects() as session:
         pusher = WebPusher({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}},
                            requests_session=session)
         try:
