@@ -174,7 +174,8 @@ SOCKET_NUMBERS = [("live/stream.py", "after")]
 # Query parameters that are text, not numbers.
 QUERY_TEXTS = [("public/oembed.py", "format"), ("public/oembed.py", "url"), ("web/assets.py", "v"),
                ("desk/account.py", "next"), ("desk/watch.py", "since"),
-               ("desk/stories.py", "timezone"), ("desk/stories.py", "label_format")]
+               ("desk/stories.py", "timezone"), ("desk/stories.py", "label_format"),
+               ("desk/stories.py", "language")]
 PACKAGE = Path(liveblog.__file__).parent
 
 
