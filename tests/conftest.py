@@ -225,6 +225,11 @@ def app(database_url, postgres, tmp_path, monkeypatch):
                                                  "poolclass": NullPool}
     app = create_app(settings)
     yield app
+    # A vote starts the app's poll announcer; left running, it would try this test's dropped
+    # database every second for the rest of the session, and log each failure.
+    announcer = app.extensions.get("liveblog.polls")
+    if announcer is not None:
+        announcer.stop()
     with app.app_context():
         db.engine.dispose()
 
