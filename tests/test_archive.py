@@ -230,3 +230,25 @@ def test_a_poll_travels_with_its_story_and_takes_no_votes_in_the_copy(app, clien
     events = other.get("/api/stories/storm/events").get_json()["events"]
     assert [event["type"] for event in events] == ["entry.created"]
     assert events[0]["entry"]["poll"]["tallies"] == [1, 2]
+
+
+def test_a_byline_of_several_authors_travels_with_its_story(app, client, actions, fresh_app):
+    actions.create_story(title="Two voices")
+    partner_id, _ = actions.create_user("kyiv@example.org", name="Olena Bondar")
+    with app.app_context():
+        db.session.get(User, partner_id).job_title = "Correspondent in Kyiv"
+        author_id = db.session.scalar(select(User.id).where(User.id != partner_id))
+        db.session.commit()
+    entry = actions.post_entry(body="<p>Filed together</p>", authors=[author_id, partner_id])
+    assert [a["name"] for a in entry["authors"]][1] == "Olena Bondar"
+    with app.app_context():
+        data, _ = archive.export_story("storm")
+    out = io.BytesIO()
+    archive.write_archive(data, [], out)
+    with fresh_app.app_context():
+        archive.import_archive(out.getvalue())
+    [copied] = fresh_app.test_client().get("/api/stories/storm/entries").get_json()["entries"]
+    # The same byline in the same order; the co-author, new here, keeps her job in it.
+    assert [(a["name"], a["role"]) for a in copied["authors"]] == [
+        (a["name"], a["role"]) for a in entry["authors"]]
+    assert copied["authors"][1]["role"] == "Correspondent in Kyiv"

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from liveblog import publishing
 from liveblog.content.media import media_folder
+from liveblog.content.sanitize import plain_text
 from liveblog.errors import Conflict, Invalid, NotFound
 from liveblog.extensions import db
 from liveblog.models import Entry, EntryRevision, EntryStatus, Media, Poll, Role, Story, User, iso
@@ -40,7 +41,8 @@ def export_story(slug: str) -> tuple[dict, list[Media]]:
     entries = db.session.scalars(
         select(Entry).where(Entry.story_id == story.id, Entry.status.in_(KEPT)).order_by(Entry.id)
     ).all()
-    authors = {entry.author.email: entry.author.display_name for entry in entries if entry.author}
+    # Everyone in a byline (co-authors too) and every editor of a revision, by email.
+    people = {user.email: user for entry in entries for user in entry.authors}
     records = []
     for position, entry in enumerate(entries):
         revisions = db.session.scalars(
@@ -48,7 +50,7 @@ def export_story(slug: str) -> tuple[dict, list[Media]]:
         ).all()
         for revision in revisions:
             if revision.editor:
-                authors[revision.editor.email] = revision.editor.display_name
+                people[revision.editor.email] = revision.editor
         records.append(_entry_record(entry, position, revisions))
     used = {int(m) for text in [story.cover_url or ""] + [r["body"] for r in records]
             for m in MEDIA_URL.findall(text)}
@@ -58,7 +60,8 @@ def export_story(slug: str) -> tuple[dict, list[Media]]:
         "story": {**{name: getattr(story, name) for name in STORY_FIELDS},
                   "created_at": iso(story.created_at), "updated_at": iso(story.updated_at),
                   "ended_at": iso(story.ended_at)},
-        "authors": [{"email": email, "name": name} for email, name in sorted(authors.items())],
+        "authors": [{"email": email, "name": user.display_name, "role": user.job_title}
+                    for email, user in sorted(people.items())],
         "entries": records,
         "media": [{"id": m.id, "content_type": m.content_type, "width": m.width,
                    "height": m.height, "widths": m.widths, "sha256": m.sha256} for m in media],
@@ -70,6 +73,7 @@ def _entry_record(entry: Entry, position: int, revisions: list[EntryRevision]) -
     return {
         "position": position, "status": entry.status,
         "author_email": entry.author.email if entry.author else None,
+        "coauthor_emails": [link.user.email for link in entry.coauthors],
         "headline": entry.headline, "label": entry.label_override,
         "body": entry.body_source or entry.body_html, "pinned": entry.pinned,
         "key_order": entry.key_order, "original": entry.is_original, "version": entry.version,
@@ -171,12 +175,20 @@ def _authors(people: list[dict]) -> dict[str, User]:
         user = db.session.scalar(select(User).filter_by(email=email))
         if user is None:
             user = User(email=email, display_name=person.get("name") or email,
+                        job_title=_text(person.get("role"), User.job_title),
                         role=Role.CONTRIBUTOR.value, password_hash="!")  # no login until reset
             db.session.add(user)
             db.session.flush()
         found[email] = user
     db.session.commit()
     return found
+
+
+def _text(value, column) -> str | None:
+    """Plain text from an archive, cut to its column: a byline's job is shown, never required."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return plain_text(value, column.type.length) or None
 
 
 def _import_media(items: list[dict], bundle: zipfile.ZipFile | None) -> dict[int, int]:

@@ -6,6 +6,7 @@ from liveblog.content.sanitize import clean_html
 from liveblog.errors import Invalid
 from liveblog.extensions import db
 from liveblog.models import Entry, EntryRevision, EntryStatus, EventType, Story, User
+from liveblog.publishing.authors import set_authors
 from liveblog.publishing.changes import story_change
 from liveblog.publishing.polls import archived_poll
 from liveblog.publishing.stories import create_story
@@ -40,6 +41,9 @@ def import_story(story_data: dict, entries: list[dict], authors: dict[str, User]
                 entry.poll = archived_poll(record["poll"])
             db.session.add(entry)
             db.session.flush()
+            coauthors = [authors.get(email or "") for email in record.get("coauthor_emails", [])]
+            if entry.author is not None and coauthors and None not in coauthors:
+                set_authors(entry, [entry.author.id, *(user.id for user in coauthors)])
             for revision in record.get("revisions", []):
                 db.session.add(EntryRevision(
                     entry_id=entry.id, version=revision["version"],
