@@ -16,6 +16,7 @@ import subprocess
 import threading
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from http.cookiejar import CookieJar
 
 import pytest
@@ -32,6 +33,7 @@ VNU = os.path.join(TOOLS, "node_modules", "vnu-jar", "build", "dist", "vnu.jar")
 AXE = os.path.join(TOOLS, "node_modules", "axe-core", "axe.min.js")
 LIGHTHOUSE_RUNS = os.path.join(TOOLS, "lighthouse-runs.mjs")
 API_SLUG = "harbour-vote"
+UPCOMING_SLUG = "budget-day"
 # A story in Arabic: right to left, its words, labels and dates in Arabic (docs/languages.md).
 ARABIC_SLUG = "gulf-storm"
 # Lighthouse's mobile profile (a Moto G Power): the viewport axe looks through too.
@@ -85,6 +87,10 @@ def _write_api_story(base: str, token: str) -> None:
     # What a newsroom's own tool would send: no summary, no cover, plain entries and a video link.
     # Its question form is open, so the tools judge the form too.
     # Its key-figures box is a scoreboard (the demo story's holds figures), judged the same way.
+    # A story that opens tomorrow: its page says when, and is judged like the others.
+    opens = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    _call_api(base, token, "/api/stories", {"slug": UPCOMING_SLUG, "title": "Budget day",
+                                            "status": "draft", "opens_at": opens})
     _call_api(base, token, "/api/stories", {
         "slug": API_SLUG, "questions_open": True, "title": "Council votes on the harbour plan",
         "key_figures": {"kind": "scoreboard", "title": "The vote", "period": "Counted",
@@ -173,6 +179,8 @@ def newsroom(tmp_path_factory):
 READER_PAGES = [f"/stories/{DEMO_SLUG}", f"/stories/{API_SLUG}",
                 f"/stories/{DEMO_SLUG}/embed", f"/stories/{API_SLUG}/embed",
                 f"/stories/{ARABIC_SLUG}", f"/stories/{ARABIC_SLUG}/embed"]
+# Pages without the live page's controls, judged by the Nu checker only.
+STILL_PAGES = [f"/stories/{UPCOMING_SLUG}"]
 # What a host site includes in its own page (public/fragment.py): judged inside the smallest page.
 FRAGMENTS = [f"/stories/{DEMO_SLUG}/fragment", f"/stories/{API_SLUG}/fragment?limit=3"]
 HOST_PAGE = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A host page</title>'
@@ -204,7 +212,7 @@ def nu_checking(newsroom, tmp_path_factory):
     """The Nu checker started on every page (and the stylesheet); yields (process, file -> page)."""
     folder = tmp_path_factory.mktemp("nu")
     pages = {}
-    for path in READER_PAGES:
+    for path in READER_PAGES + STILL_PAGES:
         with urllib.request.urlopen(newsroom + path, timeout=30) as page:
             pages[path] = page.read().decode()
     for path in FRAGMENTS:
