@@ -1,0 +1,1 @@
+"""Editorial analytics: readers over time, visits without cookies, and each entry's reach."""
