@@ -1,4 +1,5 @@
-"""Background loops: the hub's dispatcher, the relay, the audience report, the scheduler, webhooks.
+"""Background loops: the hub's dispatcher, the relay, the audience report, the scheduler, and
+the pools that deliver webhooks and push alerts.
 
 Each is a `Loop`: one named daemon thread (a greenlet under gunicorn's gevent workers, which
 patch threading) that runs one step after another until it is stopped. A step that fails is
@@ -10,8 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
+from flask import Flask
+
+from liveblog.extensions import db
 from liveblog.outages import Outage
 
 log = logging.getLogger(__name__)
@@ -84,3 +89,61 @@ class Loop:
             interval = self._interval() if callable(self._interval) else self._interval
             if interval > 0:
                 self._stopping.wait(interval)
+
+
+class WorkerPool:
+    """A loop that hands each due key (an endpoint, a story) to a pool of threads, one at a time.
+
+    Webhooks and push alerts deliver this way: each pass asks `due` which keys have work, and a
+    key not already in hand goes to a worker, which calls `work(key)` inside an app context. The
+    worker, not the pass, takes the key's lease inside `work`: a lease taken by the pass could
+    run out while the task waits for a free worker.
+    """
+
+    def __init__(self, app: Flask, name: str, due: Callable[[], Iterable[int]],
+                 work: Callable[[int], int], *, interval: float, workers: int, outage: Outage):
+        self.app = app
+        self._due = due
+        self._work = work
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        # A database that is down fails every pass: one line when it goes, one when it is back.
+        # `run_once` is looked up at each pass, not bound here, so a test may wrap it.
+        self._loop = Loop(f"liveblog-{name}", lambda: self.run_once(), interval, outage=outage)
+        self._busy: set[int] = set()  # keys handed to the pool and not finished yet
+        self._busy_lock = threading.Lock()
+
+    def start(self) -> WorkerPool:
+        """Start the passes."""
+        self._loop.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the work under way."""
+        self._loop.stop(timeout)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def run_once(self, wait: bool = False) -> list:
+        """Start work for every due key; with wait, return the results once they are done."""
+        with self.app.app_context():
+            try:
+                due = self._due()
+            finally:
+                db.session.remove()
+        futures = []
+        with self._busy_lock:
+            for key in due:
+                if key not in self._busy:
+                    self._busy.add(key)
+                    futures.append(self._pool.submit(self._run_work, key))
+        return [future.result() for future in futures] if wait else futures
+
+    def _run_work(self, key: int) -> int:
+        try:
+            with self.app.app_context():
+                try:
+                    return self._work(key)
+                finally:
+                    db.session.remove()
+        finally:
+            with self._busy_lock:
+                self._busy.discard(key)

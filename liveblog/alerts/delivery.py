@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -24,7 +23,7 @@ from liveblog.alerts.keys import vapid
 from liveblog.alerts.lease import Lease, claim, fence, release
 from liveblog.alerts.queue import queue_alerts
 from liveblog.alerts.sender import send
-from liveblog.background import Loop
+from liveblog.background import WorkerPool
 from liveblog.extensions import db
 from liveblog.models import (
     PushAlert,
@@ -223,50 +222,14 @@ def _forget_stale(story_id: int) -> None:
     db.session.commit()
 
 
-class Deliverer:
+class Deliverer(WorkerPool):
     """A background loop that hands stories with alerts due to a small pool of workers."""
 
     def __init__(self, app: Flask, interval: float = 1.0, workers: int = 4):
-        self.app = app
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push")
-        self._loop = Loop("liveblog-push", lambda: self.run_once(), interval,
-                          outage=Outage("push alerts", "database", log))
-        self._busy: set[int] = set()  # stories handed to the pool and not finished yet
-        self._busy_lock = threading.Lock()
+        super().__init__(app, "push", due_stories, _claim_and_deliver, interval=interval,
+                         workers=workers, outage=Outage("push alerts", "database", log))
 
-    def start(self) -> Deliverer:
-        """Start sending."""
-        self._loop.start()
-        return self
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the sends under way."""
-        self._loop.stop(timeout)
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def run_once(self, wait: bool = False) -> list:
-        """Start a delivery for every due story; with wait, return once they are done."""
-        with self.app.app_context():
-            try:
-                due = due_stories()
-            finally:
-                db.session.remove()
-        futures = []
-        with self._busy_lock:
-            for story_id in due:
-                if story_id not in self._busy:
-                    self._busy.add(story_id)
-                    futures.append(self._pool.submit(self._deliver, story_id))
-        return [future.result() for future in futures] if wait else futures
-
-    def _deliver(self, story_id: int) -> int:
-        try:
-            with self.app.app_context():
-                try:
-                    lease = claim(story_id)
-                    return deliver_story(lease) if lease else 0
-                finally:
-                    db.session.remove()
-        finally:
-            with self._busy_lock:
-                self._busy.discard(story_id)
+def _claim_and_deliver(story_id: int) -> int:
+    lease = claim(story_id)
+    return deliver_story(lease) if lease else 0

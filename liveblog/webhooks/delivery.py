@@ -13,15 +13,13 @@ from __future__ import annotations
 import enum
 import json
 import logging
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import insert, update
 
-from liveblog.background import Loop
+from liveblog.background import WorkerPool
 from liveblog.errors import Invalid
 from liveblog.extensions import db
 from liveblog.models import (
@@ -184,55 +182,14 @@ def _move_cursor(lease: Lease, story: StoryCursor, seq: int) -> bool:
     return True
 
 
-class Deliverer:
+class Deliverer(WorkerPool):
     """A background loop that hands due endpoints to a small pool of delivery workers."""
 
     def __init__(self, app: Flask, interval: float = 1.0, workers: int = 8):
-        self.app = app
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
-        # A database that is down fails every pass: one line when it goes, one when it is back.
-        # `run_once` is looked up at each pass, not bound here.
-        self._loop = Loop("liveblog-webhooks", lambda: self.run_once(), interval,
-                          outage=Outage("webhooks", "database", log))
-        self._busy: set[int] = set()  # endpoints handed to the pool and not finished yet
-        self._busy_lock = threading.Lock()
+        super().__init__(app, "webhooks", due_endpoints, _claim_and_deliver, interval=interval,
+                         workers=workers, outage=Outage("webhooks", "database", log))
 
-    def start(self) -> Deliverer:
-        """Start delivering."""
-        self._loop.start()
-        return self
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the deliveries under way."""
-        self._loop.stop(timeout)
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def run_once(self, wait: bool = False) -> list:
-        """Start a delivery for every due endpoint; with wait, return once they are done."""
-        with self.app.app_context():
-            try:
-                due = due_endpoints()
-            finally:
-                db.session.remove()
-        futures = []
-        with self._busy_lock:
-            for endpoint_id in due:
-                if endpoint_id not in self._busy:
-                    self._busy.add(endpoint_id)
-                    futures.append(self._pool.submit(self._deliver, endpoint_id))
-        return [future.result() for future in futures] if wait else futures
-
-    def _deliver(self, endpoint_id: int) -> int:
-        # The lease is taken here, in the worker, right before delivering: a lease taken by the
-        # pass could run out while the task waits for a free worker.
-        try:
-            with self.app.app_context():
-                try:
-                    lease = claim(endpoint_id)
-                    return deliver_endpoint(lease) if lease else 0
-                finally:
-                    db.session.remove()
-        finally:
-            with self._busy_lock:
-                self._busy.discard(endpoint_id)
-
+def _claim_and_deliver(endpoint_id: int) -> int:
+    lease = claim(endpoint_id)
+    return deliver_endpoint(lease) if lease else 0
