@@ -69,6 +69,7 @@ tests/tools/node_modules: tests/tools/package-lock.json | test-deps
 # tests/conftest.py and tests/pg_support.py); the others run once. Two phases: everything in
 # parallel, then the few tests that time recoveries or flood a server (marked serial) alone, so
 # their figures are not other tests' load. A failure in the first still lets the second report.
+# The thirty slowest tests are listed at the end: where to look when the suite grows slower.
 # `make test-sqlite` or `make test-postgresql` covers one engine.
 PYTEST := $(BIN)/python -m pytest
 test: install test-deps test-tools
@@ -80,7 +81,7 @@ test-sqlite test-postgresql: install test-deps test-tools
 
 suite:
 	status=0; \
-	$(PYTEST) $(PYTEST_ARGS) -n auto -m "not serial" || status=1; \
+	$(PYTEST) $(PYTEST_ARGS) -n auto -m "not serial" --durations=30 || status=1; \
 	$(PYTEST) $(PYTEST_ARGS) -m serial || status=1; \
 	exit $$status
 
