@@ -18,16 +18,40 @@ self.addEventListener("push", (event) => {
   }));
 });
 
+// A worker controls no page until that page reloads; claiming them as it starts lets a click
+// take the reader's open story tab (navigate() works only on a page this worker controls). With
+// no fetch handler, controlling a page changes nothing else about how it loads.
+self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+
+// "/stories/<slug>" of an address of ours, or null.
+function storyOf(address) {
+  const found = new URL(address).pathname.match(/^\/stories\/[^/]+/);
+  return found ? found[0] : null;
+}
+
+// The entry's deep link in the reader's open tab of that story if there is one (one tab, not a
+// second copy of the story), else in a new tab.
+async function openEntry(target) {
+  const story = storyOf(target.href);
+  const open = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const tab = story && open.find((client) => client.frameType === "top-level"
+                                             && storyOf(client.url) === story);
+  if (tab) {
+    // Focus first: the click's leave to raise a window lasts only a moment.
+    await tab.focus().catch(() => null);
+    try {
+      if (await tab.navigate(target.href)) return undefined;
+    } catch {
+      // not controlled by this worker (or gone): a new tab instead
+    }
+  }
+  return self.clients.openWindow(target.href);
+}
+
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
   const target = new URL(event.notification.data && event.notification.data.url || "/",
                          self.location.origin);
   if (target.origin !== self.location.origin) return;  // only our own pages
-  event.waitUntil((async () => {
-    const open = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-    for (const client of open) {
-      if (client.url === target.href && "focus" in client) return client.focus();
-    }
-    return self.clients.openWindow(target.href);
-  })());
+  event.waitUntil(openEntry(target));
 });

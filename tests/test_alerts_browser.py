@@ -153,3 +153,84 @@ def test_a_key_entry_reaches_a_subscribed_browser_and_a_410_unsubscribes_it(
     assert deleted.value.status == 204
     expect(button).to_have_attribute("aria-pressed", "false", timeout=SERVER)
     expect(reader.locator("#alerts-status")).to_have_text("Alerts are off.")
+
+
+# A click on a notification cannot be made in headless Chromium (it draws none), so the worker
+# is handed the events its own code would get: the push (the real handler shows the notification)
+# and a notificationclick for that very notification. Events made in a script are untrusted, and
+# an untrusted event's waitUntil throws; here it collects the promise so the test can await it.
+CLICK_NOTIFICATION = """async (payload) => {
+    const pending = [];
+    ExtendableEvent.prototype.waitUntil = function (promise) { pending.push(promise); };
+    const settle = async () => {
+        const out = await Promise.allSettled(pending.splice(0));
+        return out.filter((o) => o.status === "rejected").map((o) => String(o.reason));
+    };
+    self.dispatchEvent(new PushEvent("push", { data: JSON.stringify(payload) }));
+    const failedToShow = await settle();
+    const [shown] = await self.registration.getNotifications();
+    const opened = [];
+    const openWindow = self.clients.openWindow.bind(self.clients);
+    self.clients.openWindow = (url) => { opened.push(url); return openWindow(url); };
+    self.dispatchEvent(new NotificationEvent("notificationclick", { notification: shown }));
+    const failedToOpen = await settle();
+    const left = await self.registration.getNotifications();
+    return { failedToShow, opened, failedToOpen, left: left.length };
+}"""
+
+# Resolves once the page is controlled by the alerts' worker (or fails after the bound).
+CONTROLLED = """(timeout) => navigator.serviceWorker.controller ? true : Promise.race([
+    new Promise((done) => navigator.serviceWorker.addEventListener(
+        "controllerchange", () => done(true), { once: true })),
+    new Promise((done) => setTimeout(() => done(false), timeout)),
+])"""
+
+
+def alerts_worker(page):
+    """Register the alerts' worker from the page, as alerts.js does, and return it."""
+    with page.context.expect_event("serviceworker", timeout=SERVER) as started:
+        page.evaluate("navigator.serviceWorker.register('/alerts-sw.js', { scope: '/' })"
+                      ".then(() => navigator.serviceWorker.ready).then(() => true)")
+    return started.value
+
+
+def test_a_click_on_the_notification_takes_the_readers_open_story_tab_to_the_entry(
+    actions, new_page, live_server
+):
+    actions.create_story()
+    entry = actions.post_entry(headline="Bridge closed")
+    link = f"/stories/storm/entries/{entry['id']}"
+    reader = new_page()
+    reader.context.grant_permissions(["notifications"], origin=live_server)
+    reader.goto("/stories/storm")
+    worker = alerts_worker(reader)
+    # The reader's tab is taken by the worker as it starts, without a reload, so a click can
+    # send that tab to the entry instead of opening a second copy of the story.
+    assert reader.evaluate(CONTROLLED, SERVER) is True
+
+    alert = {"title": "Bridge closed", "body": "", "url": link}
+    clicked = worker.evaluate(CLICK_NOTIFICATION, alert)
+    assert clicked["failedToShow"] == [] and clicked["left"] == 0  # shown, then closed by the click
+    assert clicked["opened"] == []  # no second tab: the open one went to the entry
+    reader.wait_for_url(f"{live_server}/stories/storm#entry-{entry['id']}", timeout=SERVER)
+    expect(reader.locator(f"#entry-{entry['id']}")).to_be_visible()
+
+
+def test_a_click_with_no_tab_of_the_story_opens_the_entrys_deep_link(actions, new_page,
+                                                                      live_server):
+    actions.create_story()
+    actions.create_story(slug="floods", title="Floods")
+    entry = actions.post_entry(headline="Bridge closed")
+    reader = new_page()
+    reader.context.grant_permissions(["notifications"], origin=live_server)
+    reader.goto("/stories/floods")  # another story's tab is not taken over
+    worker = alerts_worker(reader)
+    link = f"/stories/storm/entries/{entry['id']}"
+
+    alert = {"title": "Bridge closed", "body": "", "url": link}
+    clicked = worker.evaluate(CLICK_NOTIFICATION, alert)
+    assert clicked["opened"] == [f"{live_server}{link}"]
+    # Only a real click lets a worker open a window; a scripted one is refused, which shows the
+    # handler asked for the deep link and nothing else.
+    assert clicked["failedToOpen"] == ["InvalidAccessError: Not allowed to open a window."]
+    assert reader.url == f"{live_server}/stories/floods"
