@@ -136,11 +136,15 @@ def _expire_unlocked(story: Story) -> None:
 def publish_frames(frames: Iterable[Frame]) -> None:
     """Hand committed frames to this process's hub."""
     hub = current_app.extensions["liveblog.hub"]
+    # With a GRIP edge (live/grip_publisher.py), the committing process publishes there too.
+    edge = current_app.extensions.get("liveblog.grip_publisher")
     committed_at = time.time()
     for frame in frames:
         frame.committed_at = committed_at
         try:
             hub.publish(frame)
+            if edge is not None:
+                edge.publish(frame)
         except Exception:  # the change is committed; readers catch up from the event log
             log.exception("hub publish failed for story %s seq %s", frame.story_id, frame.seq)
 

@@ -1,0 +1,137 @@
+"""A private Pushpin for GRIP tests and the benchmark: its own config, ports and run directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+from servers import free_port
+
+# Debian's package (make test-deps installs it).
+PUSHPIN = shutil.which("pushpin") or "/usr/bin/pushpin"
+# The package's config, which we copy and point at our own ports and directories.
+PACKAGE_CONFIG = "/etc/pushpin/pushpin.conf"
+INTERNAL_CONFIG = "/usr/lib/pushpin/internal.conf"
+
+
+def available() -> bool:
+    """Whether Pushpin is installed here."""
+    return os.access(PUSHPIN, os.X_OK) and os.path.exists(PACKAGE_CONFIG)
+
+
+class Pushpin:
+    """One Pushpin (condure, proxy, handler) in front of an origin, on 127.0.0.1; always stopped.
+
+    Its route sends every WebSocket to the origin as WebSocket-over-HTTP (`over_http`), signed
+    with `key`. `message_rate` and `message_hwm` are raised from the package's 2,500 a second and
+    25,000 queued: one frame to 20,000 readers is 20,000 messages, which those would delay or drop.
+    """
+
+    def __init__(self, directory: str, origin_port: int, key: str, *,
+                 message_rate: int = 1_000_000, max_connections: int = 50_000):
+        self.directory = directory
+        self.port = free_port()
+        self.publish_port = free_port()
+        self.key = key
+        self.process: subprocess.Popen | None = None
+        self.extra_args: list[str] = []
+        settings = {
+            "include": INTERNAL_CONFIG, "rundir": os.path.join(directory, "run"),
+            "logdir": os.path.join(directory, "log"), "http_port": str(self.port),
+            "sig_key": key, "updates_check": "off",
+            "push_in_spec": f"tcp://127.0.0.1:{free_port()}",
+            "push_in_sub_specs": f"tcp://127.0.0.1:{free_port()}",
+            "command_spec": f"tcp://127.0.0.1:{free_port()}",
+            "push_in_http_port": str(self.publish_port),
+            "message_rate": str(message_rate), "message_hwm": str(message_rate),
+            "client_maxconn": str(max_connections),
+        }
+        with open(PACKAGE_CONFIG) as package:
+            config = package.read()
+        for name, value in settings.items():
+            config, count = re.subn(rf"(?m)^#?{re.escape(name)}=.*$", f"{name}={value}", config,
+                                    count=1)
+            assert count == 1, f"{name} is not in {PACKAGE_CONFIG}"
+        for sub in ("run", "log"):
+            os.makedirs(os.path.join(directory, sub), exist_ok=True)
+        self.config = os.path.join(directory, "pushpin.conf")
+        # Debian's pushpin expects a system-wide zurl (its HTTP client, for requests to us) at
+        # /var/run/zurl; ours runs its own, in its run directory.
+        config = config.replace("services=condure,", "services=condure,zurl,", 1)
+        config = config.replace("[proxy]\n", "[proxy]\n" + "".join(
+            f"{name}=ipc://{{rundir}}/{{ipc_prefix}}{socket_name}\n"
+            for name, socket_name in (("zurl_out_specs", "zurl-in"),
+                                      ("zurl_out_stream_specs", "zurl-in-stream"),
+                                      ("zurl_in_specs", "zurl-out"))), 1)
+        with open(self.config, "w") as out:
+            out.write(config)
+        with open(os.path.join(directory, "routes"), "w") as out:
+            out.write(f"* 127.0.0.1:{origin_port},over_http\n")
+
+    @property
+    def publish_url(self) -> str:
+        """The publish API the origin posts frames to."""
+        return f"http://127.0.0.1:{self.publish_port}/publish/"
+
+    def ws_url(self, path: str) -> str:
+        """A WebSocket address through the edge."""
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Start it and wait (bounded) until both its client port and publish API answer."""
+        self.log = open(os.path.join(self.directory, "pushpin.log"), "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [PUSHPIN, "--config", self.config, "--merge-output",
+             "--port", f"127.0.0.1:{self.port}", *self.extra_args],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            if _listening(self.port) and _publish_answers(self.publish_url):
+                return
+            time.sleep(0.05)  # a starting server: nothing to wait on instead
+        self.stop()
+        with open(os.path.join(self.directory, "pushpin.log")) as log:
+            raise RuntimeError(f"pushpin did not start:\n{log.read()[-3000:]}")
+
+    def stop(self) -> None:
+        """Stop Pushpin and the processes it runs; kill them if they do not go in time."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait(timeout=10)
+        try:  # its condure, proxy and handler, should any outlive it
+            os.killpg(self.process.pid, 9)
+        except ProcessLookupError:
+            pass
+        self.process = None
+        self.log.close()
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _publish_answers(url: str) -> bool:
+    request = urllib.request.Request(url, data=b'{"items":[]}', method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=0.5):
+            return True
+    except OSError:
+        return False
