@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import lxml.html
@@ -168,3 +169,33 @@ def test_the_fragment_speaks_its_storys_language(client, actions):
     root = lxml.html.fragment_fromstring(html)
     assert root.get("lang") == "ar" and root.get("dir") == "rtl"
     assert "Open the full live page" not in html  # the link's words are translated too
+
+
+
+EMPTY = {"ar": "لا توجد تحديثات بعد. هذه الصفحة تتحدث تلقائيًا.",
+         "es": "Todavía no hay actualizaciones. Esta página se actualiza sola."}
+
+
+@pytest.mark.parametrize(("language", "reconnecting", "january"), [
+    ("ar", "جارٍ إعادة الاتصال…", "يناير"), ("es", "Reconectando…", "enero")])
+def test_the_fragment_carries_its_scripts_words_in_the_storys_language(
+    client, actions, language, reconnecting, january
+):
+    actions.create_story(language=language)
+    actions.post_entry()
+    for path in ("/stories/storm/fragment", "/stories/storm/fragment?limit=2"):
+        root = lxml.html.fragment_fromstring(client.get(path).get_data(as_text=True))
+        assert root.get("lang") == language
+        # The host page speaks its own language: the list's scripts read the story's words from
+        # the list's root (static/js/strings.js), as a page reads its JSON block.
+        words = json.loads(root.get("data-words"))
+        assert words["noEntries"] == EMPTY[language]
+        assert words["reconnecting"] == reconnecting and words["months"][0] == january
+        assert set(words["voteCount"]) >= {"one", "other"}
+
+
+def test_an_english_fragment_carries_no_words(client, actions):
+    actions.create_story()
+    root = lxml.html.fragment_fromstring(client.get("/stories/storm/fragment").get_data(
+        as_text=True))
+    assert root.get("lang") == "en" and json.loads(root.get("data-words")) == {}

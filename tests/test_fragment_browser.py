@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from browser_support import browser_tests
 from test_embedding import serve_host_page
@@ -121,3 +123,35 @@ def test_a_teaser_embed_keeps_its_newest_n_live(browser_page, live_server, actio
     expect(shown).to_have_count(2)
     expect(shown.first).to_have_attribute("id", f"entry-{newer['id']}")
     assert page.errors == []
+
+
+def test_an_included_fragments_script_words_follow_its_storys_language(browser_page,
+                                                                       live_server, actions):
+    from playwright.sync_api import expect
+
+    # Two stories, neither in the host page's English: an Arabic list and a Spanish teaser.
+    actions.create_story(language="ar")
+    arabic = actions.post_entry(body="<p>بدأت العاصفة.</p>")
+    actions.create_story(slug="quake", title="Terremoto", language="es")
+    actions.post_entry(slug="quake", body="<p>Réplica</p>")
+    host = serve_host_page(HOST_PAGE.format(
+        site=live_server,
+        full=_fragment(actions, live_server, "/stories/storm/fragment"),
+        teaser=_fragment(actions, live_server, "/stories/quake/fragment?limit=2"),
+    ).encode())
+    page = browser_page
+    try:
+        page.goto(next(host))
+        page.wait_for_function(UPGRADED, timeout=5000)
+        # The scripts rewrite each entry's time as a relative one, in its own story's words
+        # ("now", or "a second ago" on a slow machine).
+        expect(page.locator("#full .entry-time")).to_have_text(re.compile(r"^(الآن|قبل .+)$"))
+        expect(page.locator("#teaser .entry-time")).to_have_text(re.compile(r"^(ahora|hace .+)$"))
+        actions.client.delete(f"/api/stories/storm/entries/{arabic['id']}",
+                              headers=actions.headers())
+        expect(page.locator("#full .no-entries")).to_have_text(
+            "لا توجد تحديثات بعد. هذه الصفحة تتحدث تلقائيًا.", timeout=5000)
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert page.errors == []
+    finally:
+        host.close()

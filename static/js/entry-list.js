@@ -97,7 +97,7 @@ export class EntryList {
     const empty = document.createElement("p");
     empty.className = "no-entries";
     empty.id = "no-entries";
-    empty.textContent = t("noEntries", "No updates yet. This page updates itself.");
+    empty.textContent = t("noEntries", "No updates yet. This page updates itself.", this.element);
     this.element.appendChild(empty);
   }
 

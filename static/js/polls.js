@@ -89,15 +89,17 @@ export function showPoll(poll) {
     meter.value = share;
     meter.textContent = share + "%";
     item.querySelector(".poll-share").textContent = share + "%";
-    item.querySelector(".poll-count").textContent = translated() ? tn("voteCount", count)
+    item.querySelector(".poll-count").textContent = translated(section)
+      ? tn("voteCount", count, "{n}", "{n}", section)
       : "(" + count + " " + plural(count) + ")";
   });
   const status = section.querySelector(".poll-status");
   if (poll.closed) {
     close(section);
-    status.textContent = translated() ? tn("pollClosed", total)
+    status.textContent = translated(section)
+      ? tn("pollClosed", total, "{n}", "{n}", section)
       : "Poll closed. Final results: " + total + " " + plural(total) + ".";
-  } else if (translated()) {
+  } else if (translated(section)) {
     showTotal(status, total);
   } else {
     const counted = section.querySelector(".poll-total");
@@ -113,8 +115,8 @@ function showTotal(status, total) {
   const time = status.querySelector("time");
   const counted = document.createElement("span");
   counted.className = "poll-total";
-  counted.textContent = formatNumber(total);
-  const words = pluralForm(time ? "votesSoFarCloses" : "votesSoFar", total);
+  counted.textContent = formatNumber(total, status);
+  const words = pluralForm(time ? "votesSoFarCloses" : "votesSoFar", total, "{n}", "{n}", status);
   const parts = { n: counted, time };
   status.replaceChildren(...words.split(/(\{\w+\})/).filter(Boolean).map((piece) => {
     const name = /^\{(\w+)\}$/.exec(piece);

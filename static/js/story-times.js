@@ -65,15 +65,17 @@ export function markUpdated(story) {
 
 // In English, as the page is written, and by hand: Intl.RelativeTimeFormat loads ICU's locale
 // data first, 30-40 ms of the main thread at load on a desktop, four times that on a phone.
-let relative = null;
+// One per language: a story's fragment may speak another language than the page around it.
+const relative = new Map();
 
-function relativeWords(value, unit) {
-  if (translated()) {
-    // A page in another language: its words from Intl (made once, on that page only).
-    if (relative === null) {
-      relative = new Intl.RelativeTimeFormat(pageLanguage() + "-u-nu-latn", { numeric: "auto" });
+function relativeWords(value, unit, where) {
+  if (translated(where)) {
+    // A page (or fragment) in another language: its words from Intl, made once per language.
+    const language = pageLanguage(where);
+    if (!relative.has(language)) {
+      relative.set(language, new Intl.RelativeTimeFormat(language + "-u-nu-latn", { numeric: "auto" }));
     }
-    return relative.format(value, unit);
+    return relative.get(language).format(value, unit);
   }
   if (value === 0) return "now";
   if (unit === "day" && value === -1) return "yesterday";
@@ -81,12 +83,12 @@ function relativeWords(value, unit) {
   return value < 0 ? count + " ago" : "in " + count;
 }
 
-function relativeText(when) {
+function relativeText(when, where) {
   const seconds = Math.round((when.getTime() - Date.now()) / 1000);
   const steps = [[60, "second"], [60, "minute"], [24, "hour"], [7, "day"]];
   let value = seconds;
   for (const [size, unit] of steps) {
-    if (Math.abs(value) < size) return relativeWords(value, unit);
+    if (Math.abs(value) < size) return relativeWords(value, unit, where);
     value = Math.round(value / size);
   }
   return null; // over a week: the date reads better
@@ -96,7 +98,7 @@ function relativeText(when) {
 export function refreshTimes(root) {
   root.querySelectorAll("time.entry-time").forEach((time) => {
     if (!time.dataset.absolute) time.dataset.absolute = time.textContent;
-    const text = relativeText(new Date(time.getAttribute("datetime")));
+    const text = relativeText(new Date(time.getAttribute("datetime")), time);
     time.textContent = text || time.dataset.absolute;
     time.title = time.dataset.absolute;
   });
