@@ -10,13 +10,19 @@ import subprocess
 import time
 import urllib.request
 
-from servers import free_port
-
 # Debian's package (make test-deps installs it).
 PUSHPIN = shutil.which("pushpin") or "/usr/bin/pushpin"
 # The package's config, which we copy and point at our own ports and directories.
 PACKAGE_CONFIG = "/etc/pushpin/pushpin.conf"
 INTERNAL_CONFIG = "/usr/lib/pushpin/internal.conf"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (bench/ imports this module too,
+    where `servers` is another module)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def available() -> bool:

@@ -94,7 +94,9 @@ def _open(slug: str) -> list[Event]:
     publisher = current_app.extensions.get("liveblog.grip_publisher")
     if publisher is not None:
         publisher.start()  # a process serving the edge's readers sends their heartbeats
-    story = db.session.scalar(select(Story).filter_by(slug=slug))
+    # Columns, not the ORM object: a reader's arrival is the hot path of a reconnect storm.
+    story = db.session.execute(
+        select(Story.id, Story.status, Story.archived, Story.last_seq).filter_by(slug=slug)).first()
     if story is None or story.status == StoryStatus.DRAFT:
         return [Event("OPEN"), grip.close(CLOSE_UNKNOWN_STORY, "No such story")]
     if story.archived:

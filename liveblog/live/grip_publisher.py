@@ -3,8 +3,9 @@
 The process that commits a change publishes its frames (publishing/changes.py hands them over
 after the commit), so each frame is published once, by one process, whatever the number of
 workers. One sender loop per process posts them in commit order, batched, to the edge's publish
-API (`LIVE_GRIP_PUBLISH_URL`, e.g. Pushpin's `http://127.0.0.1:5561/publish/`), each as a
-`ws-message` with `id` = its seq and `prev-id` = the seq before it: the edge holds a frame
+API (`LIVE_GRIP_PUBLISH_URL`, e.g. Pushpin's `http://127.0.0.1:5561/publish/`; several edges,
+comma-separated, each get every frame), each as a `ws-message` with `id` = its seq and
+`prev-id` = the seq before it: the edge holds a frame
 that overtook its predecessor (another worker's commit, posted a moment later) until that one
 comes, so readers get every story's frames in seq order. A story set back to draft closes its
 readers with 4404 instead. Every `LIVE_HEARTBEAT_SECONDS`, each process that serves the edge
@@ -144,8 +145,14 @@ class GripPublisher:
         token = self.app.config.get("LIVE_GRIP_PUBLISH_TOKEN")
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        # Several edges (comma-separated), each holding part of the audience, all get every item.
+        results = [self._post_to(url.strip(), body, headers)
+                   for url in (self.url or "").split(",") if url.strip()]
+        return bool(results) and all(results)
+
+    def _post_to(self, url: str, body: bytes, headers: dict) -> bool:
         for attempt in range(TRIES):
-            request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:
                     answer.read()
