@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from liveblog import metrics
 from liveblog.background import Loop
+from liveblog.live import recent
+from liveblog.live.recent import Ring
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,8 @@ class Hub:
     published frames go to every process through it and come back here through `accept` (or
     straight to `accept`, if the relay could not PUBLISH them).
     What the hub keeps per story (lock, last seq, a frame waiting for its gap) goes with the
-    story's last reader, so a process that served many stories over months holds none of them.
+    story's last reader, so a process that served many stories over months holds none of them;
+    a story with a ring of recent frames (recent.py) is followed for LINGER_SECONDS longer.
     """
 
     def __init__(self, load_gap: GapLoader | None = None):
@@ -139,6 +142,11 @@ class Hub:
         self._waiting: dict[int, Frame] = {}
         # Stories set back to draft while they had readers here: nothing more goes out.
         self._withdrawn: set[int] = set()
+        # Readable stories' recent frames (recent.py), by story and by address, and when the
+        # last reader here left the stories that have a ring but no reader.
+        self._rings: dict[int, Ring] = {}
+        self._slugs: dict[str, int] = {}
+        self._idle: dict[int, float] = {}
         self._next_retry = 0.0  # monotonic time of the next try of the waiting frames
         self._closing = False
         self._inbox: queue.SimpleQueue[Frame] = queue.SimpleQueue()
@@ -162,6 +170,7 @@ class Hub:
         subscription.on_overflow = _counting_drops(story_id, subscription.on_overflow)
         with self._lock:
             self._subscribers.setdefault(story_id, set()).add(subscription)
+            self._idle.pop(story_id, None)
             # Counted under the lock, so a story's series is never dropped (its last reader
             # leaving) between another reader's arrival and its count.
             metrics.reader_opened(story_id)
@@ -181,14 +190,24 @@ class Hub:
             readers.discard(subscription)
             last = not readers
             if last:
-                self._forget(story_id)
+                del self._subscribers[story_id]
+                if story_id in self._rings:
+                    self._idle[story_id] = time.monotonic()  # followed a while longer
+                else:
+                    self._forget(story_id)
             metrics.reader_closed(story_id, last=last)
+            self._sweep()
+
+    def _tracks(self, story_id: int) -> bool:
+        # With the hub lock held: whether the story's frames are followed in order here.
+        return story_id in self._subscribers or story_id in self._rings
 
     def _forget(self, story_id: int) -> None:
-        # With the hub lock held, once a story has no reader left here. Its lock goes only if
-        # no dispatch holds or waits for it (that one removes it when done), so two
+        # With the hub lock held, once a story has no reader (nor ring) left here. Its lock goes
+        # only if no dispatch holds or waits for it (that one removes it when done), so two
         # dispatches of one story can never hold two different locks.
-        del self._subscribers[story_id]
+        self._idle.pop(story_id, None)
+        self._drop_ring(story_id)
         self._last_seq.pop(story_id, None)
         self._waiting.pop(story_id, None)
         self._withdrawn.discard(story_id)
@@ -214,6 +233,84 @@ class Hub:
         """The stories this process has readers for."""
         with self._lock:
             return list(self._subscribers)
+
+    def tracked_stories(self) -> list[int]:
+        """The stories whose frames this process follows: those with readers or a ring."""
+        with self._lock:
+            self._sweep()
+            return list(self._subscribers.keys() | self._rings.keys())
+
+    def cached_story(self, slug: str) -> int | None:
+        """The id of a readable story at this address, if the hub knows it without asking."""
+        return self._slugs.get(slug)
+
+    def resume(self, story_id: int, after: int | None) -> tuple[int, list[Frame] | None] | None:
+        """From the story's ring: (its last seq, the frames after `after`, None if older).
+
+        None if the ring is gone, or `after` is newer than the ring (a frame on its way here,
+        or a restored database): the database decides. Call it once subscribed, so a frame is
+        either in the ring already or offered to the reader (the hub rings it before delivery).
+        """
+        with self._lock:
+            ring = self._rings.get(story_id)
+            if ring is None or story_id in self._withdrawn:
+                return None
+            last = ring.last
+            if after is None:
+                return last, []
+            if after > last:
+                return None
+            return last, ring.after(after)
+
+    def warm(self, story_id: int, slug: str, seq: int, change: Frame | None = None) -> None:
+        """Start a ring for a live story at `seq`, read from the database by a subscribed reader.
+
+        Every frame up to `seq` was committed before the reader's replay, and every later one
+        reaches the hub after its subscription, so from here the ring misses none (a gap drops
+        it). `change` is the last story change that replay sent, which may have ended the story.
+        """
+        ring = Ring(slug, seq)
+        if change is not None and not ring.keeps(change):
+            return
+        with self._story_lock(story_id), self._lock:
+            if (story_id in self._rings or story_id not in self._subscribers
+                    or story_id in self._withdrawn):
+                return
+            delivered = self._last_seq.get(story_id)
+            if delivered is not None and delivered > seq:
+                return  # frames after `seq` went by before the ring: the next reader starts one
+            self._sweep()
+            if len(self._rings) >= recent.RING_STORIES:
+                self._drop_ring(next(iter(self._rings)))  # the oldest ring makes room
+            self._rings[story_id] = ring
+            self._slugs[slug] = story_id
+
+    def _drop_ring(self, story_id: int) -> None:
+        # With the hub lock held. A story with no reader left goes with its ring.
+        ring = self._rings.pop(story_id, None)
+        if ring is None:
+            return
+        if self._slugs.get(ring.slug) == story_id:
+            del self._slugs[ring.slug]
+        if story_id in self._idle:
+            self._forget(story_id)
+
+    def _ring(self, frame: Frame) -> None:
+        # Before the frame is offered to readers (see `resume`). A story change that leaves the
+        # story unreadable here (draft, archived, another slug) or a gap drops the ring.
+        with self._lock:
+            ring = self._rings.get(frame.story_id)
+            if ring is None:
+                return
+            if changes_story(frame) and not ring.keeps(frame) or not ring.append(frame):
+                self._drop_ring(frame.story_id)
+
+    def _sweep(self) -> None:
+        # With the hub lock held: rings whose last reader left long enough ago go.
+        now = time.monotonic()
+        for story_id, since in list(self._idle.items()):
+            if now - since >= recent.LINGER_SECONDS:
+                self._drop_ring(story_id)
 
     def last_seq(self, story_id: int) -> int | None:
         """The seq last delivered for a story, or None if the hub is not tracking it."""
@@ -261,7 +358,7 @@ class Hub:
         story_id = frame.story_id
         with self._story_lock(story_id):
             with self._lock:
-                if story_id not in self._subscribers:
+                if not self._tracks(story_id):
                     # Nobody here to keep in order: new readers replay from the log and fill
                     # holes themselves, so forgetting the story costs no gap loads of frames
                     # nobody reads (and whatever a reader leaving mid-delivery let back in).
@@ -281,6 +378,7 @@ class Hub:
                     self._wait_for_gap(frame, error)
                     return
             for item in [*backlog, frame]:
+                self._ring(item)
                 if changes_story(item):
                     if withdraws(item):
                         self._withdrawn.add(story_id)
@@ -290,7 +388,7 @@ class Hub:
                 if story_id not in self._withdrawn:
                     self._deliver(item)
             with self._lock:
-                if story_id in self._subscribers:  # not brought back if the last one left
+                if self._tracks(story_id):  # not brought back if the last one left
                     self._last_seq[story_id] = frame.seq
                 waiting = self._waiting.get(story_id)
                 if waiting is not None and waiting.seq <= frame.seq:
@@ -335,7 +433,7 @@ class Hub:
         finally:
             with self._lock:
                 story_lock.users -= 1
-                if not story_lock.users and story_id not in self._subscribers:
+                if not story_lock.users and not self._tracks(story_id):
                     del self._story_locks[story_id]
 
 

@@ -102,11 +102,12 @@ class Relay:
         self.client.close()
 
     def catch_up(self) -> int:
-        """Hand the hub the newest event of each story read here that it has not delivered.
+        """Hand the hub the newest event of each story followed here that it has not delivered.
 
-        The newest event is enough: the hub fills any gap before it from the log.
+        The newest event is enough: the hub fills any gap before it from the log. Stories with
+        a ring but no reader left count too: their rings must miss nothing.
         """
-        stories = self.hub.read_stories()
+        stories = self.hub.tracked_stories()
         try:
             frames = self._newest_undelivered(stories) if stories else []
         except SQLAlchemyError as error:
