@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -330,3 +331,21 @@ def test_an_archived_story_shows_its_polls_results_and_takes_no_more_votes(clien
     assert late.status_code == 409
     page = client.get("/stories/storm").get_data(as_text=True)
     assert 'value="100"' in page and "(1 vote)" in page
+
+
+# CLDR's percent format in each language, with Western digits as the rest of the page: Arabic's
+# sign sits between left-to-right marks (so it stays on its number's side in right-to-left text),
+# Spanish and French put a no-break space before it. Browsers' Intl writes the same.
+PERCENT = {"en": "100%", "ar": "100\u200e%\u200e", "es": "100\xa0%", "fr": "100\xa0%"}
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "es", "fr"])
+def test_poll_shares_are_written_in_the_storys_percent_format(client, actions, language):
+    actions.create_story(language=language)
+    poll = actions.post_entry(poll=POLL)["poll"]
+    assert vote(client, poll["id"], 1).status_code == 201
+    page = client.get("/stories/storm").get_data(as_text=True)
+    shares = re.findall(r'<span class="poll-share">([^<]*)</span>', page)
+    meters = re.findall(r'<meter class="poll-bar"[^>]*>([^<]*)</meter>', page)
+    zero = PERCENT[language].replace("100", "0")
+    assert shares == meters == [zero, PERCENT[language], zero]

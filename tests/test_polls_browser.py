@@ -80,3 +80,20 @@ def test_a_closed_poll_refuses_votes_and_shows_its_final_results(readers, action
         return [response.status, (await response.json()).error.message];
     }""", poll_id)
     assert refused == [409, "This poll has closed."]
+
+
+def test_an_arabic_pages_shares_move_live_in_arabics_percent_format(readers, actions, client):
+    actions.create_story(language="ar")
+    poll_id = actions.post_entry(poll={"question": "من يفوز؟", "options": ["الأحمر", "الأزرق"]})[
+        "poll"]["id"]
+    watcher = readers[0]
+    watcher.goto("/stories/storm")
+    expect(share(watcher, poll_id, 1)).to_have_text("0\u200e%\u200e")
+    watcher.wait_for_function("document.querySelector('#order-toggle') !== null")  # live.js runs
+    answer = client.post(f"/api/polls/{poll_id}/votes",
+                         json={"option": 1, "voter": "reader-token-0123456789abcdef"})
+    assert answer.status_code == 201
+    # Written by the page's script from the poll.updated frame, as the server writes it.
+    expect(share(watcher, poll_id, 1)).to_have_text("100\u200e%\u200e", timeout=LIVE)
+    bar = watcher.locator(f"#poll-{poll_id} .poll-option[data-option='1'] .poll-bar")
+    expect(bar).to_have_text("100\u200e%\u200e")

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_percent
 from flask import Flask
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from markupsafe import Markup
 
 from liveblog.content.embed_words import localized_embeds
@@ -34,6 +35,16 @@ def story_time(moment: datetime, timezone: str, fmt: str = DATE_FORMATS[0]) -> s
     """A stored UTC time shown in the story's zone, as the page's language writes it."""
     local = as_utc(moment).astimezone(ZoneInfo(timezone))
     return local_strftime(local, gettext(fmt), current_language())
+
+
+def percent(share: int) -> str:
+    """A whole percentage (0-100) as the page's language writes it ("50 %" in French)."""
+    locale = get_locale()
+    text = format_percent(share / 100, locale=locale or "en", numbering_system="latn")
+    # Babel keeps its pattern's "%" as it is; CLDR's sign for the language is what browsers'
+    # Intl writes (Arabic's sits between left-to-right marks, to stay on its number's side).
+    symbols = locale.number_symbols.get("latn", {}) if locale else {}
+    return text.replace("%", symbols.get("percentSign") or "%")
 
 
 def clock_words() -> dict:
@@ -77,4 +88,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(key_figures_summary)
     app.add_template_filter(html_time, "iso")
     app.add_template_filter(story_time, "story_time")
+    app.add_template_filter(percent, "percent")
     app.add_template_filter(localized_embeds, "localized_embeds")

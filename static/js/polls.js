@@ -3,7 +3,7 @@
 // each vote's answer and by poll.updated events. The server renders the results
 // (templates/_entry.html); this adds only what needs a script.
 
-import { fill, formatNumber, pluralForm, t, tn, translated } from "./strings.js";
+import { fill, formatNumber, formatPercent, pluralForm, t, tn, translated } from "./strings.js";
 
 const TOKEN_KEY = "liveblog:voter";
 const VOTED_KEY = "liveblog:voted";
@@ -87,8 +87,8 @@ export function showPoll(poll) {
     const share = total ? Math.round((count * 100) / total) : 0;
     const meter = item.querySelector(".poll-bar");
     meter.value = share;
-    meter.textContent = share + "%";
-    item.querySelector(".poll-share").textContent = share + "%";
+    meter.textContent = formatPercent(share, section);
+    item.querySelector(".poll-share").textContent = formatPercent(share, section);
     item.querySelector(".poll-count").textContent = translated(section)
       ? tn("voteCount", count, "{n}", "{n}", section)
       : "(" + count + " " + plural(count) + ")";

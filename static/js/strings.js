@@ -83,6 +83,18 @@ export function formatNumber(value, where = null) {
   return numbers.get(language).format(value);
 }
 
+const percents = new Map();
+
+/** A whole percentage (0-100) as the language of `where` writes it ("50 %" in French). */
+export function formatPercent(share, where = null) {
+  if (!translated(where)) return share + "%";
+  const language = pageLanguage(where);
+  if (!percents.has(language)) {
+    percents.set(language, new Intl.NumberFormat(language + "-u-nu-latn", { style: "percent" }));
+  }
+  return percents.get(language).format(share / 100);
+}
+
 /** Put values into a message's {names}. */
 export function fill(text, values) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
