@@ -29,6 +29,7 @@ from common import Api, SetupError, benchmark_parser, ms, percentile
 from servers import (
     ROOT,
     Gunicorn,
+    cpu_by_process,
     free_port,
     fresh_instance,
     prepare_instance,
@@ -267,17 +268,27 @@ def _measure(args, server, edges, token) -> dict:
         "latency_ms": {"p50": ms(percentile(latencies, 0.5)),
                        "p99": ms(percentile(latencies, 0.99)),
                        "max": ms(latencies[-1] if latencies else None)},
-        "cpu_seconds": {side: round(cpu_end[side] - cpu_before[side], 2) for side in cpu_end},
-        "cpu_seconds_connecting": {side: round(cpu_connected[side] - cpu_before[side], 2)
-                                   for side in cpu_end},
+        "cpu_seconds": {side: round(cpu_end[side] - cpu_before.get(side, 0), 2)
+                        for side in cpu_end},
+        "cpu_seconds_connecting": {side: round(cpu_connected[side] - cpu_before.get(side, 0), 2)
+                                   for side in cpu_connected},
         "rss_mb_connected": rss_connected,
         "load": os.getloadavg()[0],
     }
 
 
 def _cpu(server, edges) -> dict:
-    return {"origin": tree_cpu_seconds(server.pid),
-            "edge": sum(tree_cpu_seconds(edge.process.pid) for edge in edges)}
+    figures = {"origin": tree_cpu_seconds(server.pid),
+               "edge": sum(tree_cpu_seconds(edge.process.pid) for edge in edges)}
+    for edge in edges:  # which of the edge's processes pays (condure, proxy, handler, zurl)
+        for pid, seconds in cpu_by_process(edge.process.pid).items():
+            try:
+                with open(f"/proc/{pid}/comm") as comm:
+                    name = "edge " + comm.read().strip()
+            except OSError:
+                continue
+            figures[name] = figures.get(name, 0.0) + seconds
+    return figures
 
 
 def _rss(server, edges) -> dict:
