@@ -203,3 +203,42 @@ def test_the_services_refusals_reach_the_desk_in_its_language_and_the_api_in_eng
     api = actions.client.post("/api/stories/storm/entries", headers=actions.headers(),
                               json={"body": "<p>x</p>", "status": "scheduled"})
     assert api.get_json()["error"]["message"] == "Some fields are not valid."
+
+
+def _shared_and_different(language: str) -> dict[str, tuple[str, str]]:
+    """msgid: (readers' words, desk's words) for every msgid both catalogues word differently."""
+    with open(os.path.join(ROOT, "translations", language, "LC_MESSAGES", "messages.po"),
+              "rb") as po:
+        readers = messages(read_po(po, locale=language))
+    desk = messages(catalogue(language))
+    return {msgid: (message.string, desk[msgid].string) for msgid, message in readers.items()
+            if msgid in desk and isinstance(message.id, str)
+            and message.string != desk[msgid].string}
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_readers_views_read_their_catalogue_first_and_the_desks_theirs(app, language):
+    from flask_babel import gettext
+
+    from liveblog.web.i18n import use_locale
+
+    different = _shared_and_different(language)
+    for msgid, (readers, desk) in different.items():
+        with app.test_request_context("/stories/storm"):
+            use_locale(language)
+            assert gettext(msgid) == readers, msgid
+        with app.test_request_context("/admin/"):
+            use_locale(language, desk=True)
+            assert gettext(msgid) == desk, msgid
+
+
+def test_a_spanish_story_and_a_spanish_desk_word_the_skip_link_each_their_way(app, actions,
+                                                                              client):
+    # "Skip to content" is in both catalogues, worded differently (readers: "Ir al contenido").
+    assert _shared_and_different("es")["Skip to content"] == ("Ir al contenido",
+                                                               "Saltar al contenido")
+    actions.create_story(language="es")
+    page = client.get("/stories/storm").get_data(as_text=True)
+    assert ">Ir al contenido</a>" in page and "Saltar al contenido" not in page
+    desk = _desk_as(app, actions, "es").get("/admin/").get_data(as_text=True)
+    assert ">Saltar al contenido</a>" in desk and "Ir al contenido" not in desk

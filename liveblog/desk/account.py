@@ -66,7 +66,7 @@ def account():
     if form.validate_on_submit():
         current_user.language = form.language.data
         db.session.commit()
-        use_locale(form.language.data)  # the confirmation already in the chosen language
+        use_locale(form.language.data, desk=True)  # the confirmation already in the chosen language
         flash(gettext("Your settings are saved."), "success")
         return redirect(url_for("desk.account"))
     return render_template("desk/account.html", form=form), 422 if form.errors else 200

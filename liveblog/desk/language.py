@@ -30,9 +30,9 @@ def desk_language(tag: str | None) -> str:
 def speak_the_editors_language() -> None:
     """Render this desk request in the editor's language, or the browser's before login."""
     if current_user.is_authenticated:
-        use_locale(desk_language(current_user.language))
+        use_locale(desk_language(current_user.language), desk=True)
     else:
-        use_locale(_browser_language())
+        use_locale(_browser_language(), desk=True)
 
 
 def _browser_language() -> str:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 from flask import Flask, g
-from flask_babel import Babel, get_locale, ngettext, refresh
+from flask_babel import Babel, Domain, get_locale, ngettext, refresh
 
 # The languages with complete catalogues; a story or an editor may choose any of them.
 LANGUAGES = ("en", "ar", "es", "fr")
@@ -27,25 +27,35 @@ TRANSLATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "translations")
 
 babel = Babel()
+# Two catalogues in one folder, merged at lookup, the last one named winning a msgid both hold:
+# "messages" for what readers see (page, embed, feeds) and "desk" for the newsroom's side, each
+# kept by its own people, so the same English may be worded apart ("Historias" for readers,
+# "Coberturas" in the newsroom). Reader views read theirs first, the desk its own.
+READER_DOMAINS = "desk;messages"
+DESK_DOMAINS = "messages;desk"
+_desk_domain = Domain(domain=DESK_DOMAINS)
 
 
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel with the locale the current view chose (English until one does)."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
-    # Two catalogues in one folder, merged at lookup: "messages" for what readers see (page,
-    # embed, feeds) and "desk" for the newsroom's side, so each can be kept by its own people.
     folder = os.path.join(os.path.dirname(app.root_path), "translations")
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", f"{folder};{folder}")
-    app.config.setdefault("BABEL_DOMAIN", "messages;desk")
+    app.config.setdefault("BABEL_DOMAIN", READER_DOMAINS)
     babel.init_app(app, locale_selector=_chosen_locale)
     app.context_processor(_page_language)
     app.add_template_global(plural_forms)
 
 
-def use_locale(language: str | None) -> None:
-    """Render the rest of this request in `language` (a BCP 47 tag), or the default."""
+def use_locale(language: str | None, desk: bool = False) -> None:
+    """Render the rest of this request in `language` (a BCP 47 tag), or the default.
+
+    With `desk`, the desk's catalogue is read first; else the readers' (the app's default).
+    """
     g.liveblog_locale = language or DEFAULT_LANGUAGE
+    if desk:
+        _desk_domain.as_default()
     refresh()
 
 
