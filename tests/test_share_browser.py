@@ -36,7 +36,8 @@ def test_without_web_share_the_link_is_copied_and_said(context, live_server, act
     page.goto("/stories/storm")
     article = page.locator(f"#entry-{entry['id']}")
     article.get_by_role("button", name="Share").click()
-    expect(article.get_by_role("status")).to_have_text("Link copied")
+    expect(page.locator("#live-announcer")).to_have_text("Link copied")
+    expect(article.locator(".entry-share-status")).to_have_text("Link copied")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == f"{live_server}/stories/storm/entries/{entry['id']}"
 
@@ -55,4 +56,22 @@ def test_web_share_gets_the_title_and_deep_link_for_a_live_entry(context, live_s
     shared = page.evaluate("window.__shared[0]")
     assert shared == {"title": "Storm watch: Landfall",
                       "url": f"{live_server}/stories/storm/entries/{entry['id']}"}
-    assert article.get_by_role("status").text_content() == ""  # nothing copied
+    assert article.locator(".entry-share-status").text_content() == ""  # nothing copied
+
+
+def test_every_entrys_share_speaks_through_the_pages_one_polite_region(context, live_server,
+                                                                        actions):
+    actions.create_story()
+    entries = [actions.post_entry(headline=f"Update {n}") for n in range(3)]
+    page = context.new_page()
+    page.add_init_script(NO_SHARE)
+    page.goto("/stories/storm")
+    expect(page.locator("#entries .entry-share")).to_have_count(3)
+    # No live region per entry (a screen reader would track one per entry): the page's own one.
+    assert page.locator("#entries [role=status], #entries [aria-live]").count() == 0
+    article = page.locator(f"#entry-{entries[1]['id']}")
+    article.get_by_role("button", name="Share").click()
+    expect(page.locator("#live-announcer")).to_have_text("Link copied")
+    expect(page.locator("#live-announcer")).to_have_attribute("aria-live", "polite")
+    # Those who see it still read it beside the button they pressed.
+    expect(article.locator(".entry-share-status")).to_have_text("Link copied")

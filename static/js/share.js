@@ -1,5 +1,6 @@
 // A "Share" button on each entry of the page and the embed: the Web Share API where the browser
-// has it, else the entry's link copied to the clipboard and said in a live region. Added here,
+// has it, else the entry's link copied to the clipboard and said in the page's one polite live
+// region (a region per entry is one more for a screen reader to track each time). Added here,
 // not in templates/_entry.html, so feeds and live frames carry no dead control; without a
 // script the entry's label stays a plain link to its permalink. No third-party script.
 (function () {
@@ -23,10 +24,26 @@
     return story ? story.textContent.trim() + (title ? ": " + title : "") : title;
   }
 
+  // The page's polite region (live.js announces new updates there too), else one made here.
+  function announcer() {
+    let region = document.getElementById("live-announcer");
+    if (!region) {
+      region = document.createElement("div");
+      region.id = "live-announcer";
+      region.className = "visually-hidden";
+      region.setAttribute("aria-live", "polite");
+      region.setAttribute("aria-atomic", "true");
+      document.body.appendChild(region);
+    }
+    return region;
+  }
+
   function say(status, message) {
-    // Emptied first, so a second click says it again.
-    status.textContent = "";
-    window.setTimeout(() => { status.textContent = message; }, 50);
+    // Shown beside the button; said once, by the page's region. Emptied first, so a second
+    // click says it again.
+    const region = announcer();
+    status.textContent = region.textContent = "";
+    window.setTimeout(() => { status.textContent = region.textContent = message; }, 50);
   }
 
   async function copy(url, status) {
@@ -62,7 +79,6 @@
     button.textContent = text.share;
     const status = document.createElement("span");
     status.className = "entry-share-status";
-    status.setAttribute("role", "status");
     button.addEventListener("click", () => share(entry, status));
     meta.append(button, status);
   }
