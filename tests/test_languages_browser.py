@@ -105,3 +105,28 @@ def test_a_live_entry_arrives_in_arabic(browser, live_server, arabic, actions):
         expect(page.locator("#story-updated")).to_contain_text("بتوقيت غرينتش، ")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("language", "direction"), [("ar", "rtl"), ("en", "ltr")])
+def test_the_alerts_button_sits_at_the_rows_end_in_either_direction(browser, live_server, actions,
+                                                                     language, direction):
+    actions.create_story(language=language)
+    actions.post_entry()
+    context = browser.new_context(base_url=live_server, viewport={"width": 1000, "height": 700})
+    try:
+        page = context.new_page()
+        page.goto("/stories/storm")
+        expect(page.locator("#alerts")).to_be_visible()
+        expect(page.locator("#order-toggle")).to_be_visible()
+        row = page.locator(".entries-tools").bounding_box()
+        alerts = page.locator("#alerts").bounding_box()
+        toggle = page.locator("#order-toggle").bounding_box()
+        # The toggle at the row's start, the alerts at its end: mirrored in right to left.
+        if direction == "rtl":
+            assert abs(alerts["x"] - row["x"]) <= 1, (alerts, row)
+            assert toggle["x"] > alerts["x"] + alerts["width"]
+        else:
+            assert abs(alerts["x"] + alerts["width"] - row["x"] - row["width"]) <= 1, (alerts, row)
+            assert toggle["x"] + toggle["width"] < alerts["x"]
+    finally:
+        context.close()
