@@ -36,6 +36,9 @@ def from_environment(instance_path: str) -> dict:
         # Per address: one vote per poll per browser, but an office or a carrier's NAT is one
         # address for many readers; a script voting over and over is still stopped in a minute.
         "VOTE_LIMIT": os.environ.get("VOTE_LIMIT", "60 per minute;600 per hour"),
+        # Per address: each page and embed a reader opens sends one view; an office or a
+        # carrier's NAT is many readers, so a script can add at most this many views to a story.
+        "VISIT_LIMIT": os.environ.get("VISIT_LIMIT", "60 per minute;600 per hour"),
         # Per address: a reader asks a question or two; more is a script (docs/api.md).
         "QUESTION_LIMIT": os.environ.get("QUESTION_LIMIT", "5 per minute;30 per hour"),
         # Measured (docs/benchmarks.md): a reader costs ~48 KB and ~50 µs of CPU per entry, so
@@ -72,6 +75,12 @@ def from_environment(instance_path: str) -> dict:
         "LOG_FORMAT": os.environ.get("LOG_FORMAT") or None,
         # How often each process tells Redis how many readers it holds, for the desk's count.
         "AUDIENCE_REPORT_SECONDS": float(os.environ.get("AUDIENCE_REPORT_SECONDS", 5)),
+        # How often the open readers of every story are stored, for the desk's readers over time.
+        "AUDIENCE_SAMPLE_SECONDS": float(os.environ.get("AUDIENCE_SAMPLE_SECONDS", 10)),
+        # Per address: a reader's page sends a batch of seen entries every 30 s at most, and on
+        # leaving; an office or a carrier's NAT is many pages. Each batch counts an entry once,
+        # so one address can add no more than this to any entry's "seen".
+        "SEEN_LIMIT": os.environ.get("SEEN_LIMIT", "20 per minute;300 per hour"),
     }
 
 

@@ -1,13 +1,14 @@
 """Typed database models: users and their API tokens, stories, entries and their revisions, the
 event log, idempotency keys, pictures, who is editing what, webhook endpoints with their
 cursors and attempts, polls with their votes, readers' questions with the senders
-blocked, and the changes of each story's key-figures box."""
+blocked, the changes of each story's key-figures box, and readers over time with each
+entry's reach (counts only)."""
 
 from __future__ import annotations
 
 import enum
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
@@ -616,3 +617,44 @@ class EntryAuthor(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class AudienceSample(db.Model):
+    """A story's open readers in every process at one sample time (analytics/samples.py)."""
+
+    __tablename__ = "audience_samples"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    # The start of the sample period: every process computes the same one, so the first
+    # process's insert is the sample and the others' are no-ops.
+    taken_at: Mapped[datetime] = mapped_column(UTC_TIME, primary_key=True)
+    readers: Mapped[int]
+
+
+class EntryReach(db.Model):
+    """How many readers' pages showed an entry on screen (analytics/reach.py); nothing of them."""
+
+    __tablename__ = "entry_reach"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"),
+                                          primary_key=True, autoincrement=False)
+    seen: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class VisitCount(db.Model):
+    """One day's views of a story by kind (page, embed, referrer, site) and key (a host name).
+
+    Counters only: no address, user agent or visitor digest is kept (analytics/visits.py).
+    """
+
+    __tablename__ = "visit_counts"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)  # UTC
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # A referrer's or embedding site's host name, "" for the page and embed totals.
+    key: Mapped[str] = mapped_column(String(253), primary_key=True)
+    views: Mapped[int] = mapped_column(default=0, server_default="0")
+    uniques: Mapped[int] = mapped_column(default=0, server_default="0")

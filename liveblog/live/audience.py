@@ -60,6 +60,25 @@ def reader_count(story_id: int) -> int:
     return hub.reader_count(story_id)
 
 
+def reader_counts() -> dict[int, int]:
+    """Open readers per story in every process this one can see; stories with none left out.
+
+    Unlike reader_count, a Redis that cannot be read is an error here: a sample of this
+    process's readers alone would be stored as the story's audience.
+    """
+    hub: Hub = current_app.extensions["liveblog.hub"]
+    reporter: Reporter | None = current_app.extensions.get("liveblog.audience")
+    if reporter is not None:
+        counts = reporter.all_others()
+    elif metrics.multiprocess_dir():
+        return gauge_sums(metrics.multiprocess_dir())
+    else:
+        counts = {}
+    for story in hub.read_stories():
+        counts[story] = counts.get(story, 0) + hub.reader_count(story)
+    return {story: count for story, count in counts.items() if count > 0}
+
+
 def withdraw(app: Flask) -> None:
     """Take this stopping process's readers out of the desk's count."""
     reporter: Reporter | None = app.extensions.get("liveblog.audience")
@@ -91,11 +110,19 @@ def withdraw_worker(url: str, pid: int) -> int:
 
 def gauge_sum(path: str, story_id: int) -> int:
     """The open-readers gauge of one story, added up over the live processes' metric files."""
+    return gauge_sums(path).get(story_id, 0)
+
+
+def gauge_sums(path: str) -> dict[int, int]:
+    """The open-readers gauge of every story, added up over the live processes' metric files."""
     files = glob.glob(os.path.join(path, "gauge_livesum_*.db"))
+    counts: dict[int, int] = {}
     for metric in multiprocess.MultiProcessCollector.merge(files, accumulate=False):
         if metric.name == metrics.OPEN_READERS_NAME:
-            return int(sum(s.value for s in metric.samples if s.labels["story"] == str(story_id)))
-    return 0
+            for sample in metric.samples:
+                story = int(sample.labels["story"])
+                counts[story] = counts.get(story, 0) + int(sample.value)
+    return {story: count for story, count in counts.items() if count > 0}
 
 
 class Reporter:
@@ -164,6 +191,21 @@ class Reporter:
         if gone:
             self.client.srem(PROCESSES, *gone)  # expired: a process that stopped reporting
         return sum(int(count) for count in answers[1::2] if count is not None)
+
+    def all_others(self) -> dict[int, int]:
+        """Open readers per story in the other processes, as last reported."""
+        keys = [key.decode() for key in self.client.smembers(PROCESSES)]
+        keys = [key for key in keys if key != self.key]
+        if not keys:
+            return {}
+        pipe = self.client.pipeline()
+        for key in keys:
+            pipe.hgetall(key)
+        counts: dict[int, int] = {}
+        for report in pipe.execute():  # an expired key reads as an empty hash: counts nothing
+            for story, count in report.items():
+                counts[int(story)] = counts.get(int(story), 0) + int(count)
+        return counts
 
     def _report_if_changed(self) -> None:
         counts = self.counts()

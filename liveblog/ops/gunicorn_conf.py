@@ -111,12 +111,13 @@ def on_exit(server):
 
 
 def post_worker_init(worker):
-    """Start this worker's scheduler, webhooks and alerts; close readers kindly on shutdown."""
+    """Start this worker's scheduler, webhooks, alerts and samples; close readers kindly at stop."""
     import signal
 
     import gevent
 
     from liveblog.alerts import Deliverer as AlertDeliverer
+    from liveblog.analytics.samples import Sampler
     from liveblog.live import shutdown
     from liveblog.publishing.scheduler import Scheduler
     from liveblog.webhooks import Deliverer
@@ -124,6 +125,7 @@ def post_worker_init(worker):
     Scheduler(worker.wsgi).start()
     Deliverer(worker.wsgi).start()
     AlertDeliverer(worker.wsgi).start()
+    Sampler(worker.wsgi).start()  # readers over time; every worker, one row per period
 
     def goodbye_then(handler):
         # Readers would otherwise hold the worker for the whole graceful timeout and then see a

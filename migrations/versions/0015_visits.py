@@ -17,8 +17,19 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Daily counters only (analytics/visits.py): no address, user agent or visitor digest.
+    op.create_table(
+        'visit_counts',
+        sa.Column('story_id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('kind', sa.String(length=8), nullable=False),
+        sa.Column('key', sa.String(length=253), nullable=False),
+        sa.Column('views', sa.Integer(), nullable=False, server_default='0'),
+        sa.Column('uniques', sa.Integer(), nullable=False, server_default='0'),
+        sa.ForeignKeyConstraint(['story_id'], ['stories.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('story_id', 'day', 'kind', 'key'),
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('visit_counts')

@@ -1,0 +1,185 @@
+"""Readers over time: samples of every process's readers, stored once per period, and the peak."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from test_audience import wait_for_readers
+from test_live import ws_url
+from websockets.sync.client import connect
+
+from liveblog.analytics import audience
+from liveblog.analytics.samples import Sampler, period_start, record
+from liveblog.extensions import db
+from liveblog.models import Story
+
+# The fixtures: redis_server, two_processes.
+pytest_plugins = ["redis_support"]
+
+PERIOD = 0.5  # seconds between samples in the two-process test
+
+
+def story_id(app, slug: str = "storm") -> int:
+    """A story's id by its slug."""
+    with app.app_context():
+        return db.session.scalar(select(Story.id).filter_by(slug=slug))
+
+
+def naive(moment: datetime) -> datetime:
+    """A UTC time as the analytics functions give it back."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def test_periods_start_on_multiples_of_the_period():
+    assert period_start(1_000_000_007.3, 10) == datetime.fromtimestamp(1_000_000_000, UTC)
+    assert period_start(1_000_000_007.3, 0.5) == datetime.fromtimestamp(1_000_000_007, UTC)
+    assert period_start(1_000_000_007.6, 0.5) == datetime.fromtimestamp(1_000_000_007.5, UTC)
+
+
+def test_a_period_is_stored_once_and_a_zero_only_when_readers_leave(app, actions):
+    actions.create_story()
+    actions.create_story(slug="quiet")
+    storm, quiet = story_id(app), story_id(app, "quiet")
+    start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    at = [start + timedelta(seconds=10 * n) for n in range(4)]
+    with app.app_context():
+        assert record({storm: 3}, {}, at[0]) == 1
+        # A second process with another count for the same period: its insert is a no-op.
+        assert record({storm: 4}, {}, at[0]) == 0
+        assert record({storm: 5}, {storm: 3}, at[1]) == 1
+        assert record({}, {storm: 5}, at[2]) == 1  # the last reader left: one 0
+        assert record({}, {}, at[3]) == 0  # nobody, before or now: nothing written
+        assert record({999_999: 2}, {}, at[3]) == 0  # a story that is not there
+        assert audience.readers_over_time(storm) == [
+            (naive(at[0]), 3), (naive(at[1]), 5), (naive(at[2]), 0)]
+        assert audience.readers_over_time(quiet) == []
+        assert audience.peak(storm) == (5, naive(at[1]))
+        assert audience.peak(quiet) == (0, None)
+
+
+def test_the_peak_is_the_first_time_the_highest_count_was_reached(app, actions):
+    actions.create_story()
+    storm = story_id(app)
+    start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    with app.app_context():
+        for n, readers in enumerate([2, 7, 4, 7, 1]):
+            record({storm: readers}, {}, start + timedelta(seconds=10 * n))
+        assert audience.peak(storm) == (7, naive(start + timedelta(seconds=10)))
+
+
+def test_an_entry_reaches_the_readers_sampled_when_it_went_out(app, actions):
+    app.config["AUDIENCE_SAMPLE_SECONDS"] = 10
+    actions.create_story()
+    storm = story_id(app)
+    with app.app_context():
+        record({storm: 9}, {}, datetime.now(UTC) - timedelta(seconds=100))  # long before
+    early = actions.post_entry(body="<p>Nobody was sampled then</p>")["id"]
+    with app.app_context():
+        record({storm: 4}, {storm: 9}, datetime.now(UTC))
+    entry = actions.post_entry(body="<p>While four read</p>")["id"]
+    with app.app_context():
+        record({storm: 6}, {storm: 4}, datetime.now(UTC) + timedelta(seconds=5))
+        reach = audience.entry_reach(storm)
+    assert reach == {early: {"connected": 0, "seen": 0}, entry: {"connected": 4, "seen": 0}}
+
+
+def test_an_old_sample_says_nothing_of_a_later_entry(app, actions):
+    app.config["AUDIENCE_SAMPLE_SECONDS"] = 1
+    actions.create_story()
+    storm = story_id(app)
+    with app.app_context():
+        record({storm: 9}, {}, datetime.now(UTC) - timedelta(seconds=60))  # nobody sampled since
+    entry = actions.post_entry()["id"]
+    with app.app_context():
+        assert audience.entry_reach(storm) == {entry: {"connected": 0, "seen": 0}}
+
+
+@pytest.fixture
+def sampled(two_processes):
+    """Two app processes on one Redis with a story, each sampling every PERIOD seconds."""
+    (a, b), token = two_processes
+    answer = a.app.test_client().post("/api/stories", json={"slug": "storm", "title": "Storm"},
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 201
+    samplers = []
+    for process in (a, b):
+        process.app.config["AUDIENCE_SAMPLE_SECONDS"] = PERIOD
+        # Reports reach Redis within 0.2 s of a change: well inside one sample period.
+        process.app.extensions["liveblog.audience"].interval = 0.2
+        samplers.append(Sampler(process.app).start())
+    yield a, b, story_id(a.app)
+    for sampler in samplers:
+        sampler.stop()
+    for process in (a, b):
+        process.app.extensions["liveblog.audience"].stop()
+
+
+def test_samples_of_two_processes_match_the_readers_connected(sampled):
+    a, b, storm = sampled
+    processes = (a, b)
+    timeline = [(time.time(), 0)]  # (when, readers connected in both processes from then on)
+    open_readers: list[list] = [[], []]  # per process
+
+    def change(process: int, opened: int) -> None:
+        # Open (or close) readers on one process, wait until its hub holds them, note the time.
+        url = processes[process].url
+        for _ in range(opened):
+            reader = ExitStack()  # one per reader, to close them one by one
+            reader.enter_context(connect(ws_url(url)))
+            open_readers[process].append(reader)
+        for _ in range(-opened):
+            open_readers[process].pop().close()
+        wait_for_readers(processes[process].app.extensions["liveblog.hub"], storm,
+                         len(open_readers[process]))
+        timeline.append((time.time(), sum(len(held) for held in open_readers)))
+
+    def hold() -> None:
+        # Three sample periods in this state: a sample must see it, even one taken late.
+        time.sleep(3 * PERIOD)  # the subject is time itself: samples taken while readers stay
+
+    try:
+        change(0, 1)
+        hold()
+        change(1, 2)  # the peak: 3
+        hold()
+        change(0, -1)
+        hold()
+        change(1, -2)
+        hold()
+    finally:
+        for held in open_readers:
+            for reader in held:
+                reader.close()
+    with a.app.app_context():
+        samples = audience.readers_over_time(storm)
+        top = audience.peak(storm)
+
+    def connected_around(moment: float) -> set[int]:
+        # The counts connected at any time within one sample period of the moment.
+        counts = {readers for when, readers in timeline
+                  if moment - PERIOD <= when <= moment + PERIOD}
+        before = [readers for when, readers in timeline if when < moment - PERIOD]
+        return counts | set(before[-1:])
+
+    assert samples, "nothing was sampled"
+    for taken_at, readers in samples:
+        moment = taken_at.replace(tzinfo=UTC).timestamp()
+        assert readers in connected_around(moment), (taken_at, readers, timeline, samples)
+    # Every state held for a while was sampled, in order; the last sample is the 0.
+    values = [readers for _, readers in samples]
+    assert [value for n, value in enumerate(values) if n == 0 or values[n - 1] != value] == \
+        [1, 3, 2, 0]
+    # At most one row per period, however many processes sampled it, named by its start.
+    times = [taken_at.replace(tzinfo=UTC).timestamp() for taken_at, _ in samples]
+    assert len(set(times)) == len(times)
+    assert all(round(moment * 1000) % round(PERIOD * 1000) == 0 for moment in times)
+    # While anyone read, a row every period (a late pass may miss one on a busy machine).
+    assert len(times) >= 0.8 * (times[-1] - times[0]) / PERIOD
+    peak_readers, peak_at = top
+    assert peak_readers == 3
+    reached = timeline[2][0]  # when the third reader was connected
+    assert abs(peak_at.replace(tzinfo=UTC).timestamp() - reached) <= PERIOD
