@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from servers import Gunicorn, seed
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.pool import NullPool
 from test_audience import wait_for_readers
 from test_live import ws_url
 from websockets.sync.client import connect
 
 from liveblog.analytics import audience
 from liveblog.analytics.samples import Sampler, period_start, record
+from liveblog.config import normalise_database_url
 from liveblog.extensions import db
 from liveblog.models import Story
+from liveblog.ops.demo import DEMO_SLUG
 
 # The fixtures: redis_server, two_processes.
 pytest_plugins = ["redis_support"]
@@ -183,3 +188,49 @@ def test_samples_of_two_processes_match_the_readers_connected(sampled):
     assert peak_readers == 3
     reached = timeline[2][0]  # when the third reader was connected
     assert abs(peak_at.replace(tzinfo=UTC).timestamp() - reached) <= PERIOD
+
+
+def stored_samples(url: str) -> list[tuple[datetime, int]]:
+    """The demo story's samples, read straight from the database another process writes."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text(
+                "SELECT taken_at, readers FROM audience_samples ORDER BY taken_at")).all())
+    finally:
+        engine.dispose()
+
+
+def wait_for_sample(url: str, readers: int) -> list[tuple[datetime, int]]:
+    """Wait (bounded) until the newest stored sample says `readers`; every sample by then."""
+    deadline = time.monotonic() + 15  # two workers booting on a busy machine sample late
+    while not (samples := stored_samples(url)) or samples[-1][1] != readers:
+        assert time.monotonic() < deadline, f"no sample of {readers} readers: {samples}"
+        time.sleep(0.1)  # another process writes them: nothing to await
+    return samples
+
+
+# One engine: the subject is gunicorn's workers starting their samplers, not the database.
+@pytest.mark.databases("postgresql")
+@pytest.mark.slow
+def test_gunicorn_workers_sample_their_readers(tmp_path, redis_server, empty_database_url):
+    env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
+           "DATABASE_URL": empty_database_url, "REDIS_URL": redis_server.url,
+           "AUDIENCE_SAMPLE_SECONDS": "0.5", "AUDIENCE_REPORT_SECONDS": "0.2"}
+    seed(env)
+    url = normalise_database_url(empty_database_url)
+    with Gunicorn(env, str(tmp_path / "gunicorn.log"), workers=2) as server, ExitStack() as stack:
+        readers = [ExitStack() for _ in range(3)]
+        for reader in readers:
+            reader.enter_context(connect(ws_url(server.base, DEMO_SLUG)))
+            stack.callback(reader.close)
+        wait_for_sample(url, 3)
+        readers.pop().close()
+        wait_for_sample(url, 2)
+        for reader in readers:
+            reader.close()
+        samples = wait_for_sample(url, 0)
+    assert max(readers for _, readers in samples) == 3
+    times = [taken_at for taken_at, _ in samples]
+    assert len(set(times)) == len(times)  # two workers, one row per period
+    assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
