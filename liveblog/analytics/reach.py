@@ -26,6 +26,8 @@ def count_seen(story_id: int, entry_ids: list[int]) -> int:
         select(Entry.id, literal(1))
         .where(Entry.story_id == story_id, Entry.id.in_(ids),
                Entry.status == EntryStatus.PUBLISHED.value)
+        # Rows locked in one order by every batch: two overlapping batches wait, never deadlock.
+        .order_by(Entry.id)
     )
     insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" \
         else sqlite_insert
