@@ -67,6 +67,9 @@ def edge_events(slug: str):
         abort(403, "This address takes WebSocket-over-HTTP only from the GRIP edge.")
     if request.mimetype != grip.CONTENT_TYPE:
         abort(415, f"Send {grip.CONTENT_TYPE}.")
+    if not request.headers.get("Sec-WebSocket-Extensions", "").startswith("grip"):
+        # Without it the edge would pass our instructions (and `m:` prefixes) to the reader.
+        abort(400, "WebSocket-over-HTTP here needs the grip extension.")
     try:
         events = grip.parse_events(request.get_data(cache=True))
     except grip.BadEvents as error:
@@ -83,9 +86,8 @@ def edge_events(slug: str):
             answer.append(Event("CLOSE", event.content[:2]))  # the close handshake's answer
         # Other messages from readers are ignored, as on the socket path.
     response = Response(b"".join(map(grip.encode_event, answer)), content_type=grip.CONTENT_TYPE)
-    if request.headers.get("Sec-WebSocket-Extensions", "").startswith("grip"):
-        # Lets our `c:` messages instruct the edge instead of reaching the reader.
-        response.headers["Sec-WebSocket-Extensions"] = "grip"
+    # Lets our `c:` messages instruct the edge instead of reaching the reader.
+    response.headers["Sec-WebSocket-Extensions"] = "grip"
     response.headers["Cache-Control"] = "no-store"
     return response
 
