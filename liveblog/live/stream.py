@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from liveblog.extensions import db, sock
-from liveblog.live import audience, relay, transport
-from liveblog.live.hub import Frame, Hub, changes_story, withdraws
+from liveblog.live import audience, grip_origin, grip_publisher, relay, transport
+from liveblog.live.hub import Frame, Hub, Subscription, changes_story, withdraws
 from liveblog.live.transport import encode_text_frame, wire_of
 from liveblog.models import Story, StoryStatus
 from liveblog.queries import events_after
@@ -39,6 +39,8 @@ def init_app(app: Flask) -> None:
     audience.init_app(app, hub)
     sock.init_app(app)
     app.register_blueprint(bp)
+    grip_publisher.init_app(app)  # GRIP mode: an edge holds the sockets (LIVE_GRIP_*)
+    grip_origin.init_app(app)
     app.before_request(_refuse_compression)
 
 
@@ -112,18 +114,18 @@ class Reader:
             connection.lock.release()
 
 
-def _replay(reader: Reader, story_id: int, before: int | None = None) -> bool:
-    # True if the last story change replayed set the story back to draft: its readers go.
-    withdrawn = False
+def _replay(reader: Reader, story_id: int, before: int | None = None) -> Frame | None:
+    # Returns the last story change replayed: if it set the story back to draft, readers go.
+    change = None
     while True:
         rows = events_after(story_id, reader.last_seq, REPLAY_BATCH, before)
         for row in rows:
             frame = Frame(story_id, row.seq, row.payload)
             if changes_story(frame):
-                withdrawn = withdraws(frame)
+                change = frame
             reader.send(frame)
         if len(rows) < REPLAY_BATCH:
-            return withdrawn
+            return change
 
 
 @sock.route("/api/stories/<slug>/live", bp=bp, endpoint="stream")
@@ -149,60 +151,128 @@ def stream(ws, slug: str):
 
 
 def _serve(connection: transport.Connection, slug: str, trace) -> None:
-    story = db.session.scalar(select(Story).filter_by(slug=slug))
-    if story is None or story.status == StoryStatus.DRAFT:
-        connection.close(CLOSE_UNKNOWN_STORY, "No such story")
-        return
-    if story.archived:
-        connection.close(CLOSE_ARCHIVED, "The story is archived; it no longer updates")
-        return
-    story_id, last_seq = story.id, story.last_seq
+    hub: Hub = current_app.extensions["liveblog.hub"]
     # Anything but ASCII digits (`²` passes isdigit()) reads as a new reader's connection.
     after = ascii_int(request.args.get("after"))
-    after = last_seq if after is None else after
-    reader = trace.reader = Reader(connection, min(after, last_seq))
-    hub: Hub = current_app.extensions["liveblog.hub"]
-    heartbeat = current_app.config["LIVE_HEARTBEAT_SECONDS"]
+    reader = trace.reader = Reader(connection, 0)
+    # The common case (a story the hub follows, resumed inside its ring of recent frames) is
+    # answered from memory; anything else, or any doubt, from the database, the authority.
+    subscription = _resume_from_memory(hub, slug, after, reader)
+    if subscription is None:
+        subscription = _resume_from_log(hub, slug, after, reader)
+        if subscription is None:
+            return
+    try:
+        _stream(hub, reader, subscription)
+    finally:
+        hub.unsubscribe(subscription)
+
+
+def _subscribe(hub: Hub, story_id: int, reader: Reader) -> Subscription:
     # Subscribe before replaying: an event committed during the replay is then either in the
     # replay or in the queue (or both, and Reader.send drops the second copy). The socket's own
     # event doubles as the wake-up, so a new frame, a message or a close all end the wait.
-    subscription = hub.subscribe(story_id, on_overflow=connection.cut_off,
-                                 wakeup=connection.wakeup, write_now=reader.write_now)
+    connection = reader.connection
+    return hub.subscribe(story_id, on_overflow=connection.cut_off, wakeup=connection.wakeup,
+                         write_now=reader.write_now)
+
+
+def _resume_from_memory(hub: Hub, slug: str, after: int | None,
+                        reader: Reader) -> Subscription | None:
+    # No story lookup and, inside the ring, no replay query; None when the ring cannot say.
+    story_id = hub.cached_story(slug)
+    if story_id is None:
+        return None
+    subscription = _subscribe(hub, story_id, reader)
+    resumed = hub.resume(story_id, after)
+    if resumed is None:
+        hub.unsubscribe(subscription)
+        return None
+    last, frames = resumed
+    reader.last_seq = last if after is None else after
+    try:
+        with reader.connection.lock:
+            if subscription.closing:
+                pass
+            elif frames is None:  # older than the ring: the log has them
+                change = _replay(reader, story_id)
+                if change is not None and withdraws(change):
+                    subscription.close(unpublished=True)
+            else:
+                for frame in frames:
+                    reader.send(frame)
+    except BaseException:
+        hub.unsubscribe(subscription)
+        raise
+    return subscription
+
+
+def _resume_from_log(hub: Hub, slug: str, after: int | None,
+                     reader: Reader) -> Subscription | None:
+    # As every connect did before the ring: read the story, subscribe, replay from the log.
+    connection = reader.connection
+    story = db.session.scalar(select(Story).filter_by(slug=slug))
+    # A draft scheduled to open has a "starts at" page (public/upcoming.py) whose readers wait
+    # here for the opening frame; nothing it showed before (if taken back to draft) is replayed.
+    upcoming = (story is not None and story.status == StoryStatus.DRAFT
+                and story.opens_at is not None)
+    if story is None or (story.status == StoryStatus.DRAFT and not upcoming):
+        connection.close(CLOSE_UNKNOWN_STORY, "No such story")
+        return None
+    if story.archived:
+        connection.close(CLOSE_ARCHIVED, "The story is archived; it no longer updates")
+        return None
+    story_id, last_seq, live = story.id, story.last_seq, story.status == StoryStatus.LIVE
+    after = last_seq if after is None or upcoming else after
+    reader.last_seq = min(after, last_seq)
+    subscription = _subscribe(hub, story_id, reader)
     try:
         with connection.lock:
             if after > last_seq:
                 # The reader knows a seq this story never reached (a restored database?).
                 reader.send_json({"type": "story.reset", "seq": last_seq})
-            if not subscription.closing and _replay(reader, story_id):
-                # Set back to draft after the story was read above: gone, as for every reader.
-                subscription.close(unpublished=True)
-        db.session.remove()  # hold no database connection while idle
-        while connection.connected and not subscription.overflowed and not subscription.closing:
-            woken = connection.wait(heartbeat)
-            messages = connection.discard_incoming()
-            # Read before the drain: every frame up to it has been offered to this reader by
-            # now, so a reader still short of it after the drain has lost one, and resumes.
-            delivered = hub.last_seq(story_id) or 0
-            with connection.lock:
-                connection.flush()
-                frames = subscription.drain()
-                for frame in frames:
-                    if frame.seq > reader.last_seq + 1:
-                        # The hub itself sends readers away when a story goes back to draft.
-                        _replay(reader, story_id, before=frame.seq)
-                        db.session.remove()
-                    reader.send(frame)
-                if time.monotonic() - reader.last_sent_at >= heartbeat:
-                    # The story's seq as this process knows it, not the reader's own: a page
-                    # that has less resumes with after=<its seq>.
-                    reader.send_json({"type": "heartbeat",
-                                      "seq": max(reader.last_seq, delivered)})
-            if woken and not frames and not messages:
-                connection.settle()  # woken by a close, most likely: let it finish
-        if subscription.closing:
-            if subscription.unpublished:
-                connection.close(CLOSE_UNKNOWN_STORY, "No such story")
-            else:
-                connection.close(CLOSE_RESTARTING, "Server restarting; reconnect with after=<seq>")
-    finally:
+            if not subscription.closing:
+                change = _replay(reader, story_id)
+                if change is not None and withdraws(change):
+                    # Set back to draft after the story was read above: gone, as for everyone.
+                    subscription.close(unpublished=True)
+                elif live:
+                    # Every frame up to here is sent: the hub rings the story's next ones.
+                    hub.warm(story_id, slug, reader.last_seq, change)
+    except BaseException:
         hub.unsubscribe(subscription)
+        raise
+    return subscription
+
+
+def _stream(hub: Hub, reader: Reader, subscription: Subscription) -> None:
+    connection, story_id = reader.connection, subscription.story_id
+    heartbeat = current_app.config["LIVE_HEARTBEAT_SECONDS"]
+    db.session.remove()  # hold no database connection while idle
+    while connection.connected and not subscription.overflowed and not subscription.closing:
+        woken = connection.wait(heartbeat)
+        messages = connection.discard_incoming()
+        # Read before the drain: every frame up to it has been offered to this reader by
+        # now, so a reader still short of it after the drain has lost one, and resumes.
+        delivered = hub.last_seq(story_id) or 0
+        with connection.lock:
+            connection.flush()
+            frames = subscription.drain()
+            for frame in frames:
+                if frame.seq > reader.last_seq + 1:
+                    # The hub itself sends readers away when a story goes back to draft.
+                    _replay(reader, story_id, before=frame.seq)
+                    db.session.remove()
+                reader.send(frame)
+            if time.monotonic() - reader.last_sent_at >= heartbeat:
+                # The story's seq as this process knows it, not the reader's own: a page
+                # that has less resumes with after=<its seq>.
+                reader.send_json({"type": "heartbeat",
+                                  "seq": max(reader.last_seq, delivered)})
+        if woken and not frames and not messages:
+            connection.settle()  # woken by a close, most likely: let it finish
+    if subscription.closing:
+        if subscription.unpublished:
+            connection.close(CLOSE_UNKNOWN_STORY, "No such story")
+        else:
+            connection.close(CLOSE_RESTARTING, "Server restarting; reconnect with after=<seq>")
