@@ -30,13 +30,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from liveblog import database, desk, errors
     from liveblog.alerts import views as alerts
-    from liveblog.api import openapi, polls, questions
+    from liveblog.api import openapi, polls, questions, seen
     from liveblog.api import views as api
     from liveblog.content import filters, media
     from liveblog.extensions import csrf
     from liveblog.live import reader_cap, shutdown, stream
     from liveblog.ops import cli, health, prometheus
-    from liveblog.public import feeds, fragment, metadata, oembed, pages
+    from liveblog.public import feeds, fragment, metadata, oembed, pages, view_beacon
     from liveblog.web import assets, caching, compression, i18n, limits, logs, params, security
 
     # Before any route is added: every <int:...> in a URL is ASCII digits only.
@@ -55,8 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         i18n,  # before any view renders
         errors,
         filters,
-        api, questions, polls, alerts, openapi, pages, media, feeds, oembed, fragment, health,
-        prometheus,  # blueprints, before
+        api, questions, polls, seen, alerts, openapi, pages, media, feeds, oembed, fragment, health,
+        view_beacon, prometheus,  # blueprints, before
         metadata,  # the hooks that look at their answers
         security,
         caching,  # the default Cache-Control, for answers that did not choose one...
@@ -72,5 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     csrf.exempt(questions.bp)  # anonymous readers: no session, nothing a forged request gains
     csrf.exempt(polls.bp)  # votes: a token in the body, no cookie
+    csrf.exempt(seen.bp)  # readers' seen entries: ids only, no cookie
     csrf.exempt(alerts.bp)  # push subscriptions: no cookie, a browser's own keys in the body
+    csrf.exempt(view_beacon.bp)  # a page's view: no cookie, nothing a reader sees changes
     return app

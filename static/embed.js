@@ -67,6 +67,12 @@
       // Only the frame itself, still showing our origin, may resize it.
       if (event.source === frame.iframe.contentWindow && event.origin === frame.origin) {
         frame.iframe.style.height = Math.min(Math.ceil(height), MAX_HEIGHT) + "px";
+        if (!frame.greeted) {
+          // The frame counts its view with this page's host (js/visit.js): the message's
+          // origin, which the browser sets, names it; nothing else about the page is sent.
+          frame.greeted = true;
+          event.source.postMessage({ type: "liveblog:parent" }, frame.origin);
+        }
         return;
       }
     }

@@ -67,7 +67,8 @@ def test_embed_page_shows_the_latest_entries_with_the_live_hooks(client, actions
     assert "Open the full live page" in response.get_data(as_text=True)
     # Fingerprinted; the import map before them has no src.
     scripts = [tag["src"].partition("?v=")[0] for tag in page.find("script") if "src" in tag]
-    assert scripts == ["/static/js/live.js", "/static/js/embed-frame.js", "/static/js/share.js"]
+    assert scripts == ["/static/js/live.js", "/static/js/embed-frame.js", "/static/js/share.js",
+                       "/static/js/seen.js", "/static/js/visit.js"]
     assert page.find("meta", name="robots") == [{"name": "robots", "content": "noindex"}]
 
 

@@ -8,7 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify, render_template
 
-from liveblog.api import questions, schemas
+from liveblog.api import questions, schemas, seen
 from liveblog.api.views import (
     AFTER,
     BEFORE,
@@ -50,8 +50,8 @@ ERRORS = {
         "Invalid JSON or UTF-8, a body that is not an object, a bad query parameter or header.",
     ),
     "401": ("Unauthorized", "The API token is missing, malformed or revoked."),
-    "403": ("Forbidden", "The token's owner may not write (editors and admins may), or the"
-            " desk has blocked this reader's questions."),
+    "403": ("Forbidden", "The token's owner may not write (editors and admins may), or read"
+            " a story's stats (admins may), or the desk has blocked this reader's questions."),
     "404": ("NotFound", "No such story or entry (drafts are unknown without a token)."),
     "409": (
         "Conflict",
@@ -353,6 +353,80 @@ PATHS["/api/polls/{poll_id}/votes"] = {
         "security": READER,
     },
 }
+PATHS["/api/stories/{slug}/seen"] = {
+    "post": {
+        **_operation(
+            "countSeenEntries",
+            "The reader page's beacon: entries that were on screen, each counted once per batch.",
+            {"204": {"description": "Counted."}},
+            "400 401 403 404 413 422",
+            parameters=STORY,
+            body="SeenEntries",
+            write=True,
+            description="No token needed, no cookie, nothing about the reader kept: each listed"
+            " entry published in the story gets one more reader in its `seen` count; other ids"
+            " count nothing. At most 50 ids (422), a body over 2 KiB is a 413, more than"
+            " SEEN_LIMIT batches per address a 429, so one address adds at most that to an"
+            " entry.",
+        ),
+        "security": READER,
+    },
+}
+
+# A story's audience (liveblog/analytics/stats.py), the numbers the desk's analytics page shows.
+_TIME = {"type": "string", "format": "date-time"}
+_COUNT = {"type": "integer", "minimum": 0}
+_SOURCES = {"type": "array", "description": "The 20 hosts with the most views, most first.",
+            "items": {"type": "object", "required": ["host", "views", "uniques"],
+                      "properties": {"host": {"type": "string"}, "views": _COUNT,
+                                     "uniques": {**_COUNT, "description": "Visitor-days: each"
+                                                 " day's new visitors, added up."}}}}
+STATS_SCHEMAS = {"StoryStats": {
+    "type": "object",
+    "required": ["story", "generated_at", "peak", "readers", "entries", "days", "referrers",
+                 "sites"],
+    "properties": {
+        "story": {"type": "string", "description": "The story's slug."},
+        "generated_at": _TIME,
+        "peak": {"type": "object", "required": ["readers", "at"], "properties": {
+            "readers": _COUNT, "at": {"type": ["string", "null"], "format": "date-time"}}},
+        "readers": {"type": "array", "description": "Open readers in every process, sampled"
+                    " every 10 s, oldest first.", "items": {
+                        "type": "object", "required": ["at", "readers"],
+                        "properties": {"at": _TIME, "readers": _COUNT}}},
+        "entries": {"type": "array", "description": "Published entries, oldest first:"
+                    " readers connected when each went out, and readers who saw it on screen.",
+                    "items": {"type": "object",
+                              "required": ["id", "published_at", "connected", "seen"],
+                              "properties": {"id": {"type": "integer"}, "published_at": _TIME,
+                                             "connected": _COUNT, "seen": _COUNT}}},
+        "days": {"type": "array", "description": "Views and new visitors (an estimate made"
+                 " without cookies) per UTC day, of the story page and of the embed.", "items": {
+                     "type": "object",
+                     "required": ["day", "page_views", "page_uniques", "embed_views",
+                                  "embed_uniques"],
+                     "properties": {"day": {"type": "string", "format": "date"},
+                                    "page_views": _COUNT, "page_uniques": _COUNT,
+                                    "embed_views": _COUNT, "embed_uniques": _COUNT}}},
+        "referrers": {**_SOURCES, "description": "Other sites readers came from (host only)."},
+        "sites": {**_SOURCES, "description": "Sites that embed the story (host only)."},
+    },
+}}
+PATHS["/api/stories/{slug}/stats"] = {
+    "get": {
+        **_operation(
+            "getStoryStats",
+            "A story's audience: readers over time, peak, visits, referrers, embedding sites,"
+            " each entry's reach.",
+            {"200": _json("StoryStats", "The numbers the desk's analytics page shows.")},
+            "401 403 404",
+            parameters=STORY,
+            description="Admins only (other roles: 403). The same numbers as the desk's"
+            " analytics page and its CSV; docs/analytics.md says what is counted.",
+        ),
+        "security": WRITER,
+    },
+}
 
 # Web Push alerts (liveblog/alerts/): the page's own calls, open to anonymous readers. The rules
 # are alerts/subscriptions.py's; the layers keep api/ from importing it, so they are restated.
@@ -457,7 +531,8 @@ def build_spec() -> dict:
         spec.components.schema(name, schema=getattr(schemas, name))
     for name in ("QuestionCreate", "QuestionReceived"):
         spec.components.schema(name, schema=getattr(questions, name))
-    for name, schema in PUSH_SCHEMAS.items():
+    spec.components.schema("SeenEntries", schema=seen.SeenEntries)
+    for name, schema in {**PUSH_SCHEMAS, **STATS_SCHEMAS}.items():
         spec.components.schema(name, component=schema)
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "An API token."}

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
 
 from liveblog import publishing
+from liveblog.analytics import stats
 from liveblog.api import schemas
 from liveblog.api.auth import current_api_user, token_required
 from liveblog.content.rendering import entry_json
@@ -236,3 +237,10 @@ def list_events(slug: str):
     events = ",".join(row.payload for row in rows)
     body = f'{{"events":[{events}],"last_seq":{story.last_seq}}}'
     return Response(body, mimetype="application/json")
+
+
+@bp.get("/stories/<slug>/stats")
+@token_required(Role.ADMIN)
+def story_stats(slug: str):
+    """Readers over time, visits, referrers, embedding sites and each entry's reach (admins)."""
+    return jsonify(stats.story_stats(_story(slug)))

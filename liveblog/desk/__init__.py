@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     from liveblog.desk import (  # noqa: F401  (they register their views)
         account,
+        analytics,
         bylines,
         entries,
         key_figures,

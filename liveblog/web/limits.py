@@ -1,5 +1,5 @@
 """Rate limits that protect the service: API writes per token, live connects, readers'
-questions, votes and alert subscriptions per address.
+questions, votes, alert subscriptions, seen-entries and view beacons per address.
 
 The readers-per-process cap is live/reader_cap.py's.
 """
@@ -78,6 +78,24 @@ def limit_push_subscriptions(bp: Blueprint) -> None:
         methods=["POST", "DELETE"],
         error_message="Too many alert subscriptions from this address; wait for Retry-After"
         " seconds.",
+    )(bp)
+
+
+def limit_seen_beacons(bp: Blueprint) -> None:
+    """Count every seen-entries beacon to this blueprint against SEEN_LIMIT per address."""
+    limiter.shared_limit(
+        _setting("SEEN_LIMIT"), scope="seen-beacons", key_func=get_remote_address,
+        methods=["POST"],
+        error_message="Too many seen-entries beacons from this address; wait for Retry-After"
+        " seconds.",
+    )(bp)
+
+
+def limit_views(bp: Blueprint) -> None:
+    """Count every view beacon to this blueprint against VISIT_LIMIT per address."""
+    limiter.shared_limit(
+        _setting("VISIT_LIMIT"), scope="views", key_func=get_remote_address, methods=["POST"],
+        error_message="Too many views from this address; wait for Retry-After seconds.",
     )(bp)
 
 
