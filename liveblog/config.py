@@ -62,6 +62,8 @@ def from_environment(instance_path: str) -> dict:
         "PUSH_LIMIT": os.environ.get("PUSH_LIMIT", "10 per minute;60 per hour"),
         "PUSH_TTL_SECONDS": int(os.environ.get("PUSH_TTL_SECONDS", 3600)),
         "PUSH_RETRY_SECONDS": float(os.environ.get("PUSH_RETRY_SECONDS", 2)),
+        # How many of a story's subscriptions one process sends to at once (alerts/delivery.py).
+        "PUSH_SENDERS": max(1, int(os.environ.get("PUSH_SENDERS", 8))),
         # The push services' hosts subscriptions may name (alerts/subscriptions.py has the list).
         "PUSH_SERVICE_HOSTS": tuple(
             host.strip() for host in os.environ.get("PUSH_SERVICE_HOSTS", "").split(",")

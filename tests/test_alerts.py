@@ -307,3 +307,18 @@ def test_the_service_worker_is_served_for_the_whole_site(client):
     response = client.get("/alerts-sw.js")
     assert response.status_code == 200 and response.mimetype == "text/javascript"
     assert b"notificationclick" in response.data
+
+
+def test_the_push_settings_come_from_the_environment(monkeypatch, tmp_path):
+    from liveblog.config import from_environment
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("PUSH_SENDERS", "3")
+    monkeypatch.setenv("PUSH_SERVICE_HOSTS", "push.example.net, .push.example.org")
+    monkeypatch.setenv("PUSH_VAPID_SUBJECT", "mailto:alerts@news.example")
+    config = from_environment(str(tmp_path))
+    assert config["PUSH_SENDERS"] == 3
+    assert config["PUSH_SERVICE_HOSTS"] == ("push.example.net", ".push.example.org")
+    assert config["PUSH_VAPID_SUBJECT"] == "mailto:alerts@news.example"
+    monkeypatch.delenv("PUSH_SENDERS")
+    assert from_environment(str(tmp_path))["PUSH_SENDERS"] == 8  # subscriptions sent at once
