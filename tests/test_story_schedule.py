@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_live import assert_silent, receive_frames, ws_url
+from test_live import WAIT, assert_silent, receive_frames, ws_url
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from liveblog import publishing
@@ -161,3 +162,36 @@ def test_null_clears_a_schedule(app, client, actions):
     assert (response.get_json()["closes_at"], response.get_json()["archive_after_hours"]) == (
         None, None)
     assert as_utc(story_row(app).closes_at) is None
+
+
+def test_the_starts_at_page_hears_the_opening_on_the_live_socket_and_nothing_from_before(
+    app, client, live_server, actions
+):
+    # Live once, with an entry and a reader (the hub then keeps its recent frames), then taken
+    # back to draft and scheduled to open again.
+    actions.create_story()
+    actions.post_entry(body="<p>Withdrawn before the opening</p>")
+    with connect(ws_url(live_server, after=0)) as ws:
+        receive_frames(ws, 1)
+        response = client.patch("/api/stories/storm", headers=actions.headers(),
+                                json={"status": "draft", "opens_at": stamp(OPENS)})
+        assert response.status_code == 200
+        with pytest.raises(ConnectionClosed):  # the readers of the live story are sent away
+            receive_frames(ws, 2)
+    seq = story_row(app).last_seq
+    # A reader of the "starts at" page may listen for the opening, and only for that: whatever
+    # `after` it sends, nothing the story showed before it was withdrawn is replayed.
+    with connect(ws_url(live_server, after=0)) as ws:
+        assert_silent(ws)
+        assert run(app, OPENS) == 1
+        (frame,) = receive_frames(ws, 1)
+        assert_silent(ws)
+    assert frame["type"] == "story.updated" and frame["seq"] == seq + 1
+    assert frame["story"]["status"] == "live"
+
+
+def test_a_draft_with_no_opening_time_still_refuses_readers(live_server, actions):
+    actions.create_story(status="draft")
+    with connect(ws_url(live_server)) as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=WAIT)
+    assert closed.value.rcvd.code == 4404
