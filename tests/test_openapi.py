@@ -42,7 +42,7 @@ def test_spec_is_openapi_3_1_and_covers_every_api_route(app, client):
     documented = {(path, method.upper()) for path, method, _ in _operations(spec)}
     served = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith(("api.", "questions.", "polls.", "alerts.")) \
+        if rule.endpoint.startswith(("api.", "questions.", "polls.", "seen.", "alerts.")) \
                 and rule.rule.startswith("/api/"):
             path = rule.rule.replace("<int:entry_id>", "{entry_id}").replace("<slug>", "{slug}")
             path = path.replace("<int:poll_id>", "{poll_id}")
@@ -50,7 +50,8 @@ def test_spec_is_openapi_3_1_and_covers_every_api_route(app, client):
     assert documented == served
 
 
-PUBLIC_WRITES = {"askQuestion", "castVote", "subscribeToAlerts", "unsubscribeFromAlerts"}
+PUBLIC_WRITES = {"askQuestion", "castVote", "subscribeToAlerts", "unsubscribeFromAlerts",
+                 "countSeenEntries"}
 
 
 def test_every_write_needs_a_bearer_token_and_documents_its_errors(client):

@@ -1,0 +1,61 @@
+"""Entries seen, in Chromium: an entry on screen for a second counts once, sent as the page goes."""
+
+from __future__ import annotations
+
+import time
+
+from browser_support import browser_tests
+from playwright.sync_api import expect
+from sqlalchemy import select
+from test_desk_browser import new_page
+
+from liveblog.extensions import db
+from liveblog.models import EntryReach
+
+pytestmark = browser_tests
+__all__ = ["new_page"]  # the fixture
+
+DWELL = 1500  # ms on screen: the page counts an entry after a second of it
+SERVER = 5000  # ms: a round trip through the page, with room for a slow machine
+LONG = "".join(f"<p>Paragraph {n} of a long update, long enough to fill a screen.</p>"
+               for n in range(30))
+
+
+def seen_counts(app) -> dict[int, int]:
+    """Every entry_reach row: entry id -> seen."""
+    with app.app_context():
+        return dict(db.session.execute(select(EntryReach.entry_id, EntryReach.seen)).all())
+
+
+def show(page, entry_id: int) -> None:
+    """Jump (no smooth scroll past other entries) to an entry, and leave it on screen."""
+    page.locator(f"#entry-{entry_id}").evaluate(
+        "(entry) => entry.scrollIntoView({block: 'start', behavior: 'instant'})")
+    page.wait_for_timeout(DWELL)  # the subject is a time on screen, not an event
+
+
+def test_entries_on_screen_are_counted_once_when_the_reader_leaves(app, actions, new_page):
+    actions.create_story()
+    ids = [actions.post_entry(body=f"<p>Update {n}</p>{LONG}")["id"] for n in range(5)]
+    reader = new_page(viewport={"width": 800, "height": 600})
+    reader.goto("/stories/storm")
+    show(reader, ids[2])
+    # An entry the live page adds later is watched too (at the top, where the page adds it
+    # at once instead of offering a "new updates" button).
+    reader.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
+    added = actions.post_entry(body=f"<p>Just in</p>{LONG}")["id"]
+    expect(reader.locator(f"#entry-{added}")).to_be_attached(timeout=SERVER)
+    show(reader, added)
+    show(reader, ids[2])  # again: still one reader
+    assert seen_counts(app) == {}  # nothing is sent while the reader stays (a batch waits 30 s)
+
+    # pagehide: the batch goes with sendBeacon. (Chromium does not show Playwright a request
+    # sent as a page goes, so the server's count is what the test waits for.)
+    reader.goto("about:blank")
+    deadline = time.monotonic() + SERVER / 1000
+    while seen_counts(app).get(added) != 1:
+        assert time.monotonic() < deadline, f"seen never rose: {seen_counts(app)}"
+        time.sleep(0.05)  # the beacon is answered in the server's thread: nothing to await here
+    counts = seen_counts(app)
+    assert counts[ids[2]] == 1 and ids[0] not in counts  # ids[0]: never on screen
+    assert set(counts.values()) == {1}  # one batch, each entry once
