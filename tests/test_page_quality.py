@@ -187,7 +187,8 @@ HOST_PAGE = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>
              "</head><body><main><h1>News</h1>{}</main></body></html>")
 
 
-DESK_PAGES = [f"/admin/stories/{DEMO_SLUG}", f"/admin/stories/{API_SLUG}/questions"]
+DESK_PAGES = [f"/admin/stories/{DEMO_SLUG}", f"/admin/stories/{API_SLUG}/questions",
+              f"/admin/stories/{DEMO_SLUG}/analytics"]
 
 
 def _desk_pages(base: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from playwright.sync_api import expect
 from servers import SERVER_POLL_SECONDS
 from sqlalchemy import text, update
 from test_desk_browser import log_in, new_page
+from test_page_quality import AXE
 from test_scripts import RECORD_VIOLATIONS
 from werkzeug.serving import make_server
 
@@ -171,6 +173,11 @@ def test_the_desk_chart_renders_and_the_csv_and_api_match_it(new_page, actions, 
     assert plotted["readers"] == [sample["readers"] for sample in api["readers"]]
     assert len(plotted["entries"]) == len(api["entries"]) == 4
     expect(page.locator("#analytics-peak")).to_contain_text(f"{api['peak']['readers']} readers")
+    if os.path.exists(AXE):  # make test-tools fetches axe-core
+        with open(AXE) as source:
+            page.evaluate(source.read())
+        found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")["violations"]
+        assert [(item["id"], [node["target"] for node in item["nodes"]]) for item in found] == []
     page.locator("#readers-title").scroll_into_view_if_needed()
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)

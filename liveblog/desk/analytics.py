@@ -10,7 +10,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from liveblog.analytics.stats import stats_csv, story_stats
-from liveblog.content.filters import story_time
+from liveblog.content.filters import html_time, story_time
 from liveblog.desk.access import EDITORS, bp, roles_required
 from liveblog.desk.stories import story_or_404
 from liveblog.extensions import db
@@ -51,6 +51,7 @@ def story_analytics(slug: str):
         "desk/story_analytics.html", story=story, stats=stats, chart=chart,
         excerpts=_excerpts([entry["id"] for entry in stats["entries"]]),
         local=lambda iso: story_time(datetime.fromisoformat(iso), story.timezone) if iso else "",
+        machine=lambda iso: html_time(datetime.fromisoformat(iso)),  # for datetime attributes
     )
 
 
