@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from servers import Gunicorn, seed
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.pool import NullPool
 from test_audience import wait_for_readers
 from test_live import ws_url
@@ -19,7 +19,7 @@ from liveblog.analytics import audience
 from liveblog.analytics.samples import Sampler, period_start, record
 from liveblog.config import normalise_database_url
 from liveblog.extensions import db
-from liveblog.models import Story
+from liveblog.models import AudienceSample, Event, Story
 from liveblog.ops.demo import DEMO_SLUG
 
 # The fixtures: redis_server, two_processes.
@@ -64,6 +64,17 @@ def test_a_period_is_stored_once_and_a_zero_only_when_readers_leave(app, actions
         assert audience.readers_over_time(quiet) == []
         assert audience.peak(storm) == (5, naive(at[1]))
         assert audience.peak(quiet) == (0, None)
+
+
+def test_samples_and_reach_go_with_their_story(app, actions):
+    actions.create_story(slug="brief")
+    brief = story_id(app, "brief")
+    with app.app_context():
+        record({brief: 2}, {}, datetime(2026, 12, 1, 3, 0, tzinfo=UTC))
+        db.session.execute(delete(Event).where(Event.story_id == brief))
+        db.session.execute(delete(Story).where(Story.id == brief))  # no path does it yet
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(AudienceSample)) == 0
 
 
 def test_the_peak_is_the_first_time_the_highest_count_was_reached(app, actions):
