@@ -40,7 +40,9 @@ after 25 s without traffic and `{"type": "story.reset", "seq"}` when `after` is 
 story's last seq. Client messages are ignored; one over 4 KiB closes with 1009; an unknown story
 closes with 4404, an archived one with 4410; a server going away closes with 1012 and a database
 outage with 1013 (reconnect with `after`). Before the upgrade, too many connects from one address
-answer 429 and a process at its reader cap 503, both with `Retry-After`.
+answer 429 and a process at its reader cap 503, both with `Retry-After`. In GRIP mode (an edge
+such as Pushpin holds the socket) the same address also takes the edge's `POST`s of
+WebSocket-over-HTTP events, signed in `Grip-Sig` (anyone else: 403); they are not part of the API.
 """
 
 # Every error answer, by status code: (component name, when it happens).
