@@ -1,4 +1,4 @@
-"""The cheap handshake on a real server: a resume inside the hub's ring asks the database nothing."""
+"""The cheap handshake on a real server: a resume inside the ring asks the database nothing."""
 
 from __future__ import annotations
 

@@ -60,6 +60,7 @@ def _probe(connection: transport.Connection, note) -> None:
          socket=_name(connection._sock), connected=getattr(ws, "connected", None),
          event=_name(getattr(ws, "event", None)), wsproto=_name(getattr(ws, "ws", None)),
          input_buffer=_name(getattr(ws, "input_buffer", None)),
+         handshake=_name(getattr(getattr(ws, "ws", None), "handshake", None)),
          # flask-sock passes SOCK_SERVER_OPTIONS (config.py) to the Server
          max_message_size=getattr(ws, "max_message_size", None))
     # The hub's write to a caught-up reader: one non-blocking send.
@@ -200,6 +201,9 @@ def assert_the_contract_holds(seen: list[tuple[int, bytes]], steps: dict[str, di
     assert shape["wsproto"] == "wsproto.WSConnection", (
         f"{LIBRARIES}: simple-websocket's `ws.ws` is a {shape['wsproto']}; "
         "web/socket_trace.py reads close codes from a wsproto WSConnection")
+    assert shape["handshake"] == "liveblog.live.transport._Handshaken", (
+        f"{LIBRARIES}: wsproto's WSConnection had no open `connection` when flask-sock handed "
+        f"the socket over, so its finished handshake (h11) was kept: {shape['handshake']}")
     assert shape["max_message_size"] == 4096, (
         f"{LIBRARIES}: flask-sock no longer passes SOCK_SERVER_OPTIONS to the Server")
     assert shape["fast"] is True, (

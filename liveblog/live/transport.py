@@ -4,9 +4,10 @@ flask-sock hands the live route a simple-websocket `Server`, whose own thread (a
 gevent) keeps reading the socket: it answers pings, echoes a close, and queues what the reader
 sends. Its public `send` builds a wsproto event per frame per reader; the live route instead
 writes one pre-encoded frame to every socket itself, beside that thread, and the hub writes
-straight to the operating system's socket of a caught-up reader without waiting. What that takes
-of the libraries' insides is below, and pinned by tests/test_transport.py, so an upgrade that
-changes any of it fails there, naming what changed.
+straight to the operating system's socket of a caught-up reader without waiting; once open, the
+wsproto connection drops its finished handshake. What that takes of the libraries' insides is
+below, and pinned by tests/test_transport.py, so an upgrade that changes any of it fails there,
+naming what changed.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class Connection:
         self.wakeup: threading.Event = ws.event
         self._ws = ws
         self._sock = ws.sock  # written to only with the lock held, so not through the wrapper
+        forget_handshake(ws.ws)
         self._raw = raw_socket(ws.sock)
         # simple-websocket writes through `ws.sock` (pongs, closes): through the lock as well,
         # so a pong never lands inside a frame that went out in parts.
@@ -159,6 +161,32 @@ class Connection:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+class _Handshaken:
+    """A wsproto handshake that is over: it has no more events to give."""
+
+    __slots__ = ()
+
+    def events(self):
+        """Nothing: every event now comes from the open connection."""
+        return iter(())
+
+
+HANDSHAKEN = _Handshaken()
+
+
+def forget_handshake(connection) -> bool:
+    """Let a wsproto WSConnection drop its finished handshake; whether it could.
+
+    Once open, a WSConnection sends and receives through its `connection` and only asks its
+    `handshake` for events, which it has no more of; the handshake keeps the h11 connection
+    and the request it parsed (about 3 KB a reader, for as long as the reader stays).
+    """
+    if connection.connection is None:
+        return False
+    connection.handshake = HANDSHAKEN
+    return True
 
 
 class LockedWrites:
