@@ -60,3 +60,30 @@ def test_the_story_desk_offers_the_embed_code_with_a_copy_button(actions, new_pa
     page.get_by_role("button", name="Copy embed code").click()
     expect(page.locator("#copy-embed-status")).to_have_text("Copied.")
     assert page.evaluate("navigator.clipboard.readText()") == expected
+
+
+def test_the_embed_box_offers_the_teaser_and_the_server_side_include(actions, new_page,
+                                                                      live_server):
+    actions.create_story(title="Storm & \"more\"")
+    page = desk_as(new_page, actions, "dana@example.org")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_desk(page, "storm")
+    page.get_by_text("Embed this story on another site").click()
+    loader = f'<script async src="{live_server}/static/embed.js"></script>'
+    teaser = (f'<div data-liveblog="{live_server}/stories/storm" data-liveblog-limit="5">'
+              f'Storm &amp; &#34;more&#34;</div>{loader}')
+    expect(page.get_by_label("Teaser code (the 5 latest entries)")).to_have_value(teaser)
+    include = (f'<esi:include src="{live_server}/stories/storm/fragment" onerror="continue"/>\n'
+               f'<link rel="stylesheet" href="{live_server}/static/css/fragment.css">\n{loader}')
+    expect(page.get_by_label("Server-side include")).to_have_value(include)
+    page.get_by_role("button", name="Copy teaser code").click()
+    expect(page.locator("#copy-embed-status")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == teaser
+    page.get_by_role("button", name="Copy include code").click()
+    page.wait_for_function("expected => navigator.clipboard.readText()"
+                           ".then((text) => text === expected)", arg=include, timeout=SERVER)
+    # The addresses the snippets name answer: the fragment, its teaser and the stylesheet.
+    for path in ("/stories/storm/fragment", "/stories/storm/fragment?limit=5",
+                 "/static/css/fragment.css"):
+        with actions.client.get(path) as answer:
+            assert answer.status_code == 200, path
