@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 from liveblog.extensions import db
 from liveblog.live import grip
 from liveblog.live.grip import Event
-from liveblog.live.grip_publisher import GripPublisher
+from liveblog.live.grip_publisher import GripPublisher, frame_item
 from liveblog.live.hub import Frame
 from liveblog.models import Story
 
@@ -97,6 +97,25 @@ def test_a_reader_resuming_through_pushpin_gets_exactly_what_it_missed(edge, act
         subscribed(ws)
         beat = actions.post_entry(body="<p>Then live</p>")
         assert [f["seq"] for f in receive(ws, 1)] == [beat["seq"]]
+
+
+def test_pushpin_holds_a_frame_that_overtook_its_predecessor(edge, app, actions):
+    # Two workers commit seq n+1 and n+2 a moment apart; the second one's POST reaches the edge
+    # first. Chained by id/prev-id, readers still get n+1 before n+2.
+    actions.create_story()
+    with connect(edge.ws_url("/api/stories/storm/live")) as ws:
+        subscribed(ws)
+        publisher = app.extensions["liveblog.grip_publisher"]
+        publisher._heartbeat.stop()  # heartbeats carry no id: one in between resets the chain
+        seq = actions.post_entry()["seq"]
+        assert [f["seq"] for f in receive(ws, 1)] == [seq]
+        with app.app_context():
+            story_id = db.session.scalar(select(Story.id).filter_by(slug="storm"))
+        later = [Frame(story_id, n, json.dumps({"type": "entry.created", "seq": n}))
+                 for n in (seq + 2, seq + 1)]
+        for frame in later:  # in the wrong order, one request each
+            assert publisher._post([frame_item(frame)])
+        assert [f["seq"] for f in receive(ws, 2)] == [seq + 1, seq + 2]
 
 
 def test_heartbeats_through_pushpin_carry_the_story_seq(edge, actions):
