@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 
 from liveblog.analytics import visits
 from liveblog.analytics.visitors import KEEP_SECONDS, SALT_KEY, SEEN_KEY, MemoryVisitors
+from liveblog.desk.analytics import thinned
 from liveblog.extensions import db
 from liveblog.models import Role, VisitCount
 
@@ -239,3 +240,15 @@ def test_processes_sharing_redis_agree_on_who_is_new_and_keep_no_salt(two_proces
     redis_server.stop()  # Redis away: views still count, only the estimate misses them
     assert view(first.app.test_client(), address="198.51.100.5").status_code == 204
     assert counts(first.app) == {("page", ""): (5, 2)}
+
+
+def test_a_long_story_shows_at_most_so_many_points_and_keeps_its_peak():
+    samples = [{"at": f"t{n}", "readers": (n * 7919) % 1000} for n in range(4001)]
+    samples[2222]["readers"] = 5000
+    points, run = thinned(samples, limit=1500)
+    assert run == 3 and len(points) == 1334
+    assert points[1:3] == [max(samples[3:6], key=lambda s: s["readers"]),
+                           max(samples[6:9], key=lambda s: s["readers"])]
+    assert {"at": "t2222", "readers": 5000} in points
+    assert thinned(samples[:1500], limit=1500) == (samples[:1500], 1)
+    assert thinned([], limit=1500) == ([], 1)

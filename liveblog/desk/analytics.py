@@ -17,6 +17,9 @@ from liveblog.extensions import db
 from liveblog.models import Entry
 
 EXCERPT_CHARS = 80
+# A story live for days has tens of thousands of samples; the page (chart and table) shows at
+# most this many points, each the highest of its run of samples, so the peak is always drawn.
+MAX_POINTS = 1500
 
 
 def _seconds(iso: str) -> float:
@@ -35,20 +38,30 @@ def _excerpts(entry_ids: list[int]) -> dict[int, str]:
     return excerpts
 
 
+def thinned(samples: list[dict], limit: int = MAX_POINTS) -> tuple[list[dict], int]:
+    """At most `limit` samples, each the highest of a run of `size` in a row; (points, size)."""
+    size = -(-len(samples) // limit) if samples else 1
+    if size <= 1:
+        return samples, 1
+    runs = (samples[start:start + size] for start in range(0, len(samples), size))
+    return [max(run, key=lambda sample: sample["readers"]) for run in runs], size
+
+
 @bp.get("/stories/<slug>/analytics")
 @roles_required(*EDITORS)
 def story_analytics(slug: str):
     """Readers over time with each entry's mark, visits, referrers, embedding sites, reach."""
     story = story_or_404(slug)
     stats = story_stats(story)
+    points, run = thinned(stats["readers"])
     chart = {
         "timezone": story.timezone,
-        "times": [_seconds(sample["at"]) for sample in stats["readers"]],
-        "readers": [sample["readers"] for sample in stats["readers"]],
+        "times": [_seconds(sample["at"]) for sample in points],
+        "readers": [sample["readers"] for sample in points],
         "entries": [_seconds(entry["published_at"]) for entry in stats["entries"]],
     }
     return render_template(
-        "desk/story_analytics.html", story=story, stats=stats, chart=chart,
+        "desk/story_analytics.html", story=story, stats=stats, chart=chart, points=points, run=run,
         excerpts=_excerpts([entry["id"] for entry in stats["entries"]]),
         local=lambda iso: story_time(datetime.fromisoformat(iso), story.timezone) if iso else "",
         machine=lambda iso: html_time(datetime.fromisoformat(iso)),  # for datetime attributes
