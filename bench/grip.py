@@ -24,8 +24,10 @@ import random
 import resource
 import sys
 import time
+from contextlib import ExitStack
 
 from common import Api, SetupError, benchmark_parser, ms, percentile
+from fanout_suite import redis_server
 from servers import (
     ROOT,
     Gunicorn,
@@ -171,15 +173,19 @@ def run(args) -> dict:
     if edges:
         _grip_env(edges)
     server = Gunicorn(instance, None, args.workers, port)
-    try:
-        server.start()
-        for edge in edges:
-            edge.start()
-        return _measure(args, server, edges, token)
-    finally:
-        for edge in edges:
-            edge.stop()
-        server.stop()
+    with ExitStack() as stack:
+        if args.workers > 1:
+            # Several workers hear each other's frames through Redis, as in production.
+            server.env["REDIS_URL"] = stack.enter_context(redis_server())
+        try:
+            server.start()
+            for edge in edges:
+                edge.start()
+            return _measure(args, server, edges, token)
+        finally:
+            for edge in edges:
+                edge.stop()
+            server.stop()
 
 
 def _grip_env(edges) -> None:
