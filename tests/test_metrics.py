@@ -191,11 +191,14 @@ def test_processes_sharing_a_metrics_directory_add_up(app, actions, database_url
         eventually(open_readers, 3)
         assert value(scrape(a), "liveblog_websocket_connects_total") == 3
         assert audience.gauge_sum(str(directory), int(story)) == 3
+        # Every story's, as the readers-over-time sampler reads them without Redis.
+        assert audience.gauge_sums(str(directory)) == {int(story): 3}
         b_process.kill()  # no goodbye: what gunicorn's child_exit hook cleans up after
         b_process.wait(timeout=10)
         multiprocess.mark_process_dead(b_process.pid, str(directory))
         assert open_readers() == 1
         assert audience.gauge_sum(str(directory), int(story)) == 1
+        assert audience.gauge_sums(str(directory)) == {int(story): 1}
         # Counters of a dead process still count: they are totals since the start.
         assert value(scrape(a), "liveblog_websocket_connects_total") == 3
         readers[0].close()
