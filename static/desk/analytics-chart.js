@@ -11,6 +11,18 @@
   var data = JSON.parse(source.textContent);
   if (!data.times.length) return; // nothing sampled yet: the page says so in words
   var HEIGHT = 280;
+  // Ticks and the legend in the desk's language and the story's zone, as the tables write them.
+  var language = document.documentElement.lang || "en";
+  // 24-hour times, as the story's labels and the tables write them.
+  var clock = new Intl.DateTimeFormat(language, { hour: "2-digit", minute: "2-digit",
+    hourCycle: "h23", timeZone: data.timezone });
+  var moment = new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "medium",
+    hourCycle: "h23", timeZone: data.timezone });
+  var count = new Intl.NumberFormat(language);
+
+  function seconds(value) {
+    return new Date(value * 1000);
+  }
   var MARK = "rgba(200, 60, 40, 0.6)";
 
   function markEntries(chart) {
@@ -40,10 +52,26 @@
       return window.uPlot.tzDate(new Date(seconds * 1000), data.timezone);
     },
     scales: { y: { range: function (chart, min, max) { return [0, Math.max(1, max)]; } } },
+    axes: [
+      {
+        values: function (chart, splits) {
+          return splits.map(function (at) { return clock.format(seconds(at)); });
+        },
+      },
+      {
+        values: function (chart, splits) {
+          return splits.map(function (n) { return count.format(n); });
+        },
+      },
+    ],
     series: [
-      {},
+      {
+        label: (script && script.getAttribute("data-time")) || "When",
+        value: function (chart, at) { return at == null ? "–" : moment.format(seconds(at)); },
+      },
       {
         label: (script && script.getAttribute("data-label")) || "Readers",
+        value: function (chart, n) { return n == null ? "–" : count.format(n); },
         stroke: "#1565c0",
         fill: "rgba(21, 101, 192, 0.12)",
         width: 2,
