@@ -61,6 +61,7 @@ def _probe(connection: transport.Connection, note) -> None:
          event=_name(getattr(ws, "event", None)), wsproto=_name(getattr(ws, "ws", None)),
          input_buffer=_name(getattr(ws, "input_buffer", None)),
          handshake=_name(getattr(getattr(ws, "ws", None), "handshake", None)),
+         thread=_name(getattr(ws, "thread", None)),
          # flask-sock passes SOCK_SERVER_OPTIONS (config.py) to the Server
          max_message_size=getattr(ws, "max_message_size", None))
     # The hub's write to a caught-up reader: one non-blocking send.
@@ -251,6 +252,7 @@ def test_the_transport_contract_holds_on_werkzeug(werkzeug_probe):
     seen = play_the_reader(port)
     steps = findings(record)
     assert steps["shape"]["mode"] == "werkzeug" and steps["shape"]["socket"] == "socket.socket"
+    assert steps["shape"]["thread"] == "threading.Thread"  # no gevent here: a real thread
     assert_the_contract_holds(seen, steps)
 
 
@@ -291,6 +293,9 @@ def test_the_transport_contract_holds_in_a_gunicorn_gevent_worker(tmp_path):
     assert shape["event"].startswith("gevent."), (
         f"{LIBRARIES}: simple-websocket's `ws.event` is a {shape['event']}, not gevent's: "
         "the reader's wait would block the whole worker")
+    assert shape["thread"] == "liveblog.live.transport.BareGreenlet", (
+        f"{LIBRARIES}: simple-websocket no longer builds its reading thread with the "
+        f"`thread_class` flask-sock passes from SOCK_SERVER_OPTIONS: {shape['thread']}")
     assert_the_contract_holds(seen, steps)
     assert steps["close"]["raw_closed"], (
         f"{LIBRARIES}: closing gevent's socket left the OS socket under it (`_sock`) open; "

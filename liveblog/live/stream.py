@@ -37,6 +37,9 @@ def init_app(app: Flask) -> None:
     hub = app.extensions["liveblog.hub"] = Hub(load_gap=_gap_loader(app))
     relay.init_app(app, hub)
     audience.init_app(app, hub)
+    # simple-websocket's reading thread as a bare greenlet under gevent (transport.py).
+    app.config["SOCK_SERVER_OPTIONS"] = {**app.config.get("SOCK_SERVER_OPTIONS", {}),
+                                         "thread_class": transport.reader_thread}
     sock.init_app(app)
     app.register_blueprint(bp)
     grip_publisher.init_app(app)  # GRIP mode: an edge holds the sockets (LIVE_GRIP_*)

@@ -13,10 +13,17 @@ naming what changed.
 from __future__ import annotations
 
 import _socket
+import logging
 import socket
 import ssl
 import struct
 import threading
+
+import gevent
+from gevent import monkey
+from gevent.event import Event
+
+log = logging.getLogger(__name__)
 
 # How long to let simple-websocket's thread finish a close it has begun (see `settle`).
 SETTLE_SECONDS = 0.05
@@ -32,6 +39,49 @@ def refuse_compression(environ: dict) -> None:
     reads the offer from the WSGI environ when flask-sock builds it, after the request's hooks.
     """
     environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+def reader_thread(target):
+    """simple-websocket's reading thread: a bare greenlet under gevent, a thread otherwise.
+
+    Passed to simple-websocket as its `thread_class` (SOCK_SERVER_OPTIONS). Under gevent a
+    threading.Thread is a Thread object, its locks and a gevent Greenlet with its spawn tree,
+    about 3.5 KB a reader kept for as long as the reader stays; a raw greenlet does the job.
+    """
+    if monkey.is_module_patched("threading"):
+        return BareGreenlet(target)
+    return threading.Thread(target=target)
+
+
+class BareGreenlet:
+    """The little of threading.Thread that simple-websocket and this module use."""
+
+    __slots__ = ("name", "_target", "_done")
+
+    def __init__(self, target):
+        self.name = "simple_websocket.Base._thread"
+        self._target = target
+        self._done = Event()
+
+    def start(self) -> None:
+        """Run the target in a greenlet of its own."""
+        gevent.spawn_raw(self._run)
+
+    def _run(self) -> None:
+        try:
+            self._target()
+        except Exception:  # as a thread's would be: logged, and only this reader ends
+            log.exception("a live socket's reading greenlet failed")
+        finally:
+            self._done.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the target has returned, at most `timeout`."""
+        self._done.wait(timeout)
+
+    def is_alive(self) -> bool:
+        """Whether the target is still running."""
+        return not self._done.is_set()
 
 
 def encode_text_frame(text: str) -> bytes:
