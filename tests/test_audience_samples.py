@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from redis.exceptions import RedisError
 from servers import Gunicorn, seed
 from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.pool import NullPool
@@ -15,7 +16,7 @@ from test_audience import wait_for_readers
 from test_live import ws_url
 from websockets.sync.client import connect
 
-from liveblog.analytics import audience
+from liveblog.analytics import audience, samples
 from liveblog.analytics.samples import Sampler, period_start, record
 from liveblog.config import normalise_database_url
 from liveblog.extensions import db
@@ -26,6 +27,9 @@ from liveblog.ops.demo import DEMO_SLUG
 pytest_plugins = ["redis_support"]
 
 PERIOD = 0.5  # seconds between samples in the two-process test
+# A busy machine (two cores, the suite in parallel) runs a pass, or another process's report to
+# Redis, a little late; within one period plus this, not more.
+LATE = 0.25
 
 
 def story_id(app, slug: str = "storm") -> int:
@@ -75,6 +79,25 @@ def test_samples_and_reach_go_with_their_story(app, actions):
         db.session.execute(delete(Story).where(Story.id == brief))  # no path does it yet
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(AudienceSample)) == 0
+
+
+def test_with_redis_unreadable_no_sample_is_stored(app, actions, monkeypatch, caplog):
+    actions.create_story()
+    storm = story_id(app)
+    sampler = Sampler(app)
+
+    def unreachable():
+        raise RedisError("Connection refused")
+
+    monkeypatch.setattr(samples.audience, "reader_counts", unreachable)
+    assert [sampler.sample(), sampler.sample()] == [0, 0]  # not this process's readers alone
+    assert [line.message for line in caplog.records].count(
+        "audience samples: redis unreachable (RedisError: Connection refused); retrying quietly"
+        " until it is back") == 1
+    monkeypatch.setattr(samples.audience, "reader_counts", lambda: {storm: 2})
+    assert sampler.sample() == 1
+    with app.app_context():
+        assert [readers for _, readers in audience.readers_over_time(storm)] == [2]
 
 
 def test_the_peak_is_the_first_time_the_highest_count_was_reached(app, actions):
@@ -137,21 +160,22 @@ def sampled(two_processes):
 def test_samples_of_two_processes_match_the_readers_connected(sampled):
     a, b, storm = sampled
     processes = (a, b)
-    timeline = [(time.time(), 0)]  # (when, readers connected in both processes from then on)
+    timeline = [(0.0, 0)]  # (when, readers connected in both processes from then on)
     open_readers: list[list] = [[], []]  # per process
 
     def change(process: int, opened: int) -> None:
-        # Open (or close) readers on one process, wait until its hub holds them, note the time.
+        # Open (or close) readers on one process one at a time; note when its hub holds each.
         url = processes[process].url
-        for _ in range(opened):
-            reader = ExitStack()  # one per reader, to close them one by one
-            reader.enter_context(connect(ws_url(url)))
-            open_readers[process].append(reader)
-        for _ in range(-opened):
-            open_readers[process].pop().close()
-        wait_for_readers(processes[process].app.extensions["liveblog.hub"], storm,
-                         len(open_readers[process]))
-        timeline.append((time.time(), sum(len(held) for held in open_readers)))
+        for _ in range(abs(opened)):
+            if opened > 0:
+                reader = ExitStack()  # one per reader, to close them one by one
+                reader.enter_context(connect(ws_url(url)))
+                open_readers[process].append(reader)
+            else:
+                open_readers[process].pop().close()
+            wait_for_readers(processes[process].app.extensions["liveblog.hub"], storm,
+                             len(open_readers[process]))
+            timeline.append((time.time(), sum(len(held) for held in open_readers)))
 
     def hold() -> None:
         # Three sample periods in this state: a sample must see it, even one taken late.
@@ -177,8 +201,8 @@ def test_samples_of_two_processes_match_the_readers_connected(sampled):
     def connected_around(moment: float) -> set[int]:
         # The counts connected at any time within one sample period of the moment.
         counts = {readers for when, readers in timeline
-                  if moment - PERIOD <= when <= moment + PERIOD}
-        before = [readers for when, readers in timeline if when < moment - PERIOD]
+                  if moment - PERIOD - LATE <= when <= moment + PERIOD + LATE}
+        before = [readers for when, readers in timeline if when < moment - PERIOD - LATE]
         return counts | set(before[-1:])
 
     assert samples, "nothing was sampled"
@@ -187,8 +211,8 @@ def test_samples_of_two_processes_match_the_readers_connected(sampled):
         assert readers in connected_around(moment), (taken_at, readers, timeline, samples)
     # Every state held for a while was sampled, in order; the last sample is the 0.
     values = [readers for _, readers in samples]
-    assert [value for n, value in enumerate(values) if n == 0 or values[n - 1] != value] == \
-        [1, 3, 2, 0]
+    changes = iter(values)  # in order, and a sample may catch a moment between two readers
+    assert all(state in changes for state in (1, 3, 2, 0)) and values[-1] == 0, values
     # At most one row per period, however many processes sampled it, named by its start.
     times = [taken_at.replace(tzinfo=UTC).timestamp() for taken_at, _ in samples]
     assert len(set(times)) == len(times)
@@ -197,8 +221,8 @@ def test_samples_of_two_processes_match_the_readers_connected(sampled):
     assert len(times) >= 0.8 * (times[-1] - times[0]) / PERIOD
     peak_readers, peak_at = top
     assert peak_readers == 3
-    reached = timeline[2][0]  # when the third reader was connected
-    assert abs(peak_at.replace(tzinfo=UTC).timestamp() - reached) <= PERIOD
+    reached = timeline[3][0]  # when the third reader was connected
+    assert abs(peak_at.replace(tzinfo=UTC).timestamp() - reached) <= PERIOD + LATE
 
 
 def stored_samples(url: str) -> list[tuple[datetime, int]]:

@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime
 
 from flask import Flask
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -70,8 +71,11 @@ class Sampler:
     def __init__(self, app: Flask):
         self.app = app
         self._seen: dict[int, int] = {}  # the counts of this process's last sample
+        # Each dependency down costs two log lines; Redis down skips the sample (one process's
+        # readers alone would be stored as the story's), the database down fails the pass.
+        self._redis = Outage("audience samples", "redis", log)
         self._loop = Loop("liveblog-audience-samples", self.sample, self._until_next,
-                          outage=Outage("audience samples", "database or redis", log))
+                          outage=Outage("audience samples", "database", log))
 
     @property
     def period(self) -> float:
@@ -89,10 +93,17 @@ class Sampler:
 
     def sample(self, now: float | None = None) -> int:
         """Sample every story's open readers now; return the rows this process inserted."""
-        now = time.time() if now is None else now
         with self.app.app_context():
             try:
-                counts = audience.reader_counts()
+                try:
+                    counts = audience.reader_counts()
+                except RedisError as error:
+                    self._redis.failed(error)
+                    return 0
+                self._redis.worked()
+                # Named by when the counts were read: a pass that ran late is not put in the
+                # period before.
+                now = time.time() if now is None else now
                 inserted = record(counts, self._seen, period_start(now, self.period))
             finally:
                 db.session.remove()
