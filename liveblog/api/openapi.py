@@ -433,6 +433,7 @@ PATHS["/api/stories/{slug}/stats"] = {
 # Web Push alerts (liveblog/alerts/): the page's own calls, open to anonymous readers. The rules
 # are alerts/subscriptions.py's; the layers keep api/ from importing it, so they are restated.
 _BASE64URL = "^[A-Za-z0-9_-]{%d}=?=?$"
+_PUSH_ENDPOINT = "^https://[A-Za-z0-9.-]+(/[!-~]*)?$"
 PUSH_SCHEMAS = {
     "PushKey": {"type": "object", "required": ["key"], "properties": {"key": {
         "type": "string", "description": "The VAPID public key: a P-256 point, base64url."}}},
@@ -443,7 +444,9 @@ PUSH_SCHEMAS = {
         "additionalProperties": False,
         "properties": {
             "endpoint": {"type": "string", "minLength": 1, "maxLength": 1000,
-                         "description": "The push service's https:// URL."},
+                         "pattern": _PUSH_ENDPOINT,
+                         "description": "The push service's https:// URL (no port, no user);"
+                         " its host must be a known push service's."},
             "expirationTime": {"type": ["number", "null"]},
             "keys": {
                 "type": "object",
