@@ -126,3 +126,15 @@ def test_a_ring_shorter_than_the_gap_sends_the_reader_to_the_log(
                 assert seqs(receive_frames(older, 3)) == [3, 4, 5]
                 assert_silent(older, 0.1)
             assert len(seen) == 1
+
+
+@pytest.mark.databases("sqlite")
+def test_a_replay_holds_back_a_withdrawal_until_the_story_is_published_again(
+        live_server, actions, client):
+    actions.create_story()
+    actions.post_entry()
+    for status in ("draft", "live"):
+        client.patch("/api/stories/storm", json={"status": status}, headers=actions.headers())
+    with connect(ws_url(live_server, after=1)) as ws:  # the withdrawal, then the return
+        frames = receive_frames(ws, 2)
+    assert [(f["seq"], f["story"]["status"]) for f in frames] == [(2, "draft"), (3, "live")]

@@ -119,13 +119,22 @@ class Reader:
 
 def _replay(reader: Reader, story_id: int, before: int | None = None) -> Frame | None:
     # Returns the last story change replayed: if it set the story back to draft, readers go.
-    change = None
+    # On connect (no `before`) that one is held back, as the hub holds it back from live
+    # readers: only a later change (the story published again, the next event a draft story
+    # can have) sends it. A gap filled before a frame sends everything, that frame follows.
+    change = held = None
     while True:
-        rows = events_after(story_id, reader.last_seq, REPLAY_BATCH, before)
+        rows = events_after(story_id, held.seq if held else reader.last_seq, REPLAY_BATCH, before)
         for row in rows:
             frame = Frame(story_id, row.seq, row.payload)
+            if held is not None:
+                reader.send(held)
+                held = None
             if changes_story(frame):
                 change = frame
+                if before is None and withdraws(frame):
+                    held = frame
+                    continue
             reader.send(frame)
         if len(rows) < REPLAY_BATCH:
             return change
@@ -164,6 +173,7 @@ def _serve(connection: transport.Connection, slug: str, trace) -> None:
     if subscription is None:
         subscription = _resume_from_log(hub, slug, after, reader)
         if subscription is None:
+            trace.reader = None  # no such story: the request's log line has no seq
             return
     try:
         _stream(hub, reader, subscription)
