@@ -7,6 +7,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -41,13 +42,16 @@ class Pushpin:
     def __init__(self, directory: str, origin_port: int, key: str, *,
                  message_rate: int = 1_000_000, max_connections: int = 50_000):
         self.directory = directory
+        # Its sockets are Unix sockets in the run directory, whose paths may hold 107 bytes: a
+        # test's tmp_path under pytest-xdist is longer, so the run directory is a short one.
+        self.run_directory = tempfile.mkdtemp(prefix="pushpin-")
         self.port = free_port()
         self.publish_port = free_port()
         self.key = key
         self.process: subprocess.Popen | None = None
         self.extra_args: list[str] = []
         settings = {
-            "include": INTERNAL_CONFIG, "rundir": os.path.join(directory, "run"),
+            "include": INTERNAL_CONFIG, "rundir": self.run_directory,
             "logdir": os.path.join(directory, "log"), "http_port": str(self.port),
             "sig_key": key, "updates_check": "off",
             "push_in_spec": f"tcp://127.0.0.1:{free_port()}",
@@ -63,8 +67,7 @@ class Pushpin:
             config, count = re.subn(rf"(?m)^#?{re.escape(name)}=.*$", f"{name}={value}", config,
                                     count=1)
             assert count == 1, f"{name} is not in {PACKAGE_CONFIG}"
-        for sub in ("run", "log"):
-            os.makedirs(os.path.join(directory, sub), exist_ok=True)
+        os.makedirs(os.path.join(directory, "log"), exist_ok=True)
         self.config = os.path.join(directory, "pushpin.conf")
         # Debian's pushpin expects a system-wide zurl (its HTTP client, for requests to us) at
         # /var/run/zurl; ours runs its own, in its run directory.
@@ -123,6 +126,7 @@ class Pushpin:
             pass
         self.process = None
         self.log.close()
+        shutil.rmtree(self.run_directory, ignore_errors=True)
 
 
 def _listening(port: int) -> bool:

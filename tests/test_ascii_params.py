@@ -169,8 +169,9 @@ QUERY_NUMBERS = [
     ("desk/questions.py", "wait", "/admin/stories/storm/questions/watch?", "0", REFUSED),
 ]
 # The socket's ?after= reads other digits as not given, as for a new reader (test_live.py:
-# test_an_after_that_is_not_ascii_digits_is_read_as_a_new_reader, with "٣" among them).
-SOCKET_NUMBERS = [("live/stream.py", "after")]
+# test_an_after_that_is_not_ascii_digits_is_read_as_a_new_reader, with "٣" among them), and so
+# does a GRIP edge's (test_grip.py: test_the_origin_replays_then_subscribes...).
+SOCKET_NUMBERS = [("live/stream.py", "after"), ("live/grip_origin.py", "after")]
 # Query parameters that are text, not numbers.
 QUERY_TEXTS = [("public/oembed.py", "format"), ("public/oembed.py", "url"), ("web/assets.py", "v"),
                ("desk/account.py", "next"), ("desk/watch.py", "since"),

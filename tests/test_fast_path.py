@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,14 +14,16 @@ from liveblog.live.transport import Connection, encode_text_frame
 
 
 class FakeWebSocket:
-    """What a Connection takes of a simple-websocket Server: its socket and its event.
+    """What a Connection takes of a simple-websocket Server: its socket, its event and its
+    wsproto connection (here one with no handshake left to drop).
 
-    tests/test_transport.py pins both on the real one.
+    tests/test_transport.py pins them on the real one.
     """
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self.event = threading.Event()
+        self.ws = SimpleNamespace(connection=None)
 
 
 def reader_on(ws: FakeWebSocket, last_seq: int) -> Reader:

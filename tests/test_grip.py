@@ -201,6 +201,9 @@ def test_the_origin_replays_then_subscribes_and_answers_bad_events_with_400(app,
         assert answer.get_json()["error"]["status"] == 400
     # Without the grip extension our instructions would reach the reader as text.
     assert post_events(client, b"OPEN\r\n", grip.sign(KEY), extensions="").status_code == 400
+    # ?after= in other digits reads as not given, as on the socket path: a new reader, no replay.
+    arabic = post_events(client, b"OPEN\r\n", grip.sign(KEY), after="?after=\u0663")
+    assert [event.content[:2] for event in grip.parse_events(arabic.data)[1:]] == [b"c:"]
 
 
 def test_events_round_trip():

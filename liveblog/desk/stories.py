@@ -28,6 +28,7 @@ from liveblog.content.labels import (
     zone_names,
 )
 from liveblog.desk.access import EDITORS, EVERYONE, bp, roles_required
+from liveblog.desk.embed_box import embed_codes
 from liveblog.desk.forms import EntryForm, StoryForm
 from liveblog.desk.idempotency import new_idempotency_key
 from liveblog.desk.state import desk_changed, desk_state
@@ -183,6 +184,7 @@ def render_story_desk(story: Story, form: EntryForm | None = None,
         key_entries=pinned_entries(story.id), key_ids_swapped=_swapped,
         form=form or EntryForm(idempotency_key=new_idempotency_key()),
         readers=audience.reader_count(story.id), may_publish=current_user.can_publish,
+        embed=embed_codes(story),
         label_now=format_label(utcnow(), story.timezone, story.label_format, story.language),
         watch=desk_state(story.id, current_user.id),
         watch_url=url_for("desk.watch", slug=story.slug),
