@@ -43,6 +43,7 @@ def edge(app, live_server, tmp_path):
     pushpin.start()
     yield pushpin
     app.extensions["liveblog.grip_publisher"].stop()
+    print(f"The edge's log ends:\n{pushpin.tail()}")  # shown when the test failed
     pushpin.stop()
 
 
