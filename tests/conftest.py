@@ -230,6 +230,8 @@ def app(database_url, postgres, tmp_path, monkeypatch):
     announcer = app.extensions.get("liveblog.polls")
     if announcer is not None:
         announcer.stop()
+    # Every app that received a frame has a delivery thread, idle for good once its test ends.
+    app.extensions["liveblog.hub"].stop()
     with app.app_context():
         db.engine.dispose()
 

@@ -87,6 +87,18 @@ def test_delivery_happens_outside_the_publishing_thread():
     assert [f.seq for f in reader.drain()] == [1]
 
 
+def test_a_stopped_hub_ends_its_delivery_thread():
+    hub = Hub()
+    reader = hub.subscribe(1, wakeup=threading.Event())
+    hub.publish(frame(1))
+    delivery = [t for t in threading.enumerate() if t.name == "liveblog-hub"
+                and t is hub._dispatcher._thread]
+    assert delivery and delivery[0].is_alive()
+    hub.stop(timeout=5)
+    assert not delivery[0].is_alive()
+    assert [f.seq for f in reader.drain()] == [1]
+
+
 def test_close_all_sends_readers_away_including_ones_that_arrive_late():
     hub = Hub()
     woken = threading.Event()

@@ -149,9 +149,10 @@ class Hub:
         self._idle: dict[int, float] = {}
         self._next_retry = 0.0  # monotonic time of the next try of the waiting frames
         self._closing = False
-        self._inbox: queue.SimpleQueue[Frame] = queue.SimpleQueue()
-        # Started by the first frame; it runs for as long as the process does.
-        self._dispatcher = Loop("liveblog-hub", self._dispatch_next)
+        self._inbox: queue.SimpleQueue[Frame | None] = queue.SimpleQueue()
+        # Started by the first frame; it runs until stop(), or for as long as the process does.
+        self._dispatcher = Loop("liveblog-hub", self._dispatch_next,
+                                unblock=lambda: self._inbox.put(None))
         # Set by relay.init_app; duck-typed (publish, start) so this module stays a leaf.
         self.relay = None
         self.audience = None  # set by audience.init_app; duck-typed (start)
@@ -328,14 +329,20 @@ class Hub:
         self._dispatcher.start()
         self._inbox.put(frame)
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop delivering (frames queued meanwhile stay undelivered); for an app that is done."""
+        self._dispatcher.stop(timeout)
+
     def _dispatch_next(self) -> None:
         # While a frame waits for its gap, wake up in time to try again even if nothing
         # comes, and try again on time even if frames of other stories keep coming.
         timeout = max(0.0, self._next_retry - time.monotonic()) if self._waiting else None
         try:
-            self._dispatch_safely(self._inbox.get(timeout=timeout))
+            frame = self._inbox.get(timeout=timeout)
         except queue.Empty:
-            pass
+            frame = None
+        if frame is not None:  # None: a wake-up from stop()
+            self._dispatch_safely(frame)
         if self._waiting and time.monotonic() >= self._next_retry:
             self.retry_waiting()
 
