@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from desk_support import log_in, post_form
 from sqlalchemy import func, select
 
 from liveblog.extensions import db
+from liveblog.live.hub import Frame
 from liveblog.models import Event, Poll, PollVote
 from liveblog.publishing import polls
 from liveblog.publishing.poll_announcer import PollAnnouncer
@@ -228,6 +230,39 @@ def test_votes_reach_readers_through_the_log_at_most_once_a_second(app, client, 
     later = poll_events(client)
     assert [event["poll"]["tallies"] for event in later] == [[1, 0, 0], [1, 1, 0]]
     assert later[1]["seq"] == later[0]["seq"] + 1
+
+
+def test_an_announcement_reaches_readers_without_waiting_for_the_hubs_thread(app, client,
+                                                                           actions):
+    # The spacing of poll.updated frames is kept where they are written; the one-a-second rule
+    # reaches readers only if the frame leaves then. Here the hub's delivery thread is held up
+    # (as a saturated gevent worker holds it behind blocking SQLite calls for a whole turn of
+    # its loop): the announcer must deliver its frame itself, not queue it behind that thread.
+    poll_id = post_poll(actions)["poll"]["id"]
+    vote(client, poll_id, 0)
+    hub = app.extensions["liveblog.hub"]
+    with app.app_context():
+        story_id = db.session.scalar(select(Event.story_id).limit(1))
+    received = threading.Event()
+    reader = hub.subscribe(story_id, wakeup=received)
+    held, release = threading.Event(), threading.Event()
+
+    def stuck_write(frame) -> bool:
+        held.set()
+        return release.wait(10)
+
+    hub.subscribe(story_id + 1000, write_now=stuck_write)
+    hub.publish(Frame(story_id + 1000, 1, "{}"))
+    assert held.wait(5)
+    try:
+        with app.app_context():
+            assert polls.announce_poll(poll_id) == 0
+        assert received.wait(2), "the poll.updated frame waited for the hub's thread"
+    finally:
+        release.set()
+    hub.stop()  # ends after the queue: the frame's copy there is not delivered again
+    frames = [json.loads(frame.text) for frame in reader.drain()]
+    assert [(f["type"], f["poll"]["tallies"]) for f in frames] == [("poll.updated", [1, 0, 0])]
 
 
 def test_tallies_a_stopped_process_never_announced_reach_readers(app, client, actions, marked):

@@ -324,6 +324,18 @@ class Hub:
         else:
             self.accept(frame)
 
+    def publish_here(self, frame: Frame) -> None:
+        """Hand over a committed frame and, without a relay, deliver it in the caller's thread.
+
+        For background loops whose frames are timed (the poll announcer's one a second): the
+        hub's thread may wait a whole turn of a saturated gevent loop before it runs, and
+        would send frames written a second apart together. A copy met later is dropped.
+        """
+        if self.relay is not None:
+            self.relay.publish(frame)
+        else:
+            self._dispatch_safely(frame)
+
     def accept(self, frame: Frame) -> None:
         """Queue a committed frame for ordered delivery to this process's readers."""
         self._dispatcher.start()

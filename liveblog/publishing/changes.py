@@ -99,8 +99,12 @@ def allocate_seq(story_id: int) -> int:
 
 
 @contextmanager
-def story_change(story_id: int) -> Iterator[Change]:
-    """Lock the story, yield a change to fill, commit, then hand its frames to the hub."""
+def story_change(story_id: int, *, deliver_here: bool = False) -> Iterator[Change]:
+    """Lock the story, yield a change to fill, commit, then hand its frames to the hub.
+
+    `deliver_here`: deliver them in this thread, for a background loop (see Hub.publish_here);
+    a request leaves delivery to the hub's thread and answers at once.
+    """
     session = db.session()
     try:
         story = lock_story(story_id)
@@ -120,7 +124,7 @@ def story_change(story_id: int) -> Iterator[Change]:
         db.session.rollback()
         raise
     metrics.events_published(change.event_types)
-    publish_frames(change.frames)
+    publish_frames(change.frames, deliver_here=deliver_here)
 
 
 def _expire_unlocked(story: Story) -> None:
@@ -133,8 +137,8 @@ def _expire_unlocked(story: Story) -> None:
             session.expire(instance)
 
 
-def publish_frames(frames: Iterable[Frame]) -> None:
-    """Hand committed frames to this process's hub."""
+def publish_frames(frames: Iterable[Frame], *, deliver_here: bool = False) -> None:
+    """Hand committed frames to this process's hub (to deliver in this thread, if asked)."""
     hub = current_app.extensions["liveblog.hub"]
     # With a GRIP edge (live/grip_publisher.py), the committing process publishes there too.
     edge = current_app.extensions.get("liveblog.grip_publisher")
@@ -142,7 +146,10 @@ def publish_frames(frames: Iterable[Frame]) -> None:
     for frame in frames:
         frame.committed_at = committed_at
         try:
-            hub.publish(frame)
+            if deliver_here:
+                hub.publish_here(frame)
+            else:
+                hub.publish(frame)
             if edge is not None:
                 edge.publish(frame)
         except Exception:  # the change is committed; readers catch up from the event log

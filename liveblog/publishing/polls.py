@@ -192,7 +192,9 @@ def announce_poll(poll_id: int) -> float:
     story_id = db.session.scalar(select(Entry.story_id).where(Entry.poll_id == poll_id))
     if story_id is None:
         return 0.0
-    with story_change(story_id) as change:
+    # Delivered by this (background) thread as soon as written, so frames written a second
+    # apart reach readers a second apart (Hub.publish_here).
+    with story_change(story_id, deliver_here=True) as change:
         poll = db.session.get(Poll, poll_id)
         entry = db.session.scalar(select(Entry).where(Entry.poll_id == poll_id))
         if entry.status != EntryStatus.PUBLISHED:
