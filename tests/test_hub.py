@@ -99,6 +99,30 @@ def test_a_stopped_hub_ends_its_delivery_thread():
     assert [f.seq for f in reader.drain()] == [1]
 
 
+def test_a_frame_delivered_here_whose_gap_cannot_be_read_is_tried_again_by_the_hub():
+    # deliver_here runs in a caller's thread (a background loop, the relay's listener); a gap
+    # it cannot read must not wait for the story's next frame, which may never come.
+    outage = ["database down"]
+
+    def load_gap(story_id, after, before):
+        if outage:
+            raise OSError(outage.pop())
+        return [frame(seq) for seq in range(after + 1, before)]
+
+    hub = Hub(load_gap=load_gap)
+    hub.gap_retry_seconds = 0.05
+    woken = threading.Event()
+    reader = hub.subscribe(1, wakeup=woken)
+    hub.deliver_here(frame(1))
+    assert [f.seq for f in reader.drain()] == [1]
+    woken.clear()
+    hub.deliver_here(frame(3))  # seq 2 is in the log, which cannot be read just now
+    assert reader.drain() == []
+    assert woken.wait(5)
+    assert [f.seq for f in reader.drain()] == [2, 3]
+    hub.stop()
+
+
 def test_close_all_sends_readers_away_including_ones_that_arrive_late():
     hub = Hub()
     woken = threading.Event()

@@ -14,9 +14,13 @@ from contextlib import ExitStack
 import pytest
 import redis
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 from test_live import assert_silent, close_code, raw_websocket
 from websockets.sync.client import connect
 
+from liveblog.extensions import db
+from liveblog.live.hub import Frame
+from liveblog.models import Story
 from liveblog.ops.demo import DEMO_SLUG
 
 # The fixtures: redis_server, two_processes, gunicorn_workers.
@@ -199,6 +203,42 @@ def test_a_failed_publish_still_reaches_readers_on_the_other_process(two_process
         assert_silent(on_b, 0.1)
     assert counted(PUBLISH_FAILURES) == publish_failures + 1
     assert counted(FALLBACKS) == fallbacks and b.relay.subscribed.is_set()
+
+
+def test_a_poll_announcement_reaches_the_other_process_without_its_hubs_thread(two_processes):
+    # Poll frames are written a second apart; each hand-over to another thread can wait a turn
+    # of a saturated gevent loop, and bunch them. So the announcer PUBLISHes from its own
+    # thread, and the listener delivers what it hears itself: here B's hub thread is held.
+    (a, b), token = two_processes
+    create_story(a, token)
+    hub = b.app.extensions["liveblog.hub"]
+    with b.app.app_context():
+        story_id = db.session.scalar(select(Story.id).filter_by(slug=SLUG))
+    received = threading.Event()
+    reader = hub.subscribe(story_id, wakeup=received)
+    assert b.relay.subscribed.wait(WAIT)
+    held, release = threading.Event(), threading.Event()
+    hub.subscribe(story_id + 1000, write_now=lambda frame: held.set() or release.wait(10))
+    hub.accept(Frame(story_id + 1000, 1, "{}"))
+    assert held.wait(WAIT)
+    client, frames = a.app.test_client(), []
+    try:
+        entry = client.post(f"/api/stories/{SLUG}/entries", headers={
+            "Authorization": f"Bearer {token}"}, json={"body": "<p>Who?</p>", "poll": {
+                "question": "Who wins?", "options": ["Reds", "Blues"]}}).get_json()
+        assert client.post(f"/api/polls/{entry['poll']['id']}/votes",
+                           json={"option": 1, "voter": "a-reader-token-0123456789"}
+                           ).status_code == 201
+        deadline = time.monotonic() + 2.0  # A's announcer runs at once: nothing was told yet
+        while "poll.updated" not in [frame["type"] for frame in frames]:
+            assert received.wait(max(0.0, deadline - time.monotonic())), \
+                f"only {frames} reached B's reader while B's hub thread was busy"
+            received.clear()
+            frames += [json.loads(frame.text) for frame in reader.drain()]
+    finally:
+        release.set()
+    assert [(f["type"], f["seq"]) for f in frames] == [("entry.created", entry["seq"]),
+                                                       ("poll.updated", entry["seq"] + 1)]
 
 
 @pytest.mark.parametrize("path", ["redis", "log"])

@@ -325,16 +325,23 @@ class Hub:
             self.accept(frame)
 
     def publish_here(self, frame: Frame) -> None:
-        """Hand over a committed frame and, without a relay, deliver it in the caller's thread.
+        """Hand over a committed frame without going through another of this process's threads.
 
-        For background loops whose frames are timed (the poll announcer's one a second): the
-        hub's thread may wait a whole turn of a saturated gevent loop before it runs, and
-        would send frames written a second apart together. A copy met later is dropped.
+        For background loops whose frames are timed (the poll announcer's one a second): in a
+        saturated gevent worker each hand-over to another thread may wait a whole turn of the
+        loop, and frames written a second apart would reach readers together.
         """
         if self.relay is not None:
-            self.relay.publish(frame)
+            self.relay.publish_here(frame)
         else:
-            self._dispatch_safely(frame)
+            self.deliver_here(frame)
+
+    def deliver_here(self, frame: Frame) -> None:
+        """Deliver a frame in the caller's thread; a copy met later is dropped (dispatch)."""
+        self._dispatch_safely(frame)
+        if self._waiting:  # a gap could not be read: the hub's thread tries again on time
+            self._dispatcher.start()
+            self._inbox.put(None)
 
     def accept(self, frame: Frame) -> None:
         """Queue a committed frame for ordered delivery to this process's readers."""

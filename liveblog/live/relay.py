@@ -1,12 +1,13 @@
 """Redis fan-out: every process hears every committed frame; without Redis, it reads the log.
 
-Publishing sends one PUBLISH per event, from a sender loop, so a request never waits on Redis;
-a frame whose PUBLISH fails goes to this process's own hub at once. Each process with readers
-runs a listener loop that hands what it hears to its hub, which keeps per-story order and fills
-gaps from the event log. The log stays the source of truth: after each (re)subscription, every
-`check_interval` while subscribed (so an event whose PUBLISH failed in another process still
-comes), and every `poll_interval` while Redis is unreachable, the relay reads from it the newest
-event of each story read here that the hub has not delivered yet.
+Publishing sends one PUBLISH per event, from a sender loop, so a request never waits on Redis
+(a background loop's timed frame is PUBLISHed from its own thread: publish_here); a frame whose
+PUBLISH fails goes to this process's own hub at once. Each process with readers runs a listener
+loop that delivers what it hears to its readers itself, through the hub, which keeps per-story
+order and fills gaps from the event log. The log stays the source of truth: after each
+(re)subscription, every `check_interval` while subscribed (so an event whose PUBLISH failed in
+another process still comes), and every `poll_interval` while Redis is unreachable, the relay
+reads from it the newest event of each story read here that the hub has not delivered yet.
 """
 
 from __future__ import annotations
@@ -95,6 +96,15 @@ class Relay:
         self._sender.start()
         self._outbox.put(frame)
 
+    def publish_here(self, frame: Frame) -> None:
+        """PUBLISH a committed frame from the caller's thread (a background loop's, which may
+        wait on Redis); if that fails, this process's readers get it at once all the same."""
+        try:
+            self.client.publish(self.channel, _message(frame))
+        except RedisError:
+            metrics.REDIS_PUBLISH_FAILURES.inc()
+            self.hub.deliver_here(frame)  # other processes read it from the log
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the three loops, each within `timeout`, and close the connections."""
         for loop in (self._listener, self._checker, self._sender):
@@ -138,11 +148,8 @@ class Relay:
         frame = self._outbox.get()
         if frame is None:
             return  # put there by stop()
-        message = json.dumps({"story_id": frame.story_id, "seq": frame.seq,
-                              "text": frame.text, "committed_at": frame.committed_at},
-                             separators=(",", ":"))
         try:
-            self.client.publish(self.channel, message)
+            self.client.publish(self.channel, _message(frame))
             self._publish_failing = False
         except RedisError as error:
             metrics.REDIS_PUBLISH_FAILURES.inc()
@@ -203,8 +210,10 @@ class Relay:
     def _receive(self, data: bytes) -> None:
         message = json.loads(data)
         metrics.REDIS_FRAMES_RECEIVED.inc()
-        # A message from a process still on the older format carries no commit time: 0.
-        self.hub.accept(Frame(message["story_id"], message["seq"], message["text"],
+        # Delivered by this thread, not handed to the hub's: one wait fewer for a turn of a
+        # busy gevent loop between Redis and the readers. A message from a process still on
+        # the older format carries no commit time: 0.
+        self.hub.deliver_here(Frame(message["story_id"], message["seq"], message["text"],
                               committed_at=message.get("committed_at", 0.0)))
 
     def _fall_back(self, error: Exception) -> None:
@@ -221,3 +230,8 @@ class Relay:
             metrics.REDIS_POLLS.inc()
         except SQLAlchemyError:
             pass  # the database is down too: counted and logged once per outage; next time
+
+
+def _message(frame: Frame) -> str:
+    return json.dumps({"story_id": frame.story_id, "seq": frame.seq, "text": frame.text,
+                       "committed_at": frame.committed_at}, separators=(",", ":"))
