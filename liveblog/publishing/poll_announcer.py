@@ -1,9 +1,10 @@
-"""Coalesces votes into `poll.updated` frames: one a second per poll, and always the last.
+"""Coalesces votes into `poll.updated` frames: at most one a second per poll, always the last.
 
 A vote marks its poll dirty and returns; this process's loop announces each dirty poll at
-once if its last frame is a second old, else when it will be, so a burst of votes costs its
-readers one frame a second and the final tallies always follow the last vote. The one-a-second
-rule itself is kept in the database (polls.announce_poll), so it holds across processes.
+once if its last frame is old enough (polls.ANNOUNCE_EVERY), else when it will be, so a burst
+of votes costs its readers at most one frame a second and the final tallies always follow the
+last vote. The rule itself is kept in the database (polls.announce_poll), so it holds across
+processes, and the loop delivers each frame as it writes it (Hub.publish_here).
 """
 
 from __future__ import annotations

@@ -33,9 +33,11 @@ from liveblog.models import (
 from liveblog.publishing.changes import Change, story_change
 from liveblog.publishing.validation import poll_fields
 
-# However fast votes come, a poll's readers get at most one frame a second: written 1.1 s apart,
-# so the few milliseconds frames may take on their way do not bring two into one second.
-ANNOUNCE_EVERY = timedelta(seconds=1.1)
+# However fast votes come, a poll's readers get at most one frame a second: written 1.5 s apart.
+# The margin is for the way: with several workers a frame crosses Redis to the reader's process,
+# whose listener may wait for a turn of a saturated gevent loop, so one frame can take a few
+# hundred milliseconds longer than the next (measured: up to 0.19 s; docs/benchmarks.md).
+ANNOUNCE_EVERY = timedelta(seconds=1.5)
 
 
 def attach_poll(entry: Entry, fields: dict) -> None:
