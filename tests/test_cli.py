@@ -20,6 +20,8 @@ def test_create_user_from_stdin_and_a_token(app, runner):
     with app.app_context():
         user = db.session.scalar(select(User).filter_by(email="ann@example.org"))
         assert user.check_password("long enough password") and user.role == "editor"
+        # scrypt, deliberately slow (the suite's own users share a cheap hash: tests/servers.py)
+        assert user.password_hash.startswith("scrypt:")
         assert user_for_token(token).id == user.id
     again = runner.invoke(args=["users", "create", "ann@example.org", "--name", "A",
                                 "--password-stdin"], input="long enough password\n")
