@@ -20,6 +20,8 @@ HASH_LENGTH = 12
 # together. A page's import map sends each plain URL to the fingerprinted one instead. The
 # folders of each part's modules: the reader pages use static/js, the desk both.
 MODULE_FOLDERS = {"reader": ("js",), "desk": ("js", "desk")}
+# Each file's hash by (path, size, mtime): one per process, whatever the number of apps in it.
+_HASHES: dict[tuple[str, int, int], str] = {}
 
 
 def fingerprint(filename: str) -> str | None:
@@ -28,13 +30,12 @@ def fingerprint(filename: str) -> str | None:
     if path is None or not os.path.isfile(path):
         return None
     stat = os.stat(path)
-    known = current_app.extensions.setdefault("liveblog.assets", {})
     # Keyed on size and mtime too, so an edited file gets a new hash without a restart.
-    key = (filename, stat.st_size, stat.st_mtime_ns)
-    if key not in known:
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
         with open(path, "rb") as handle:
-            known[key] = hashlib.sha256(handle.read()).hexdigest()[:HASH_LENGTH]
-    return known[key]
+            _HASHES[key] = hashlib.sha256(handle.read()).hexdigest()[:HASH_LENGTH]
+    return _HASHES[key]
 
 
 def add_version(endpoint: str, values: dict) -> None:
