@@ -22,7 +22,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from liveblog.api import schemas
 from liveblog.api.openapi import ERRORS, build_spec
+from liveblog.api.questions import QUESTION_BLANK
+from liveblog.content.sanitize import remove_forbidden_characters
 from liveblog.models import Entry
 
 # Fuzzing: derandomized, with a few examples per operation, so runs are short and repeatable.
@@ -470,3 +473,20 @@ def test_the_spec_and_the_server_agree_on_what_describes_a_cover(client, actions
     response = client.patch("/api/stories/storm", headers=actions.headers(),
                             json={"cover_url": "https://example.org/harbour.jpg", "cover_alt": alt})
     assert (response.status_code == 200) is described, response.get_json()
+
+
+# Every character the server drops from text (content/sanitize.py), one from each kind and every
+# plane's last two: a text of only these is blank to the server, so the spec must say so too.
+DROPPED = ["\x01", "\x1f", "\x7f", "\x85", "\x9f", "\ufdd0", "\ufdef", "\ufffe", "\uffff",
+           *(chr(plane << 16 | last) for plane in range(1, 17) for last in (0xFFFE, 0xFFFF))]
+
+
+@pytest.mark.parametrize("blank", [schemas.BLANK, QUESTION_BLANK], ids=["text", "question"])
+def test_the_spec_calls_blank_a_text_of_characters_the_server_drops(blank):
+    # Schemathesis found an answer of U+9FFFE alone: the spec let it through, the server (which
+    # drops it) refused the poll as having an empty answer.
+    for character in DROPPED:
+        assert remove_forbidden_characters(character) == ""
+        assert re.fullmatch(blank["pattern"], f" {character}{character} "), hex(ord(character))
+    assert not re.fullmatch(blank["pattern"], "\ufdd0a\U0009fffe")
+    assert not re.fullmatch(f"[\\s\\S]*{schemas.VISIBLE}[\\s\\S]*", "".join(DROPPED))

@@ -193,12 +193,11 @@ STORY_LINKS = _links(
 ENTRY_LINKS = _links(getEntry=THE_ENTRY, updateEntry=AT_VERSION, deleteEntry=AT_VERSION)
 
 # Rules across fields, which marshmallow checks in code and JSON Schema states with if/then.
-INVISIBLE = r"\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff"
 ARCHIVED = {"properties": {"archived": {"const": True}}, "required": ["archived"]}
 ENDED = {"properties": {"status": {"const": "ended"}}}
 COVER = {"properties": {"cover_url": {"type": "string", "minLength": 1}}, "required": ["cover_url"]}
 # A description must keep a character once cleaned: tags, spaces and control characters go.
-SEEN = r"[^\s<>" + INVISIBLE + "]"
+SEEN = r"[^\s<>" + schemas.INVISIBLE + "]"
 DESCRIBED = {"properties": {"cover_alt": {"type": "string", "pattern": SEEN}},
              "required": ["cover_alt"]}
 STORY_RULES = [{"if": COVER, "then": DESCRIBED}]

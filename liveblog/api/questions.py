@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request
 from flask_limiter.util import get_remote_address
 from marshmallow import Schema, fields, validate
 
-from liveblog.api.schemas import HAS_NUL, RequestSchema, Text
+from liveblog.api.schemas import HAS_NUL, INVISIBLE, RequestSchema, Text
 from liveblog.api.views import _json_body, _story
 from liveblog.publishing.questions import (
     EMAIL_CHARS,
@@ -64,8 +64,7 @@ def _more_links_than(count: int) -> dict:
 # Bidi controls go too (publishing/questions.py), so a question needs one character beyond them.
 QUESTION_BLANK = {
     "type": "string",
-    "pattern": "^[\\s\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069"
-               "\\ufdd0-\\ufdef\\ufffe\\uffff]*$",
+    "pattern": rf"^[\s\u202a-\u202e\u2066-\u2069{INVISIBLE}]*$",
 }
 
 

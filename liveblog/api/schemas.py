@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from liveblog.content.labels import ALLOWED_DIRECTIVES, zone_names
+from liveblog.content.sanitize import NONCHARACTERS
 from liveblog.database import MAX_INTEGER
 from liveblog.errors import Invalid
 from liveblog.models import EntryStatus, EventType, StoryStatus
@@ -31,16 +32,17 @@ from liveblog.publishing.validation import (
 # Said as what a text must not be: a pattern to match makes generators (schemathesis's coverage
 # phase) build matches as long as maxLength allows, a minute for a 100,000-character body.
 HAS_NUL = {"type": "string", "pattern": r"\u0000"}
+# What the server drops from text (content/sanitize.py): controls and noncharacters, as a class.
+INVISIBLE = r"\u0000-\u001f\u007f-\u009f" + NONCHARACTERS
 # Control characters and noncharacters are dropped and spaces trimmed (validation.py), so a
 # title or body needs one character that survives.
-BLANK = {"type": "string", "pattern": r"^[\s\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]*$"}
+BLANK = {"type": "string", "pattern": rf"^[\s{INVISIBLE}]*$"}
 NUL_OR_BLANK = {"anyOf": [BLANK, HAS_NUL]}
 # What the spec states of formats the server checks in code (validation.py, labels.py).
 WEB_ADDRESS = r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/?#][!-~]*)?"
 COVER_URL = rf"^(?:{WEB_ADDRESS}|/(?!/)[!-~]*)?$"
 FEATURED_URL = rf"^(?:{WEB_ADDRESS})?$"
 # A character that survives cleaning (validation.py drops controls and noncharacters).
-INVISIBLE = r"\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff"
 VISIBLE = rf"[^\s{INVISIBLE}]"
 LABEL_FORMAT = (
     rf"^(?=[\s\S]*{VISIBLE})(?:[^%\u0000]|%[{''.join(sorted(ALLOWED_DIRECTIVES))}])*$"
