@@ -99,11 +99,7 @@ class Relay:
     def publish_here(self, frame: Frame) -> None:
         """PUBLISH a committed frame from the caller's thread (a background loop's, which may
         wait on Redis); if that fails, this process's readers get it at once all the same."""
-        try:
-            self.client.publish(self.channel, _message(frame))
-        except RedisError:
-            metrics.REDIS_PUBLISH_FAILURES.inc()
-            self.hub.deliver_here(frame)  # other processes read it from the log
+        self._publish(frame, fallback=self.hub.deliver_here)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the three loops, each within `timeout`, and close the connections."""
@@ -148,6 +144,11 @@ class Relay:
         frame = self._outbox.get()
         if frame is None:
             return  # put there by stop()
+        self._publish(frame, fallback=self.hub.accept)
+
+    def _publish(self, frame: Frame, fallback) -> None:
+        # On failure this process's readers need not wait for anything (`fallback` hands the
+        # frame to the hub); other processes read it from the log.
         try:
             self.client.publish(self.channel, _message(frame))
             self._publish_failing = False
@@ -157,7 +158,7 @@ class Relay:
                 log.warning("Redis PUBLISH failed (%s); other processes will read the "
                             "event log", error)
             self._publish_failing = True
-            self.hub.accept(frame)  # this process's readers need not wait for anything
+            fallback(frame)
 
     def _listen_once(self) -> None:
         # Relays frames until Redis fails or the relay stops; the log is read meanwhile. A bad
@@ -214,7 +215,7 @@ class Relay:
         # busy gevent loop between Redis and the readers. A message from a process still on
         # the older format carries no commit time: 0.
         self.hub.deliver_here(Frame(message["story_id"], message["seq"], message["text"],
-                              committed_at=message.get("committed_at", 0.0)))
+                                    committed_at=message.get("committed_at", 0.0)))
 
     def _fall_back(self, error: Exception) -> None:
         if not self._outage:
