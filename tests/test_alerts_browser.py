@@ -234,3 +234,29 @@ def test_a_click_with_no_tab_of_the_story_opens_the_entrys_deep_link(actions, ne
     # handler asked for the deep link and nothing else.
     assert clicked["failedToOpen"] == ["InvalidAccessError: Not allowed to open a window."]
     assert reader.url == f"{live_server}/stories/floods"
+
+
+# Counts the page's permission requests and answers as a reader who says no would.
+COUNT_PERMISSION_REQUESTS = """
+window.__asked = 0;
+Notification.requestPermission = async () => { window.__asked += 1; return "denied"; };
+"""
+
+
+def test_the_permission_is_asked_only_when_the_reader_clicks(actions, new_page):
+    actions.create_story()
+    actions.post_entry(headline="Bridge closed", pinned=True)
+    reader = new_page()
+    reader.add_init_script(COUNT_PERMISSION_REQUESTS)
+    reader.goto("/stories/storm")
+    button = reader.get_by_role("button", name="Notify me of key updates")
+    expect(button).to_be_visible()
+    # The page has loaded and its scripts have run: nothing has asked yet.
+    reader.wait_for_load_state("load")
+    assert reader.evaluate("window.__asked") == 0
+    button.click()
+    expect(reader.locator("#alerts-status")).not_to_be_empty(timeout=SERVER)
+    assert reader.evaluate("window.__asked") == 1
+    # Refused: alerts stay off, and nothing was stored.
+    expect(button).to_have_attribute("aria-pressed", "false")
+    assert stored_endpoints(actions.app) == []

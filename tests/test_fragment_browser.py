@@ -155,3 +155,36 @@ def test_an_included_fragments_script_words_follow_its_storys_language(browser_p
         assert page.errors == []
     finally:
         host.close()
+
+
+def test_the_desks_teaser_code_on_a_host_page_keeps_its_newest_n_live(browser_page, live_server,
+                                                                       actions):
+    from playwright.sync_api import expect
+
+    # The loader's teaser code as the desk's embed box gives it (data-liveblog-limit), on
+    # another site's page: embed.js asks for the teaser, which then follows the story.
+    actions.create_story()
+    older, newer = (actions.post_entry(body=f"<p>Storm {n}</p>") for n in range(2))
+    actions.post_entry(body="<p>Storm 2</p>")
+    host = serve_host_page((
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Home</title></head>'
+        f'<body><h1>Home</h1><div data-liveblog="{live_server}/stories/storm" '
+        'data-liveblog-limit="2">Storm watch</div>'
+        f'<script async src="{live_server}/static/embed.js"></script></body></html>').encode())
+    page = browser_page
+    try:
+        page.goto(next(host))
+        expect(page.locator("iframe")).to_have_attribute(
+            "src", f"{live_server}/stories/storm/embed?limit=2")
+        frame = page.frame_locator("iframe")
+        shown = frame.locator("#entries > .entry")
+        expect(shown).to_have_count(2, timeout=5000)
+        expect(frame.locator(f"#entry-{older['id']}")).to_have_count(0)
+        expect(frame.locator("#order-toggle")).to_be_attached(timeout=5000)
+        actions.post_entry(body="<p>Landfall</p>", headline="Landfall")
+        expect(shown.first).to_contain_text("Landfall", timeout=5000)
+        expect(shown).to_have_count(2)
+        expect(frame.locator(f"#entry-{newer['id']}")).to_have_count(0)
+        assert page.errors == []
+    finally:
+        host.close()
