@@ -9,7 +9,7 @@ import csv
 import io
 import os
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -112,6 +112,11 @@ def test_known_visits_are_counted_exactly_without_cookies_or_traces(
         assert trace not in stored
 
 
+def epoch(iso: str) -> float:
+    """An ISO time from the API or the CSV in seconds since the epoch, as the chart plots it."""
+    return datetime.fromisoformat(iso).timestamp()
+
+
 def _seed_audience(app) -> None:
     """Two hours of readers sampled every 10 s, entries published along the way, their reach."""
     with app.app_context():
@@ -172,7 +177,10 @@ def test_the_desk_chart_renders_and_the_csv_and_api_match_it(new_page, actions, 
     assert page.evaluate("window.__violations") == []  # uPlot lives within the desk's CSP
     plotted = page.evaluate("JSON.parse(document.getElementById('analytics-data').textContent)")
     assert plotted["readers"] == [sample["readers"] for sample in api["readers"]]
-    assert len(plotted["entries"]) == len(api["entries"]) == 4
+    assert plotted["times"] == [epoch(sample["at"]) for sample in api["readers"]]
+    # Each entry's mark stands where the API says it was published.
+    assert plotted["entries"] == [epoch(entry["published_at"]) for entry in api["entries"]]
+    assert len(plotted["entries"]) == 4
     expect(page.locator("#analytics-peak")).to_contain_text(f"{api['peak']['readers']} readers")
     if os.path.exists(AXE):  # make test-tools fetches axe-core
         with open(AXE) as source:
@@ -198,11 +206,45 @@ def test_the_desk_chart_renders_and_the_csv_and_api_match_it(new_page, actions, 
     with page.expect_download() as download:
         page.click("#analytics-csv")
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
-    assert [int(row["readers"]) for row in rows if row["section"] == "readers"] == \
-        plotted["readers"]
+    assert [(epoch(row["time"]), int(row["readers"])) for row in rows
+            if row["section"] == "readers"] == \
+        list(zip(plotted["times"], plotted["readers"], strict=True))
     assert [(row["name"], int(row["views"]), int(row["uniques"])) for row in rows
             if row["section"] == "referrer"] == \
         [(source["host"], source["views"], source["uniques"]) for source in api["referrers"]]
     assert [(int(row["connected"]), int(row["seen"])) for row in rows
             if row["section"] == "entry"] == \
         [(entry["connected"], entry["seen"]) for entry in api["entries"]]
+
+
+# The fill under the readers' line in one column of the plot: the pixels blue enough to be it.
+FILL_IN_COLUMN = """(fraction) => {
+  const canvas = document.querySelector('#readers-chart canvas');
+  const x = Math.round(canvas.width * fraction);
+  const pixels = canvas.getContext('2d').getImageData(x, 0, 1, canvas.height).data;
+  let filled = 0;
+  for (let i = 0; i < pixels.length; i += 4) {
+    if (pixels[i + 3] > 0 && pixels[i + 2] > pixels[i] + 50) filled++;
+  }
+  return filled;
+}"""
+
+
+def test_the_chart_holds_each_sample_until_the_next_so_an_empty_hour_reads_zero(
+        new_page, actions, app):
+    # The sampler stores a 0 once when the last reader leaves and nothing while nobody reads:
+    # drawn as a line from sample to sample, an hour without readers would read as a slow rise.
+    actions.create_story("storm", status="live")
+    with app.app_context():
+        story = db.session.scalar(db.select(Story).filter_by(slug="storm"))
+        start = utcnow().replace(microsecond=0) - timedelta(hours=2)
+        for seconds, readers in ((0, 40), (10, 0), (3600, 40), (3610, 0)):
+            db.session.add(AudienceSample(story_id=story.id, readers=readers,
+                                          taken_at=start + timedelta(seconds=seconds)))
+        db.session.commit()
+    actions.create_user("admin@example.org", Role.ADMIN)
+    page = log_in(new_page(viewport={"width": 1280, "height": 900}), "admin@example.org")
+    page.goto("/admin/stories/storm/analytics")
+    expect(page.locator("#readers-chart")).to_have_attribute("data-rendered", "true")
+    # Halfway through the hour nobody read: the readers' line lies on 0, nothing under it.
+    assert page.evaluate(FILL_IN_COLUMN, 0.5) < 10

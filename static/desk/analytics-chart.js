@@ -75,6 +75,10 @@
         stroke: "#1565c0",
         fill: "rgba(21, 101, 192, 0.12)",
         width: 2,
+        // A sample holds until the next: the sampler stores a 0 once when the last reader
+        // leaves and nothing while nobody reads, so a line between samples would draw an
+        // empty hour as a slow rise.
+        paths: window.uPlot.paths.stepped({ align: 1 }),
         points: { show: data.times.length < 60 },
       },
     ],
