@@ -123,11 +123,11 @@ def test_no_cookie_is_set_and_nothing_of_the_reader_is_stored(app, client, story
     assert "Set-Cookie" not in beacon.headers
     view(client, kind="embed", source="blog.example", headers={"DNT": "0"})
     with app.app_context():
-        tables = [name for name in ANALYTICS_TABLES if db.inspect(db.engine).has_table(name)]
-        assert "visit_counts" in tables
+        tables = db.inspect(db.engine).get_table_names()  # every table, not only analytics'
+        assert set(ANALYTICS_TABLES) <= set(tables)
         stored = " ".join(
             repr(tuple(row)) for name in tables
-            for row in db.session.execute(text(f"SELECT * FROM {name}")))
+            for row in db.session.execute(text(f'SELECT * FROM "{name}"')))
     assert "news.example.com" in stored  # the scan reads the rows...
     for secret in (ADDRESS, AGENT, "visits-test-agent", "203.0.113"):
         assert secret not in stored  # ...and none holds the address or user agent
