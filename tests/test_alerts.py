@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import urllib.request
 
 import pytest
 from cryptography.exceptions import InvalidSignature
 from push_support import PushService, unb64url, verify_vapid
 from py_vapid import Vapid
+from servers import Gunicorn, seed
 from sqlalchemy import func, select
 
 from liveblog.alerts import Deliverer, vapid
 from liveblog.alerts.keys import KEY_FILE
 from liveblog.extensions import db
 from liveblog.models import PushAlert, PushSubscription
+from liveblog.ops.demo import DEMO_SLUG
 
 SUBSCRIPTIONS = "/api/stories/storm/push-subscriptions"
 
@@ -322,3 +326,39 @@ def test_the_push_settings_come_from_the_environment(monkeypatch, tmp_path):
     assert config["PUSH_VAPID_SUBJECT"] == "mailto:alerts@news.example"
     monkeypatch.delenv("PUSH_SENDERS")
     assert from_environment(str(tmp_path))["PUSH_SENDERS"] == 8  # subscriptions sent at once
+
+
+# One engine: the subject is the server process (`make run`'s gunicorn and its gevent worker),
+# not the database.
+@pytest.mark.databases("sqlite")
+@pytest.mark.slow
+def test_a_gunicorn_worker_sends_the_alert_outside_the_request(tmp_path, empty_database_url):
+    env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
+           "DATABASE_URL": empty_database_url, "PUSH_ALLOW_LOCAL": "1"}
+    token = seed(env)
+    service = PushService()
+    try:
+        with Gunicorn(env, str(tmp_path / "gunicorn.log")) as server:
+            def call(path: str, body: dict, token: str | None = None) -> int:
+                headers = {"Content-Type": "application/json"}
+                if token:
+                    headers["Authorization"] = f"Bearer {token}"
+                request = urllib.request.Request(server.base + path, method="POST",
+                                                 data=json.dumps(body).encode(), headers=headers)
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    return answer.status
+
+            assert call(f"/api/stories/{DEMO_SLUG}/push-subscriptions",
+                        service.subscription()) == 201
+            assert call(f"/api/stories/{DEMO_SLUG}/entries",
+                        {"headline": "Bridge closed", "body": "<p>Both lanes.</p>",
+                         "pinned": True}, token) == 201
+            # The worker's own background loop sends it: no test code runs a pass.
+            [message] = service.wait_for(1, timeout=20)
+            assert message.status == 201 and message.json()["title"] == "Bridge closed"
+            assert message.json()["url"].startswith(f"/stories/{DEMO_SLUG}/entries/")
+        # The server made its VAPID key in its instance folder, private to it.
+        key = tmp_path / "instance" / KEY_FILE
+        assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    finally:
+        service.close()
