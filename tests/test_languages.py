@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -298,3 +299,19 @@ def test_no_template_writes_a_word_outside_gettext():
             if words:
                 left[os.path.join(folder, name)] = words
     assert not left, f"words outside gettext: {left}"
+
+
+def test_every_word_the_reader_scripts_ask_for_is_on_a_translated_page(actions, client):
+    # A script asks strings.js for a word by key with its English beside it: a key the page's
+    # JSON block lacks would show that English on an Arabic page, and no catalogue test sees it.
+    asked = set()
+    folder = os.path.join(ROOT, "static", "js")
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name), encoding="utf-8") as script:
+            asked |= set(re.findall(r'\b(?:t|tn|pluralForm)\(\s*"(\w+)"', script.read()))
+    assert len(asked) > 20, asked
+    actions.create_story("arabic", language="ar")
+    page = client.get("/stories/arabic").get_data(as_text=True)
+    block = page.split('<script type="application/json" id="reader-strings">', 1)[1]
+    words = json.loads(block.split("</script>", 1)[0])
+    assert not asked - set(words), f"missing from the page's words: {sorted(asked - set(words))}"
