@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from urllib.request import Request, urlopen
 
 import pytest
 from redis.exceptions import RedisError
@@ -20,7 +22,8 @@ from liveblog.analytics import audience, samples
 from liveblog.analytics.samples import Sampler, period_start, record
 from liveblog.config import normalise_database_url
 from liveblog.extensions import db
-from liveblog.models import AudienceSample, Event, Story
+from liveblog.metrics import OPEN_READERS_NAME
+from liveblog.models import AudienceSample, Event, Role, Story
 from liveblog.ops.demo import DEMO_SLUG
 
 # The fixtures: redis_server, two_processes.
@@ -157,24 +160,25 @@ def sampled(two_processes):
         process.app.extensions["liveblog.audience"].stop()
 
 
-def test_samples_of_two_processes_match_the_readers_connected(sampled):
-    a, b, storm = sampled
-    processes = (a, b)
-    timeline = [(0.0, 0)]  # (when, readers connected in both processes from then on)
+def follow_readers(open_reader, wait_held) -> list[tuple[float, int]]:
+    """Open and close readers on two processes, holding each state for three sample periods.
+
+    One reader on the first, two on the second (the peak: 3), then one and two closed.
+    `open_reader(process)` gives a reader's connection; `wait_held(process, n)` waits until that
+    process's hub holds n. The timeline: (when, readers connected in both) from each change on.
+    """
+    timeline = [(0.0, 0)]
     open_readers: list[list] = [[], []]  # per process
 
     def change(process: int, opened: int) -> None:
-        # Open (or close) readers on one process one at a time; note when its hub holds each.
-        url = processes[process].url
         for _ in range(abs(opened)):
             if opened > 0:
                 reader = ExitStack()  # one per reader, to close them one by one
-                reader.enter_context(connect(ws_url(url)))
+                reader.enter_context(open_reader(process))
                 open_readers[process].append(reader)
             else:
                 open_readers[process].pop().close()
-            wait_for_readers(processes[process].app.extensions["liveblog.hub"], storm,
-                             len(open_readers[process]))
+            wait_held(process, len(open_readers[process]))
             timeline.append((time.time(), sum(len(held) for held in open_readers)))
 
     def hold() -> None:
@@ -194,9 +198,12 @@ def test_samples_of_two_processes_match_the_readers_connected(sampled):
         for held in open_readers:
             for reader in held:
                 reader.close()
-    with a.app.app_context():
-        samples = audience.readers_over_time(storm)
-        top = audience.peak(storm)
+    return timeline
+
+
+def assert_samples_follow(timeline: list[tuple[float, int]], samples: list, top: tuple) -> None:
+    """Each sample says what was connected within a period of it, every state held was
+    sampled in order, one row per period, and the peak is 3 readers when the third came."""
 
     def connected_around(moment: float) -> set[int]:
         # The counts connected at any time within one sample period of the moment.
@@ -225,47 +232,68 @@ def test_samples_of_two_processes_match_the_readers_connected(sampled):
     assert abs(peak_at.replace(tzinfo=UTC).timestamp() - reached) <= PERIOD + LATE
 
 
-def stored_samples(url: str) -> list[tuple[datetime, int]]:
-    """The demo story's samples, read straight from the database another process writes."""
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return list(connection.execute(text(
-                "SELECT taken_at, readers FROM audience_samples ORDER BY taken_at")).all())
-    finally:
-        engine.dispose()
+def test_samples_of_two_processes_match_the_readers_connected(sampled):
+    a, b, storm = sampled
+    processes = (a, b)
+    timeline = follow_readers(
+        lambda process: connect(ws_url(processes[process].url)),
+        lambda process, count: wait_for_readers(
+            processes[process].app.extensions["liveblog.hub"], storm, count))
+    with a.app.app_context():
+        samples = audience.readers_over_time(storm)
+        top = audience.peak(storm)
+    assert_samples_follow(timeline, samples, top)
 
 
-def wait_for_sample(url: str, readers: int) -> list[tuple[datetime, int]]:
-    """Wait (bounded) until the newest stored sample says `readers`; every sample by then."""
-    deadline = time.monotonic() + 15  # two workers booting on a busy machine sample late
-    while not (samples := stored_samples(url)) or samples[-1][1] != readers:
-        assert time.monotonic() < deadline, f"no sample of {readers} readers: {samples}"
-        time.sleep(0.1)  # another process writes them: nothing to await
-    return samples
+def readers_held(base: str, story: int) -> int:
+    """The readers of a story a server's workers hold, as its /metrics page says."""
+    with urlopen(f"{base}/metrics", timeout=5) as answer:
+        body = answer.read().decode()
+    return round(sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+                     if line.startswith(OPEN_READERS_NAME + "{") and f'story="{story}"' in line))
 
 
-# One engine: the subject is gunicorn's workers starting their samplers, not the database.
+def wait_until_held(base: str, story: int, count: int) -> None:
+    """Wait (bounded) until a server's workers hold `count` readers of the story."""
+    deadline = time.monotonic() + 15
+    while readers_held(base, story) != count:
+        assert time.monotonic() < deadline, f"{base} never held {count} readers"
+        time.sleep(0.02)  # another process subscribes them: nothing to await
+
+
+# One engine: the subject is separate server processes sampling together, not the database.
 @pytest.mark.databases("postgresql")
 @pytest.mark.slow
-def test_gunicorn_workers_sample_their_readers(tmp_path, redis_server, empty_database_url):
-    env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
-           "DATABASE_URL": empty_database_url, "REDIS_URL": redis_server.url,
-           "AUDIENCE_SAMPLE_SECONDS": "0.5", "AUDIENCE_REPORT_SECONDS": "0.2"}
-    seed(env)
-    url = normalise_database_url(empty_database_url)
-    with Gunicorn(env, str(tmp_path / "gunicorn.log"), workers=2) as server, ExitStack() as stack:
-        readers = [ExitStack() for _ in range(3)]
-        for reader in readers:
-            reader.enter_context(connect(ws_url(server.base, DEMO_SLUG)))
-            stack.callback(reader.close)
-        wait_for_sample(url, 3)
-        readers.pop().close()
-        wait_for_sample(url, 2)
-        for reader in readers:
-            reader.close()
-        samples = wait_for_sample(url, 0)
-    assert max(readers for _, readers in samples) == 3
-    times = [taken_at for taken_at, _ in samples]
-    assert len(set(times)) == len(times)  # two workers, one row per period
-    assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
+def test_two_server_processes_sample_the_readers_connected(tmp_path, redis_server,
+                                                           empty_database_url):
+    # Two gunicorn masters, one gevent worker each, on one database and one Redis: the readers
+    # each process holds are known exactly, which workers of one master would not tell us.
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("PROMETHEUS_MULTIPROC_DIR", "LIVEBLOG_NODE")}
+    env.update({"LIVEBLOG_INSTANCE": str(tmp_path / "instance"),
+                "DATABASE_URL": empty_database_url, "REDIS_URL": redis_server.url,
+                "AUDIENCE_SAMPLE_SECONDS": str(PERIOD), "AUDIENCE_REPORT_SECONDS": "0.2"})
+    token = seed(env)
+    engine = create_engine(normalise_database_url(empty_database_url), poolclass=NullPool)
+    with engine.begin() as connection:
+        storm = connection.scalar(text("SELECT id FROM stories WHERE slug = :slug"),
+                                  {"slug": DEMO_SLUG})
+        # The numbers are read as editors read them, through the stats API, which is admins'.
+        connection.execute(text("UPDATE users SET role = :admin"), {"admin": Role.ADMIN.value})
+    engine.dispose()
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    with Gunicorn(env, str(logs[0])) as first, Gunicorn(env, str(logs[1])) as second:
+        servers = (first, second)
+        timeline = follow_readers(
+            lambda process: connect(ws_url(servers[process].base, DEMO_SLUG)),
+            lambda process, count: wait_until_held(servers[process].base, storm, count))
+        asked = Request(f"{first.base}/api/stories/{DEMO_SLUG}/stats",
+                        headers={"Authorization": f"Bearer {token}"})
+        with urlopen(asked, timeout=10) as answer:
+            stats = json.load(answer)
+    samples = [(datetime.fromisoformat(sample["at"]), sample["readers"])
+               for sample in stats["readers"]]
+    top = (stats["peak"]["readers"], datetime.fromisoformat(stats["peak"]["at"]))
+    assert_samples_follow(timeline, samples, top)
+    for log in logs:
+        assert "Traceback" not in log.read_text()
