@@ -1,5 +1,6 @@
 // Embeds liveblog stories: <div data-liveblog="https://host/stories/slug"></div> becomes an
-// iframe to that story's embed page, resized to fit whenever the page inside reports its height.
+// iframe to that story's embed page, resized to fit whenever the page inside reports its height,
+// and named as the page inside names itself, in the story's language.
 // An iframe that is already there (the oEmbed answer: <iframe data-liveblog-frame>) is resized
 // the same way. A story's fragment that the host's server included (<div data-liveblog-fragment>,
 // from /stories/<slug>/fragment) is kept live in place by our module js/fragment-live.js.
@@ -10,6 +11,8 @@
   var STORY_PATH = /^\/stories\/[a-z0-9]+(?:-[a-z0-9]+)*\/?$/;
   var EMBED_PATH = /^\/stories\/[a-z0-9]+(?:-[a-z0-9]+)*\/embed$/;
   var MAX_HEIGHT = 100000; // px: a bound on what a frame may ask for
+  var MAX_TITLE = 400; // characters: a story title (at most 300) with "Live: " in any language
+  var LANGUAGE_TAG = /^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$/; // BCP 47's shape
   var FRAGMENT_MODULE = "/static/js/fragment-live.js";
   var EMBEDS_SCRIPT = "/static/js/embeds.js"; // click-to-play for videos, as on the page
   // Where this script came from: only that server's module may run on the host page.
@@ -57,6 +60,18 @@
     frames.push({ iframe: iframe, origin: url.origin });
   }
 
+  function name(iframe, data) {
+    // The frame's own name for itself, in its story's language: the loader's is English.
+    // Its language and direction go with it, so screen readers speak it in the right voice.
+    var title = typeof data.title === "string" ? data.title.trim().slice(0, MAX_TITLE) : "";
+    if (!title) return; // an older embed page: keep the loader's name
+    if (iframe.title !== title) iframe.title = title;
+    var lang = typeof data.lang === "string" && LANGUAGE_TAG.test(data.lang) ? data.lang : "";
+    if (lang && iframe.lang !== lang) iframe.lang = lang;
+    var dir = data.dir === "rtl" || data.dir === "ltr" ? data.dir : "";
+    if (dir && iframe.dir !== dir) iframe.dir = dir;
+  }
+
   function onMessage(event) {
     var data = event.data;
     if (!data || data.type !== "liveblog:height") return;
@@ -67,6 +82,7 @@
       // Only the frame itself, still showing our origin, may resize it.
       if (event.source === frame.iframe.contentWindow && event.origin === frame.origin) {
         frame.iframe.style.height = Math.min(Math.ceil(height), MAX_HEIGHT) + "px";
+        name(frame.iframe, data);
         if (!frame.greeted) {
           // The frame counts its view with this page's host (js/visit.js): the message's
           // origin, which the browser sets, names it; nothing else about the page is sent.

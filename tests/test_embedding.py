@@ -322,3 +322,50 @@ def test_an_oembed_consumers_page_grows_with_the_story(browser_page, live_server
         page.wait_for_function(f"({FRAME_HEIGHT})() > {first} + 200", timeout=5000)
     finally:
         consumer.close()
+
+
+STORIES_IN_TWO_LANGUAGES = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A newspaper</title></head>
+<body>
+<h1>Somebody else's site</h1>
+<div data-liveblog="{site}/stories/gulf-storm">Gulf storm</div>
+<div data-liveblog="{site}/stories/tempete">Storm in Brittany</div>
+<script src="{site}/static/embed.js"></script>
+</body></html>
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.databases("sqlite")  # the scripts are the same on either engine
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Debian's Chromium not at {CHROMIUM}")
+def test_the_loaders_frames_are_named_in_their_storys_language(
+    browser_page, live_server, actions
+):
+    """A screen reader announces each frame in its story's words and language, not in English."""
+    from playwright.sync_api import expect
+
+    actions.create_story("gulf-storm", title="عاصفة فوق الخليج", language="ar")
+    actions.create_story("tempete", title="Tempête sur la Bretagne", language="fr")
+    host = serve_host_page(STORIES_IN_TWO_LANGUAGES.format(site=live_server).encode())
+    page = browser_page
+    try:
+        page.goto(next(host))
+        arabic, french = page.locator("iframe").nth(0), page.locator("iframe").nth(1)
+        # The catalogues' "Live: %(title)s", as the oEmbed answer names the frame.
+        expect(arabic).to_have_attribute("title", "مباشر: عاصفة فوق الخليج", timeout=5000)
+        expect(french).to_have_attribute("title", "En direct : Tempête sur la Bretagne")
+        # The title's language, so that it is read with Arabic or French voices.
+        expect(arabic).to_have_attribute("lang", "ar")
+        expect(french).to_have_attribute("lang", "fr")
+        # A page that only claims a title in a message of its own changes nothing.
+        named = page.evaluate("""() => new Promise(resolve => {
+          window.addEventListener("message", function seen(event) {
+            if (!event.data.spoof) return;
+            window.removeEventListener("message", seen);
+            resolve(document.querySelector("iframe").title);
+          });
+          window.postMessage({type: "liveblog:height", height: 5, title: "Fake", spoof: true}, "*");
+        })""")
+        assert named == "مباشر: عاصفة فوق الخليج"
+    finally:
+        host.close()
