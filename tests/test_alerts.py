@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
+import time
 import urllib.request
 
 import pytest
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from push_support import PushService, unb64url, verify_vapid
 from py_vapid import Vapid
+from py_vapid.utils import b64urlencode
 from servers import Gunicorn, seed
 from sqlalchemy import func, select
 
@@ -288,6 +293,66 @@ def test_the_vapid_key_is_made_once_and_kept_private(app, client):
     path = os.path.join(app.instance_path, KEY_FILE)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert vapid(app.instance_path).private_key is not None
+
+
+# A process that makes the key on a slow disk: private_pem() is what it writes, so the window
+# between the file being named and being full lasts as long as it sleeps.
+RACER = """
+import os, sys, time
+from py_vapid import Vapid
+from py_vapid.utils import b64urlencode
+from liveblog.alerts.keys import public_key
+
+pem = Vapid.private_pem
+def slow_pem(self):
+    time.sleep(0.5)
+    return pem(self)
+Vapid.private_pem = slow_pem
+
+instance, go = sys.argv[1:]
+print("ready", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.001)
+print(public_key(instance), flush=True)
+"""
+
+
+def test_processes_racing_to_make_the_vapid_key_all_get_the_same_whole_key(tmp_path):
+    """Workers starting together agree on one key, and none of them reads a half-written file."""
+    instance, go = tmp_path / "instance", tmp_path / "go"
+    instance.mkdir()
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(instance), str(go)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for _ in range(4)]
+    try:
+        for racer in racers:
+            assert racer.stdout.readline() == "ready\n", racer.stderr.read()
+        go.touch()
+        seen = set()  # what another process would read whenever it found the file
+        while any(racer.poll() is None for racer in racers):
+            try:
+                seen.add((instance / KEY_FILE).read_bytes())
+            except FileNotFoundError:
+                pass
+            time.sleep(0.001)
+        answers = [racer.communicate(timeout=30) for racer in racers]
+    finally:
+        for racer in racers:
+            racer.kill()
+            racer.wait()
+    assert [racer.returncode for racer in racers] == [0] * 4, [err for _, err in answers]
+    final = (instance / KEY_FILE).read_bytes()
+    assert seen == {final}  # never empty or partial, and never replaced
+    assert {out.strip() for out, _ in answers} == {public_key_of(final)}
+    assert os.listdir(instance) == [KEY_FILE]  # no temporary file left behind
+    assert stat.S_IMODE(os.stat(instance / KEY_FILE).st_mode) == 0o600
+
+
+def public_key_of(pem: bytes) -> str:
+    """The browser's form of a PEM private key's public half."""
+    point = Vapid.from_pem(pem).public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return b64urlencode(point)
 
 
 def test_the_stand_in_refuses_a_forged_or_foreign_vapid_token():

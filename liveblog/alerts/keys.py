@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 import threading
 
 from cryptography.hazmat.primitives import serialization
@@ -21,19 +22,33 @@ def vapid(instance_path: str) -> Vapid:
 
 @functools.cache
 def _load(path: str) -> Vapid:
+    """The key at `path`, made there first if there is none."""
     with _making:
         if not os.path.exists(path):
-            key = Vapid()
-            key.generate_keys()
-            try:
-                # O_EXCL: another process that made one first wins, and both use its key.
-                handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(key.private_pem())
+            _make(path)
     return Vapid.from_file(path)
+
+
+def _make(path: str) -> None:
+    """Put a new key at `path` whole, unless another process puts its own there first."""
+    key = Vapid()
+    key.generate_keys()
+    # Written beside the key under another name, so that no process (gunicorn's workers start
+    # together) ever finds the key's name on a file still being written; mkstemp makes it 0600.
+    handle, draft = tempfile.mkstemp(prefix=".vapid-", suffix=".tmp", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(key.private_pem())
+            out.flush()
+            os.fsync(out.fileno())  # whole on disk before it has the name, even after a crash
+        try:
+            # link, unlike rename, never replaces: the first process's key stays, and every
+            # process that lost the race reads the same key as the winner.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(draft)
 
 
 def public_key(instance_path: str) -> str:
