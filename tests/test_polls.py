@@ -384,3 +384,37 @@ def test_poll_shares_are_written_in_the_storys_percent_format(client, actions, l
     meters = re.findall(r'<meter class="poll-bar"[^>]*>([^<]*)</meter>', page)
     zero = PERCENT[language].replace("100", "0")
     assert shares == meters == [zero, PERCENT[language], zero]
+
+
+# Counts as each language's page script writes them (strings.js formatNumber: Chromium's
+# Intl.NumberFormat with Western digits; an English page's script writes bare digits). CLDR's
+# minimum grouping keeps Spanish's 1234 whole but groups 12.345; French groups with a narrow
+# no-break space. The server writes the same, or a page's numbers change on its first update.
+COUNTS = {
+    "en": ("(1234 votes)", "(12345 votes)", "13579"),
+    "ar": ("(1,234 \u0635\u0648\u062a\u064b\u0627)", "(12,345 \u0635\u0648\u062a\u064b\u0627)",
+           "13,579"),
+    "es": ("(1234 votos)", "(12.345 votos)", "13.579"),
+    "fr": ("(1\u202f234 votes)", "(12\u202f345 votes)", "13\u202f579"),
+}
+
+
+def set_tallies(app, poll_id: int, tallies: list[int]) -> None:
+    """Give a poll's options these counts at once (thousands of votes, without casting them)."""
+    with app.app_context():
+        for option, count in zip(db.session.get(Poll, poll_id).options, tallies, strict=True):
+            option.votes = count
+        db.session.commit()
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "es", "fr"])
+def test_poll_counts_are_written_in_the_storys_number_format(app, client, actions, language):
+    actions.create_story(language=language)
+    poll = actions.post_entry(poll=POLL)["poll"]
+    set_tallies(app, poll["id"], [1234, 12345, 0])
+    page = client.get("/stories/storm").get_data(as_text=True)
+    counts = re.findall(r'<span class="poll-count">([^<]*)</span>', page)
+    totals = re.findall(r'<span class="poll-total">([^<]*)</span>', page)
+    reds, blues, total = COUNTS[language]
+    assert counts[:2] == [reds, blues]
+    assert totals == [total]

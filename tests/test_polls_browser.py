@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from browser_support import browser_tests
 from playwright.sync_api import expect
+from test_polls import COUNTS, set_tallies
 
 pytestmark = browser_tests
 
@@ -97,3 +98,31 @@ def test_an_arabic_pages_shares_move_live_in_arabics_percent_format(readers, act
     expect(share(watcher, poll_id, 1)).to_have_text("100\u200e%\u200e", timeout=LIVE)
     bar = watcher.locator(f"#poll-{poll_id} .poll-option[data-option='1'] .poll-bar")
     expect(bar).to_have_text("100\u200e%\u200e")
+
+
+# The poll's total after one more vote, as each language's page script writes it (the
+# counts before it are in test_polls.py's COUNTS, which the server writes).
+TOTAL_AFTER = {"en": "13580", "ar": "13,580", "es": "13.580", "fr": "13\u202f580"}
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "es", "fr"])
+def test_a_live_update_writes_counts_as_the_server_wrote_them(readers, actions, client, app,
+                                                               language):
+    actions.create_story(language=language)
+    poll = {"question": "Who wins?", "options": ["Reds", "Blues", "A draw"]}
+    poll_id = actions.post_entry(poll=poll)["poll"]["id"]
+    set_tallies(app, poll_id, [1234, 12345, 0])
+    watcher = readers[0]
+    watcher.goto("/stories/storm")
+    counts = watcher.locator(f"#poll-{poll_id} .poll-count")
+    written = counts.all_text_contents()
+    watcher.wait_for_function("document.querySelector('#order-toggle') !== null")  # live.js runs
+    answer = client.post(f"/api/polls/{poll_id}/votes",
+                         json={"option": 2, "voter": "reader-token-0123456789abcdef"})
+    assert answer.status_code == 201
+    # The page's script rewrites every count and the total from the poll.updated frame: the
+    # counts that did not move read as the server wrote them, to the character (to_have_text
+    # would take French's narrow no-break space for a space).
+    expect(counts.nth(2)).not_to_have_text(written[2], timeout=LIVE)
+    assert counts.all_text_contents()[:2] == written[:2] == list(COUNTS[language][:2])
+    assert watcher.locator(f"#poll-{poll_id} .poll-total").text_content() == TOTAL_AFTER[language]

@@ -93,3 +93,21 @@ def test_the_form_is_there_from_the_first_paint_and_hidden_without_scripts(actio
     scripted.goto("/stories/storm", wait_until="commit")
     # Visible before any script ran: starting the script moves nothing on the page.
     expect(scripted.locator("#ask")).to_be_visible()
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "es", "fr"])
+def test_the_character_count_reads_as_the_server_wrote_it(actions, new_page, language):
+    actions.create_story(status="live", questions_open=True, language=language)
+    reader = new_page()
+    reader.goto("/stories/storm")
+    count = reader.locator("#ask-count")
+    written = count.text_content()  # the server's; the script writes only on input
+    question = reader.locator("#ask-text")
+    question.fill("a")
+    expect(count).not_to_have_text(written)
+    one = count.text_content()
+    question.fill("")
+    expect(count).not_to_have_text(one)
+    # The script's "0 of 1,000" (its numbers in the language's format) is the server's, to the
+    # character: to_have_text would take French's narrow no-break space for a space.
+    assert count.text_content() == written

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_percent
+from babel.numbers import format_decimal, format_percent
 from flask import Flask
 from flask_babel import get_locale, gettext
 from markupsafe import Markup
@@ -16,7 +16,7 @@ from liveblog.content.key_figures import key_figures_heading, key_figures_summar
 from liveblog.content.local_time import N_, ZONE_NAMES, local_strftime, month_names
 from liveblog.content.media import media_at, picture_element
 from liveblog.models import Story, as_utc
-from liveblog.web.i18n import current_language
+from liveblog.web.i18n import DEFAULT_LANGUAGE, current_language
 
 
 def html_time(moment: datetime | None) -> str | None:
@@ -45,6 +45,24 @@ def percent(share: int) -> str:
     # Intl writes (Arabic's sits between left-to-right marks, to stay on its number's side).
     symbols = locale.number_symbols.get("latn", {}) if locale else {}
     return text.replace("%", symbols.get("percentSign") or "%")
+
+
+# CLDR's minimumGroupingDigits where it is not 1, which Babel does not apply: Spanish groups a
+# number only from five digits on ("1234", "12.345"), as browsers' Intl.NumberFormat does.
+MINIMUM_GROUPING_DIGITS = {"es": 2}
+
+
+def number(count: int) -> str:
+    """A count as the page's scripts write it (strings.js formatNumber): "1\u202f234" in French."""
+    locale = get_locale()
+    # An English page's scripts carry no words and write bare digits; the server does the same,
+    # so a count reads alike before and after its first live update.
+    if locale is None or locale.language == DEFAULT_LANGUAGE:
+        return str(count)
+    group = locale.decimal_formats[None].grouping[0]
+    if len(str(abs(count))) < group + MINIMUM_GROUPING_DIGITS.get(locale.language, 1):
+        return str(count)
+    return format_decimal(count, locale=locale, numbering_system="latn")
 
 
 def clock_words() -> dict:
@@ -89,4 +107,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(html_time, "iso")
     app.add_template_filter(story_time, "story_time")
     app.add_template_filter(percent, "percent")
+    app.add_template_filter(number, "number")
     app.add_template_filter(localized_embeds, "localized_embeds")
