@@ -387,11 +387,11 @@ def test_poll_shares_are_written_in_the_storys_percent_format(client, actions, l
 
 
 # Counts as each language's page script writes them (strings.js formatNumber: Chromium's
-# Intl.NumberFormat with Western digits; an English page's script writes bare digits). CLDR's
+# Intl.NumberFormat with Western digits, English pages too: "1,234 votes"). CLDR's
 # minimum grouping keeps Spanish's 1234 whole but groups 12.345; French groups with a narrow
 # no-break space. The server writes the same, or a page's numbers change on its first update.
 COUNTS = {
-    "en": ("(1234 votes)", "(12345 votes)", "13579"),
+    "en": ("(1,234 votes)", "(12,345 votes)", "13,579"),
     "ar": ("(1,234 \u0635\u0648\u062a\u064b\u0627)", "(12,345 \u0635\u0648\u062a\u064b\u0627)",
            "13,579"),
     "es": ("(1234 votos)", "(12.345 votos)", "13.579"),

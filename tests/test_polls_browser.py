@@ -102,7 +102,7 @@ def test_an_arabic_pages_shares_move_live_in_arabics_percent_format(readers, act
 
 # The poll's total after one more vote, as each language's page script writes it (the
 # counts before it are in test_polls.py's COUNTS, which the server writes).
-TOTAL_AFTER = {"en": "13580", "ar": "13,580", "es": "13.580", "fr": "13\u202f580"}
+TOTAL_AFTER = {"en": "13,580", "ar": "13,580", "es": "13.580", "fr": "13\u202f580"}
 
 
 @pytest.mark.parametrize("language", ["en", "ar", "es", "fr"])

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.numbers import format_decimal, format_percent
 from flask import Flask
 from flask_babel import get_locale, gettext
@@ -54,11 +55,7 @@ MINIMUM_GROUPING_DIGITS = {"es": 2}
 
 def number(count: int) -> str:
     """A count as the page's scripts write it (strings.js formatNumber): "1\u202f234" in French."""
-    locale = get_locale()
-    # An English page's scripts carry no words and write bare digits; the server does the same,
-    # so a count reads alike before and after its first live update.
-    if locale is None or locale.language == DEFAULT_LANGUAGE:
-        return str(count)
+    locale = get_locale() or Locale.parse(DEFAULT_LANGUAGE)
     group = locale.decimal_formats[None].grouping[0]
     if len(str(abs(count))) < group + MINIMUM_GROUPING_DIGITS.get(locale.language, 1):
         return str(count)

@@ -91,19 +91,19 @@ export function showPoll(poll) {
     item.querySelector(".poll-share").textContent = formatPercent(share, section);
     item.querySelector(".poll-count").textContent = translated(section)
       ? tn("voteCount", count, "{n}", "{n}", section)
-      : "(" + count + " " + plural(count) + ")";
+      : "(" + formatNumber(count, section) + " " + plural(count) + ")";
   });
   const status = section.querySelector(".poll-status");
   if (poll.closed) {
     close(section);
     status.textContent = translated(section)
       ? tn("pollClosed", total, "{n}", "{n}", section)
-      : "Poll closed. Final results: " + total + " " + plural(total) + ".";
+      : "Poll closed. Final results: " + formatNumber(total, section) + " " + plural(total) + ".";
   } else if (translated(section)) {
     showTotal(status, total);
   } else {
     const counted = section.querySelector(".poll-total");
-    if (counted) counted.textContent = String(total);
+    if (counted) counted.textContent = formatNumber(total, section);
     counted.nextSibling.textContent = " " + plural(total) + counted.nextSibling.textContent
       .replace(/^\s*votes?/, "");
   }

@@ -77,7 +77,6 @@ export function tn(key, count, englishOne = "{n}", englishOther = "{n}", where =
 
 /** A number as the language of `where` writes it, with Western digits (as the server does). */
 export function formatNumber(value, where = null) {
-  if (!translated(where)) return String(value);
   const language = pageLanguage(where);
   if (!numbers.has(language)) numbers.set(language, new Intl.NumberFormat(language + "-u-nu-latn"));
   return numbers.get(language).format(value);
