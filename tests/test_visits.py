@@ -171,6 +171,14 @@ def test_the_stats_api_is_for_admins_only(client, actions, story):
     assert client.get("/api/stories/nothing/stats", headers=admin).status_code == 404
 
 
+def test_the_desk_chart_says_how_often_readers_are_sampled(app, client, actions, story):
+    app.config["AUDIENCE_SAMPLE_SECONDS"] = 30
+    _admin_token(actions)
+    log_in(client, "admin@example.org")
+    html = client.get("/admin/stories/storm/analytics").get_data(as_text=True)
+    assert "Open readers, sampled every 30 seconds;" in html
+
+
 def test_the_desk_page_csv_and_api_show_the_same_numbers(app, client, actions, story):
     entry = actions.post_entry(body="<p>The storm reaches the coast</p>")
     view(client, source="news.example.com")

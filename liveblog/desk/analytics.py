@@ -3,9 +3,10 @@ which the stats API gives admins too."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from flask import Response, render_template
+from flask import Response, current_app, render_template
+from flask_babel import format_timedelta
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -63,6 +64,9 @@ def story_analytics(slug: str):
     return render_template(
         "desk/story_analytics.html", story=story, stats=stats, chart=chart, points=points, run=run,
         excerpts=_excerpts([entry["id"] for entry in stats["entries"]]),
+        # "10 seconds" in the editor's language, whatever AUDIENCE_SAMPLE_SECONDS says.
+        sample_period=format_timedelta(
+            timedelta(seconds=current_app.config["AUDIENCE_SAMPLE_SECONDS"]), threshold=1000),
         local=lambda iso: story_time(datetime.fromisoformat(iso), story.timezone) if iso else "",
         machine=lambda iso: html_time(datetime.fromisoformat(iso)),  # for datetime attributes
     )
