@@ -57,12 +57,18 @@ function summary(lhr) {
     // What this machine saw before any simulation: the speed index starts from it.
     observedFcp: metrics.observedFirstContentfulPaint, observedSi: metrics.observedSpeedIndex,
     observedLoad: metrics.observedLoad,
+    bytes: lhr.audits['total-byte-weight']?.numericValue,
+    requests: lhr.audits['network-requests']?.details?.items?.length,
   }, runtimeError: lhr.runtimeError?.code ?? null};
 }
 
 // Below this benchmarkIndex the machine is slower than the phone Lighthouse imitates (the
 // calculator stops at 1x there): such a run says nothing about the page's speed.
 const BUSY_BELOW = 150;
+
+// LIGHTHOUSE_BLOCKED=pattern,...: requests Chromium refuses, so a benchmark can judge the page
+// without some of its scripts (bench/beacon_cost.py: the analytics beacons).
+const BLOCKED = (process.env.LIGHTHOUSE_BLOCKED || '').split(',').filter(Boolean);
 
 function perfect(result, categories) {
   return !result.runtimeError && categories.every(id => result.scores[id] === 1);
@@ -79,7 +85,7 @@ async function main() {
       if (!left.length) break;
       for (const url of left) {
         const flags = {port: chrome.port, onlyCategories: CATEGORIES, formFactor: 'mobile',
-          disableFullPageScreenshot: true, logLevel: 'error'};
+          disableFullPageScreenshot: true, logLevel: 'error', blockedUrlPatterns: BLOCKED};
         const {artifacts, runnerOptions} = await navigationGather(undefined, url, {flags});
         const benchmarkIndex = artifacts.BenchmarkIndex;
         const calibrated = cpuSlowdownFor(benchmarkIndex);
