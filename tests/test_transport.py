@@ -62,6 +62,8 @@ def _probe(connection: transport.Connection, note) -> None:
          input_buffer=_name(getattr(ws, "input_buffer", None)),
          handshake=_name(getattr(getattr(ws, "ws", None), "handshake", None)),
          thread=_name(getattr(ws, "thread", None)),
+         pump={"receive_bytes": getattr(ws, "receive_bytes", None),
+               "handle_events": callable(getattr(ws, "_handle_events", None))},
          # flask-sock passes SOCK_SERVER_OPTIONS (config.py) to the Server
          max_message_size=getattr(ws, "max_message_size", None))
     # The hub's write to a caught-up reader: one non-blocking send.
@@ -293,9 +295,13 @@ def test_the_transport_contract_holds_in_a_gunicorn_gevent_worker(tmp_path):
     assert shape["event"].startswith("gevent."), (
         f"{LIBRARIES}: simple-websocket's `ws.event` is a {shape['event']}, not gevent's: "
         "the reader's wait would block the whole worker")
-    assert shape["thread"] == "liveblog.live.transport.BareGreenlet", (
+    assert shape["thread"] == "liveblog.live.transport.SocketWatch", (
         f"{LIBRARIES}: simple-websocket no longer builds its reading thread with the "
         f"`thread_class` flask-sock passes from SOCK_SERVER_OPTIONS: {shape['thread']}")
+    # What SocketWatch.pump does in the thread's place: read receive_bytes at a time and hand
+    # them to wsproto and simple-websocket's own event handling.
+    assert shape["pump"] == {"receive_bytes": 4096, "handle_events": True}, (
+        f"{LIBRARIES}: simple-websocket's reading step moved: {shape['pump']}")
     assert_the_contract_holds(seen, steps)
     assert steps["close"]["raw_closed"], (
         f"{LIBRARIES}: closing gevent's socket left the OS socket under it (`_sock`) open; "

@@ -159,6 +159,7 @@ def stream(ws, slug: str):
         connection.close(CLOSE_TRY_LATER,
                          "The server cannot serve this story now; reconnect shortly")
     finally:
+        connection.release()
         db.session.remove()
 
 

@@ -1,9 +1,11 @@
 """A reader's socket: every reach into simple-websocket, flask-sock and gevent insides, here only.
 
-flask-sock hands the live route a simple-websocket `Server`, whose own thread (a greenlet under
-gevent) keeps reading the socket: it answers pings, echoes a close, and queues what the reader
-sends. Its public `send` builds a wsproto event per frame per reader; the live route instead
-writes one pre-encoded frame to every socket itself, beside that thread, and the hub writes
+flask-sock hands the live route a simple-websocket `Server`, whose own thread keeps reading the
+socket: it answers pings, echoes a close, and queues what the reader sends. Under gevent there is
+no such thread: the live route's own loop reads (SocketWatch), so a flask-sock route must read
+through a Connection, never `ws.receive`. simple-websocket's public `send` builds a wsproto
+event per frame per reader; the live route instead writes one pre-encoded frame to every socket
+itself, and the hub writes
 straight to the operating system's socket of a caught-up reader without waiting; once open, the
 wsproto connection drops its finished handshake. What that takes of the libraries' insides is
 below, and pinned by tests/test_transport.py, so an upgrade that changes any of it fails there,
@@ -18,10 +20,13 @@ import socket
 import ssl
 import struct
 import threading
+import time
 
 import gevent
 from gevent import monkey
 from gevent.event import Event
+from gevent.socket import wait_read
+from wsproto.utilities import LocalProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,8 @@ log = logging.getLogger(__name__)
 SETTLE_SECONDS = 0.05
 # How long a reader we sent a close has to answer it before the connection is ended anyway.
 CLOSE_ANSWER_SECONDS = 2.0
+# Reads of up to simple-websocket's receive_bytes (4 KB) per wake-up of a reader's loop.
+READS_PER_PUMP = 16
 
 
 def refuse_compression(environ: dict) -> None:
@@ -42,15 +49,112 @@ def refuse_compression(environ: dict) -> None:
 
 
 def reader_thread(target):
-    """simple-websocket's reading thread: a bare greenlet under gevent, a thread otherwise.
+    """simple-websocket's reading thread: none under gevent (a watch), a thread otherwise.
 
     Passed to simple-websocket as its `thread_class` (SOCK_SERVER_OPTIONS). Under gevent a
-    threading.Thread is a Thread object, its locks and a gevent Greenlet with its spawn tree,
-    about 3.5 KB a reader kept for as long as the reader stays; a raw greenlet does the job.
+    threading.Thread is a Thread object, its locks and a gevent Greenlet with its stack, about
+    7 KB a reader kept for as long as the reader stays. A SocketWatch instead lets the reader's
+    own loop do the reading; over TLS (no operating system's socket to read around gevent's), a
+    bare greenlet does the thread's job.
     """
-    if monkey.is_module_patched("threading"):
+    if not monkey.is_module_patched("threading"):
+        return threading.Thread(target=target)
+    server = getattr(target, "__self__", None)
+    raw = raw_socket(server.sock) if server is not None else None
+    if raw is None:
         return BareGreenlet(target)
-    return threading.Thread(target=target)
+    return SocketWatch(server, raw)
+
+
+class SocketWatch:
+    """In place of simple-websocket's reading thread under gevent: a watch, not a greenlet.
+
+    An io watcher wakes the reader's loop (the server's event) when the reader has sent
+    something; the loop then reads it with `pump`, which does what simple-websocket's thread
+    would (answer a ping, answer or finish a close, queue a message) through the server's own
+    event handling. The watcher fires once per `arm`, so bytes the loop has not read yet cost a
+    wake-up per turn of the loop, never a spinning hub.
+    """
+
+    __slots__ = ("name", "_server", "_raw", "_watcher", "_done")
+
+    def __init__(self, server, raw: _socket.socket):
+        self.name = "simple_websocket.Base._thread"
+        self._server = server
+        self._raw = raw
+        self._watcher = None
+        self._done = False
+
+    def start(self) -> None:
+        """Watch the socket for the reader's bytes."""
+        self._watcher = gevent.get_hub().loop.io(self._raw.fileno(), 1)  # 1: readable
+        self.arm()
+
+    def arm(self) -> None:
+        """Wake the loop once when the reader's bytes are there (at once if some are)."""
+        if not self._done and not self._watcher.active:
+            self._watcher.start(self._readable)
+
+    def _readable(self) -> None:
+        # In the hub's loop: no blocking here, only a wake-up.
+        self._watcher.stop()
+        self._server.event.set()
+
+    def pump(self) -> None:
+        """Read and handle what the reader sent, as simple-websocket's thread does per read."""
+        server = self._server
+        for _ in range(READS_PER_PUMP):  # a reader that floods waits for the loop's next turn
+            if self._done:
+                return
+            try:
+                data = self._raw.recv(server.receive_bytes, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            try:
+                if not data:
+                    raise ConnectionResetError("the reader hung up")
+                server.ws.receive_data(data)
+                server.connected = server._handle_events()
+            except (OSError, LocalProtocolError):
+                server.connected = False
+            if not server.connected:
+                self.end()
+
+    def end(self) -> None:
+        """Stop watching and close the socket, as the thread does when its loop ends."""
+        if self._done:
+            return
+        self._done = True
+        self.stop_watching()
+        self._server.event.set()
+        self._server.sock.close()
+
+    def stop_watching(self) -> None:
+        """Let go of the watcher (the request is over; the server closes the socket)."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher.close()
+            self._watcher = None
+            self._done = True
+
+    def join(self, timeout: float | None = None) -> None:
+        """Read until the connection's end (a close answered, a hang-up), at most `timeout`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._done:
+            self.pump()
+            left = None if deadline is None else deadline - time.monotonic()
+            if self._done or (left is not None and left <= 0):
+                return
+            try:
+                wait_read(self._raw.fileno(), timeout=left)
+            except (TimeoutError, OSError):
+                return
+
+    def is_alive(self) -> bool:
+        """Whether the connection has not ended yet."""
+        return not self._done
 
 
 class BareGreenlet:
@@ -121,6 +225,8 @@ class Connection:
         self._sock = ws.sock  # written to only with the lock held, so not through the wrapper
         forget_handshake(ws.ws)
         self._raw = raw_socket(ws.sock)
+        # Under gevent nobody reads the socket but this connection's loop (SocketWatch).
+        self._watch = ws.thread if isinstance(ws.thread, SocketWatch) else None
         # simple-websocket writes through `ws.sock` (pongs, closes): through the lock as well,
         # so a pong never lands inside a frame that went out in parts.
         ws.sock = LockedWrites(ws.sock, self.lock)
@@ -166,6 +272,8 @@ class Connection:
 
     def wait(self, timeout: float) -> bool:
         """Wait for a frame, a message or a close, at most `timeout`; whether one came."""
+        if self._watch is not None:
+            self._watch.arm()
         woken = self.wakeup.wait(timeout=timeout)
         self.wakeup.clear()
         return woken
@@ -176,6 +284,8 @@ class Connection:
         Straight from simple-websocket's buffer: receive(timeout=0) would cost a timer per
         frame per reader under gevent.
         """
+        if self._watch is not None:
+            self._watch.pump()  # no thread has read it: read it now
         incoming = self._ws.input_buffer
         count = len(incoming)
         incoming.clear()
@@ -204,6 +314,11 @@ class Connection:
         self._ws.thread.join(timeout=CLOSE_ANSWER_SECONDS)
         # No answer in time (or taken by the server's thread): end it for both of them.
         self.cut_off()
+
+    def release(self) -> None:
+        """The request is over: stop watching the socket (the server closes it)."""
+        if self._watch is not None:
+            self._watch.stop_watching()
 
     def cut_off(self) -> None:
         """Drop the connection at once, with no close frame (a reader too far behind)."""
