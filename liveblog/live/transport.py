@@ -5,11 +5,10 @@ socket: it answers pings, echoes a close, and queues what the reader sends. Unde
 no such thread: the live route's own loop reads (SocketWatch), so a flask-sock route must read
 through a Connection, never `ws.receive`. simple-websocket's public `send` builds a wsproto
 event per frame per reader; the live route instead writes one pre-encoded frame to every socket
-itself, and the hub writes
-straight to the operating system's socket of a caught-up reader without waiting; once open, the
-wsproto connection drops its finished handshake. What that takes of the libraries' insides is
-below, and pinned by tests/test_transport.py, so an upgrade that changes any of it fails there,
-naming what changed.
+itself, and the hub writes straight to the operating system's socket of a caught-up reader
+without waiting; once open, the wsproto connection drops its finished handshake. What that
+takes of the libraries' insides is below, and pinned by tests/test_transport.py, so an upgrade
+that changes any of it fails there, naming what changed.
 """
 
 from __future__ import annotations
