@@ -106,7 +106,10 @@ def test_the_desk_adds_up_the_readers_of_every_process_through_redis(processes):
         assert desk_count(desk) == 2
         # A report lives three periods unless renewed, so a dead process drops out.
         assert 0 < reporter.client.pttl(reporter.key) <= 3000 * reporter.interval
-        reporter.client.delete(reporter.key)  # as if the TTL had run out
+        # As if B had died and its report's TTL had run out: B's loop stops without withdrawing
+        # (Reporter.stop would), so it cannot renew the report between the delete and the count.
+        reporter._loop.stop()
+        reporter.client.delete(reporter.key)
         with a.app.app_context():
             assert audience.reader_count(story_id) == 1
         assert reporter.key.encode() not in reporter.client.smembers(audience.PROCESSES)
