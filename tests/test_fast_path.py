@@ -14,8 +14,9 @@ from liveblog.live.transport import Connection, encode_text_frame
 
 
 class FakeWebSocket:
-    """What a Connection takes of a simple-websocket Server: its socket, its event and its
-    wsproto connection (here one with no handshake left to drop).
+    """What a Connection takes of a simple-websocket Server: its socket, its event, its
+    wsproto connection (here one with no handshake left to drop) and its reading thread (here
+    none: the test plays the reader's side itself).
 
     tests/test_transport.py pins them on the real one.
     """
@@ -24,6 +25,7 @@ class FakeWebSocket:
         self.sock = sock
         self.event = threading.Event()
         self.ws = SimpleNamespace(connection=None)
+        self.thread = None
 
 
 def reader_on(ws: FakeWebSocket, last_seq: int) -> Reader:
