@@ -20,12 +20,6 @@ HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> \
 SHOWN = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> evil'
 
 
-@pytest.fixture(autouse=True)
-def short_desk_polls(app):
-    """Desk long polls of 2 s: none outlives its test by more than that."""
-    app.config["DESK_WATCH_SECONDS"] = 2
-
-
 def test_a_question_reaches_the_open_queue_live_and_is_published_as_a_quote(
     actions, new_page
 ):

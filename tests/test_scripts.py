@@ -141,13 +141,7 @@ class StandIn:
 
 
 @pytest.fixture
-def short_desk_polls(app):
-    """Desk long polls of 2 s: none outlives its test by more than that."""
-    app.config["DESK_WATCH_SECONDS"] = 2
-
-
-@pytest.fixture
-def open_live_page(actions, new_page, short_desk_polls):
+def open_live_page(actions, new_page):
     """Open the reader page or the desk of the story `storm`, its live sockets routed first."""
 
     def open_page(kind: str, stand_in: StandIn):
@@ -272,8 +266,7 @@ def static_scripts(page) -> list[str]:
 
 @in_chromium
 @pytest.mark.parametrize("kind", ["reader", "desk"])
-def test_modules_load_by_fingerprint_and_no_other_inline_script_runs(kind, actions, new_page,
-                                                                   short_desk_polls):
+def test_modules_load_by_fingerprint_and_no_other_inline_script_runs(kind, actions, new_page):
     actions.create_story()
     if kind == "reader":
         page = new_page()
