@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from liveblog.api import views as api
     from liveblog.content import filters, media
     from liveblog.extensions import csrf
-    from liveblog.live import reader_cap, shutdown, stream
+    from liveblog.live import lane, reader_cap, shutdown, stream
     from liveblog.ops import cli, health, prometheus
     from liveblog.public import feeds, fragment, metadata, oembed, pages, view_beacon
     from liveblog.web import assets, caching, compression, i18n, limits, logs, params, security
@@ -51,7 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         stream,  # the hub, the relay and audience count, and the readers' socket route
         shutdown,  # a stopping process refuses a reader before...
         reader_cap,  # ...the reader takes one of the process's places
-        limits,
+        lane,  # a resuming reader's handshake below Flask, with the same checks as above
+        limits,  # ProxyFix, around the lane: both see the reader's own address
         i18n,  # before any view renders
         errors,
         filters,

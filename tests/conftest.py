@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import jinja2
 import jinja2.bccache
@@ -242,15 +244,26 @@ def empty_database_url(database, request, tmp_path):
 def app(database_url, postgres, tmp_path, monkeypatch):
     """An application on its own database (SQLite: a file, never in-memory with threads)."""
     monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "instance"))
-    settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **GENEROUS_LIMITS}
-    if postgres is not None:
+    app = make_app(database_url, postgres is not None)
+    yield app
+    let_go(app)
+
+
+def make_app(database_url: str, on_postgres: bool, **settings) -> Flask:
+    """An app as the `app` fixture makes it, with these settings over the test ones."""
+    settings = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **GENEROUS_LIMITS,
+                **settings}
+    if on_postgres:
         # No pool: a connection a server thread still holds when the test ends is closed when
         # that thread lets go of it, instead of being garbage-collected open later (psycopg
         # warns then, and the warning lands in whichever test runs next).
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options(database_url),
                                                  "poolclass": NullPool}
-    app = create_app(settings)
-    yield app
+    return create_app(settings)
+
+
+def let_go(app: Flask) -> None:
+    """Stop what an app of `make_app` started and close its database connections."""
     # A vote starts the app's poll announcer; left running, it would try this test's dropped
     # database every second for the rest of the session, and log each failure.
     announcer = app.extensions.get("liveblog.polls")
@@ -320,11 +333,20 @@ def actions(app, client):
 @pytest.fixture
 def live_server(app):
     """The app on a real threaded Werkzeug server on 127.0.0.1, for WebSocket and browser tests."""
+    with serve_in_thread(app) as url:
+        yield url
+
+
+@contextmanager
+def serve_in_thread(app: Flask) -> Iterator[str]:
+    """Serve the app on a real threaded Werkzeug server on 127.0.0.1; its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(SERVER_POLL_SECONDS,),
                               daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()

@@ -19,6 +19,12 @@ PUSHPIN = shutil.which("pushpin") or "/usr/bin/pushpin"
 # The package's config, which we copy and point at our own ports and directories.
 PACKAGE_CONFIG = "/etc/pushpin/pushpin.conf"
 INTERNAL_CONFIG = "/usr/lib/pushpin/internal.conf"
+# The templates its runner writes its services' configs from; zurl's is ours (`_library`).
+RUNNER_TEMPLATES = "/usr/lib/pushpin/runner"
+# Requests zurl keeps open to the origin at once, and the messages its queues hold: each reader
+# who arrives is one request to us until we answer, and the package's 2,000 and 1,000 answered
+# most of a 10,000-reader storm 502 (docs/benchmarks.md).
+ZURL_OPEN_REQUESTS = 25_000
 
 
 def free_port() -> int:
@@ -43,7 +49,8 @@ class Pushpin:
     """
 
     def __init__(self, directory: str, origin_port: int, key: str, *,
-                 message_rate: int = 1_000_000, max_connections: int = 50_000):
+                 message_rate: int = 1_000_000, max_connections: int = 50_000,
+                 origin_requests: int = ZURL_OPEN_REQUESTS):
         self.directory = directory
         # Its sockets are Unix sockets in the run directory, whose paths may hold 107 bytes: a
         # test's tmp_path under pytest-xdist is longer, so the run directory is a short one.
@@ -72,6 +79,8 @@ class Pushpin:
             assert count == 1, f"{name} is not in {PACKAGE_CONFIG}"
         os.makedirs(os.path.join(directory, "log"), exist_ok=True)
         self.config = os.path.join(directory, "pushpin.conf")
+        library = self._library(directory, origin_requests)
+        config = config.replace("[global]\n", f"[global]\nlibdir={library}\n", 1)
         # Debian's pushpin expects a system-wide zurl (its HTTP client, for requests to us) at
         # /var/run/zurl; ours runs its own, in its run directory.
         config = config.replace("services=condure,", "services=condure,zurl,", 1)
@@ -84,6 +93,23 @@ class Pushpin:
             out.write(config)
         with open(os.path.join(directory, "routes"), "w") as out:
             out.write(f"* 127.0.0.1:{origin_port},over_http\n")
+
+    @staticmethod
+    def _library(directory: str, origin_requests: int) -> str:
+        # A copy of the runner's templates, with zurl's limits raised: Pushpin reads them from
+        # its libdir, which the config may move.
+        library = os.path.join(directory, "lib")
+        shutil.copytree(RUNNER_TEMPLATES, os.path.join(library, "runner"), dirs_exist_ok=True)
+        template = os.path.join(library, "runner", "zurl.conf.template")
+        with open(template) as handle:
+            text = handle.read()
+        for name, value in (("max_open_requests", origin_requests),
+                            ("in_hwm", origin_requests), ("out_hwm", origin_requests)):
+            text, count = re.subn(rf"(?m)^{name}=.*$", f"{name}={value}", text)
+            assert count == 1, f"{name} is not in {template}"
+        with open(template, "w") as handle:
+            handle.write(text)
+        return library
 
     @property
     def publish_url(self) -> str:

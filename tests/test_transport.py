@@ -25,7 +25,7 @@ from servers import ROOT, SERVER_POLL_SECONDS, Gunicorn, seed
 from werkzeug.serving import make_server
 
 from liveblog import create_app
-from liveblog.live import stream, transport
+from liveblog.live import lane, stream, transport
 
 WAIT = 5.0  # upper bound for anything that should happen in well under a second
 RECORD = "LIVEBLOG_TRANSPORT_PROBE"  # the file `probe` writes its findings to, one JSON a line
@@ -39,7 +39,7 @@ def _name(thing) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def probe(connection: transport.Connection, slug: str, trace) -> None:
+def probe(connection: transport.Connection, slug: str, after: int | None, trace) -> None:
     """In place of the live route's body: the transport's moves, one by one, noted in RECORD."""
     with open(os.environ[RECORD], "a") as record:
 
@@ -195,8 +195,10 @@ def findings(path) -> dict[str, dict]:
 def assert_the_contract_holds(seen: list[tuple[int, bytes]], steps: dict[str, dict]) -> None:
     """Each shape the transport relies on, with what changed if one does not hold."""
     shape = steps["shape"]
-    assert shape["server"] == "simple_websocket.ws.Server", (
-        f"{LIBRARIES}: flask-sock handed the route a {shape['server']}")
+    # Through Flask, flask-sock's Server; through the lane (live/lane.py), the transport's own.
+    assert shape["server"] in ("simple_websocket.ws.Server",
+                               "liveblog.live.transport._AcceptedServer"), (
+        f"{LIBRARIES}: the route was handed a {shape['server']}")
     assert shape["connected"] is True and shape["input_buffer"] == "builtins.list", (
         f"{LIBRARIES}: simple-websocket's Server has no `connected` flag or list "
         f"`input_buffer` (it has {shape['input_buffer']})")
@@ -231,28 +233,42 @@ def assert_the_contract_holds(seen: list[tuple[int, bytes]], steps: dict[str, di
         f"`ws.thread` within Connection.settle: {closed}")
 
 
-@pytest.fixture
-def werkzeug_probe(tmp_path, monkeypatch):
+# Which way the probe's handshake goes: the lane (live/lane.py) takes every well-formed one, so
+# for flask-sock's the lane is told to take none (`to_flask`), as for an unusual handshake.
+WAYS = {"flask-sock": "simple_websocket.ws.Server",
+        "lane": "liveblog.live.transport._AcceptedServer"}
+
+
+def to_flask(lane, environ) -> None:
+    """In place of LiveLane._common_case: no handshake is the lane's."""
+    return None
+
+
+@pytest.fixture(params=list(WAYS))
+def werkzeug_probe(request, tmp_path, monkeypatch):
     """The app on a real threaded Werkzeug server, with the probe as the live route's body."""
     monkeypatch.setenv("LIVEBLOG_INSTANCE", str(tmp_path / "instance"))
     monkeypatch.setenv(RECORD, str(tmp_path / "probe.jsonl"))
     monkeypatch.setattr(stream, "_serve", probe)
+    if request.param == "flask-sock":
+        monkeypatch.setattr(lane.LiveLane, "_common_case", to_flask)
     app = create_app({"TESTING": True,
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'probe.sqlite3'}"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(SERVER_POLL_SECONDS,),
                               daemon=True)
     thread.start()
-    yield server.server_port, tmp_path / "probe.jsonl"
+    yield server.server_port, tmp_path / "probe.jsonl", WAYS[request.param]
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()
 
 
 def test_the_transport_contract_holds_on_werkzeug(werkzeug_probe):
-    port, record = werkzeug_probe
+    port, record, server = werkzeug_probe
     seen = play_the_reader(port)
     steps = findings(record)
+    assert steps["shape"]["server"] == server
     assert steps["shape"]["mode"] == "werkzeug" and steps["shape"]["socket"] == "socket.socket"
     assert steps["shape"]["thread"] == "threading.Thread"  # no gevent here: a real thread
     assert_the_contract_holds(seen, steps)
@@ -273,13 +289,19 @@ def post_worker_init(worker):
 
     gunicorn_conf.post_worker_init(worker)
     stream._serve = test_transport.probe
+    if {to_flask!r}:
+        from liveblog.live import lane
+
+        lane.LiveLane._common_case = test_transport.to_flask
 """
 
 
 @pytest.mark.slow
-def test_the_transport_contract_holds_in_a_gunicorn_gevent_worker(tmp_path):
+@pytest.mark.parametrize("way", list(WAYS))
+def test_the_transport_contract_holds_in_a_gunicorn_gevent_worker(tmp_path, way):
     config = tmp_path / "gunicorn_probe.py"
-    config.write_text(GEVENT_PROBE_CONFIG.format(tests=os.path.join(ROOT, "tests")))
+    config.write_text(GEVENT_PROBE_CONFIG.format(tests=os.path.join(ROOT, "tests"),
+                                                 to_flask=way == "flask-sock"))
     record = tmp_path / "probe.jsonl"
     env = {**os.environ, "LIVEBLOG_INSTANCE": str(tmp_path / "instance"), RECORD: str(record)}
     env.pop("DATABASE_URL", None)  # the instance folder's SQLite file
@@ -289,7 +311,7 @@ def test_the_transport_contract_holds_in_a_gunicorn_gevent_worker(tmp_path):
         seen = play_the_reader(server.port)
         steps = findings(record)
     shape = steps["shape"]
-    assert shape["mode"] == "gunicorn", shape
+    assert shape["server"] == WAYS[way] and shape["mode"] == "gunicorn", shape
     assert shape["socket"] == "gevent._socket3.socket", (
         f"{LIBRARIES}: gunicorn's gevent worker handed simple-websocket a {shape['socket']}")
     assert shape["event"].startswith("gevent."), (

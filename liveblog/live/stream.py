@@ -6,7 +6,7 @@ import json
 import logging
 import time
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, current_app, g, request
 from simple_websocket import ConnectionClosed
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -143,10 +143,16 @@ def _replay(reader: Reader, story_id: int, before: int | None = None) -> Frame |
 @sock.route("/api/stories/<slug>/live", bp=bp, endpoint="stream")
 def stream(ws, slug: str):
     """Replay events after ?after=<seq>, then stream live ones with no gap and no duplicate."""
-    trace = socket_trace.watch(ws)  # the close code and last seq, for the request's log line
+    trace = g.live_trace = socket_trace.watch(ws)  # for the request's log line
+    # Anything but ASCII digits (`²` passes isdigit()) reads as a new reader's connection.
+    serve_reader(ws, slug, ascii_int(request.args.get("after")), trace)
+
+
+def serve_reader(ws, slug: str, after: int | None, trace: socket_trace.Trace) -> None:
+    """Serve one reader on an open socket until it goes; the live view's and lane.py's."""
     connection = transport.Connection(ws)
     try:
-        _serve(connection, slug, trace)
+        _serve(connection, slug, after, trace)
     except (ConnectionClosed, OSError):
         pass
     except Exception as error:
@@ -163,10 +169,8 @@ def stream(ws, slug: str):
         db.session.remove()
 
 
-def _serve(connection: transport.Connection, slug: str, trace) -> None:
+def _serve(connection: transport.Connection, slug: str, after: int | None, trace) -> None:
     hub: Hub = current_app.extensions["liveblog.hub"]
-    # Anything but ASCII digits (`²` passes isdigit()) reads as a new reader's connection.
-    after = ascii_int(request.args.get("after"))
     reader = trace.reader = Reader(connection, 0)
     # The common case (a story the hub follows, resumed inside its ring of recent frames) is
     # answered from memory; anything else, or any doubt, from the database, the authority.

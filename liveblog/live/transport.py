@@ -14,6 +14,8 @@ that changes any of it fails there, naming what changed.
 from __future__ import annotations
 
 import _socket
+import base64
+import hashlib
 import logging
 import socket
 import ssl
@@ -25,6 +27,9 @@ import gevent
 from gevent import monkey
 from gevent.event import Event
 from gevent.socket import wait_read
+from simple_websocket import Server
+from wsproto import ConnectionType
+from wsproto.connection import Connection as OpenConnection
 from wsproto.utilities import LocalProtocolError
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,48 @@ SETTLE_SECONDS = 0.05
 CLOSE_ANSWER_SECONDS = 2.0
 # Reads of up to simple-websocket's receive_bytes (4 KB) per wake-up of a reader's loop.
 READS_PER_PUMP = 16
+# RFC 6455 section 1.3: the server proves it read the client's key by hashing it with this.
+WEBSOCKET_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def accept_token(key: str) -> str:
+    """Sec-WebSocket-Accept for a client's Sec-WebSocket-Key (RFC 6455 section 4.2.2)."""
+    return base64.b64encode(hashlib.sha1(key.encode() + WEBSOCKET_GUID).digest()).decode()
+
+
+def accept(environ: dict, token: str, headers: dict[str, str], options: dict):
+    """Answer a handshake already checked (lane.py) with 101; its simple-websocket Server.
+
+    flask-sock's Server has wsproto parse the request again from the environ and build the
+    answer through h11, which a reconnect storm pays thousands of times; this writes the
+    answer and starts the open connection, with no extension (see `refuse_compression`).
+    """
+    return _AcceptedServer(environ, token, headers, **options)
+
+
+class _AcceptedServer(Server):
+    """A simple-websocket Server whose handshake is a written 101, not a parsed request."""
+
+    def __init__(self, environ: dict, token: str, headers: dict[str, str], **options):
+        lines = ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Accept: {token}",
+                 *(f"{name}: {value}" for name, value in headers.items())]
+        self._answer = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        super().__init__(environ, **options)
+
+    def handshake(self) -> None:
+        """Write the 101 and open the connection (Base.__init__ calls this)."""
+        self.ws.connection = OpenConnection(ConnectionType.SERVER)
+        self.sock.sendall(self._answer)
+        self.connected = True
+
+
+def close_quietly(ws) -> None:
+    """Close the socket if it is open, as flask-sock does once its view returns."""
+    try:
+        ws.close()
+    except Exception:  # closed already, or the reader is gone
+        pass
 
 
 def refuse_compression(environ: dict) -> None:
@@ -125,18 +172,21 @@ class SocketWatch:
         """Stop watching and close the socket, as the thread does when its loop ends."""
         if self._done:
             return
-        self._done = True
+        server = self._server
         self.stop_watching()
-        self._server.event.set()
-        self._server.sock.close()
+        server.event.set()
+        server.sock.close()
 
     def stop_watching(self) -> None:
-        """Let go of the watcher (the request is over; the server closes the socket)."""
+        """Let go of the watcher and the server (the request is over; the server closes it)."""
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher.close()
             self._watcher = None
-            self._done = True
+        self._done = True
+        # The server holds this as its `thread`: without the cycle, reference counting frees
+        # a departed reader at once, instead of the next full garbage collection.
+        self._server = None
 
     def join(self, timeout: float | None = None) -> None:
         """Read until the connection's end (a close answered, a hang-up), at most `timeout`."""

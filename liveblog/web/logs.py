@@ -113,8 +113,7 @@ def gunicorn_logconfig(log_format: str) -> dict:
 
 
 def _start_request() -> None:
-    given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = request_id_of(request.headers.get("X-Request-ID"))
     g.request_started = time.perf_counter()
 
 
@@ -123,22 +122,33 @@ def _log_request(response: Response) -> Response:
     if started is None:  # a request that failed before our before_request ran
         return response
     response.headers["X-Request-ID"] = g.request_id
-    fields = {"method": request.method, "path": request.path, "status": response.status_code,
-              "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-              "request_id": g.request_id, "remote_addr": request.remote_addr}
     # Imported here: gunicorn's config imports this module in the master before it sets
     # PROMETHEUS_MULTIPROC_DIR, which prometheus-client reads once, when first imported.
     from liveblog.web import socket_trace
 
-    socket = socket_trace.finish()  # a WebSocket, now closed: 101, its close code, last seq
-    if socket is None:
-        requests_log.info("%s %s %s", request.method, request.path, fields["status"],
-                          extra=fields)
-    else:
-        fields.update(socket)
-        requests_log.info("%s %s %s closed %s", request.method, request.path, fields["status"],
-                          fields["close_code"], extra=fields)
+    trace = g.pop("live_trace", None)  # a WebSocket, now closed: 101, its close code, last seq
+    log_request(request.method, request.path, response.status_code, started, g.request_id,
+                request.remote_addr, socket_trace.finish(trace) if trace else None)
     return response
+
+
+def request_id_of(given: str | None) -> str:
+    """The caller's X-Request-ID if it is short and plain, else a new one."""
+    return given if given and REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def log_request(method: str, path: str, status: int, started: float, request_id: str,
+                remote_addr: str | None, socket: dict | None = None) -> None:
+    """Write a request's one line; a WebSocket's (`socket`) says how it closed."""
+    fields = {"method": method, "path": path, "status": status,
+              "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+              "request_id": request_id, "remote_addr": remote_addr}
+    if socket is None:
+        requests_log.info("%s %s %s", method, path, status, extra=fields)
+    else:
+        fields.update(socket)  # 101, over the placeholder answer flask-sock's view returns
+        requests_log.info("%s %s %s closed %s", method, path, fields["status"],
+                          fields["close_code"], extra=fields)
 
 
 def init_app(app: Flask) -> None:

@@ -10,7 +10,6 @@ ended with no close frame at all dropped: 1006. The request's log line (logging_
 
 from __future__ import annotations
 
-from flask import g
 from wsproto.events import CloseConnection
 
 from liveblog import metrics
@@ -24,6 +23,7 @@ class Trace:
     def __init__(self):
         self.close_code: int | None = None
         self.reader = None  # the live view's Reader, once the story is known: its last seq
+        self.watched = None  # the wsproto connection whose `send` is wrapped, until `finish`
 
 
 def watch(ws) -> Trace:
@@ -39,15 +39,17 @@ def watch(ws) -> Trace:
         return build(event)
 
     connection.send = send
-    g.live_trace = trace
+    trace.watched = connection
     return trace
 
 
-def finish() -> dict | None:
-    """Count a traced socket's close once and return its log fields; None for plain HTTP."""
-    trace: Trace | None = g.pop("live_trace", None)
-    if trace is None:
-        return None
+def finish(trace: Trace) -> dict:
+    """Count a traced socket's close and return its fields for the request's log line."""
+    if trace.watched is not None:
+        # Back to wsproto's own send: the wrapper and the connection held each other, which
+        # only a full garbage collection would have freed.
+        vars(trace.watched).pop("send", None)
+        trace.watched = None
     code = trace.close_code or DROPPED
     metrics.socket_closed(code)
     fields = {"status": 101, "close_code": code}
