@@ -45,6 +45,11 @@ from grip_support import Pushpin  # noqa: E402  (the tests' private Pushpin)
 KEY = "bench-grip-key"
 
 
+# static/js/live-socket.js's reconnect: full jitter under a ceiling of 0.5 s doubling per failed
+# attempt, up to 30 s, so a crowd cut off together does not come back together.
+MAX_BACKOFF = 30.0
+
+
 def parse_args(argv=None):
     """Parse the command line."""
     parser = benchmark_parser(__doc__)
@@ -91,16 +96,17 @@ async def _client(urls, after, count, rate, drop_share, events, deadline):
 
     async def read(index: int, reader: dict) -> None:
         base = urls[index % len(urls)]
-        backoff = 0.05
+        failed = 0
         while not stop.is_set() and time.time() < deadline:
             try:
                 ws = await connect(f"{base}?after={reader['last']}", compression=None,
                                    ping_interval=None, open_timeout=60, max_queue=None)
             except Exception:  # counted; reconnect with backoff, as the page does
                 reader["failures"] += 1
-                await asyncio.sleep(backoff * random.random())
-                backoff = min(backoff * 2, 5.0)
+                await asyncio.sleep(random.random() * min(MAX_BACKOFF, 0.5 * 2 ** failed))
+                failed += 1
                 continue
+            failed = 0
             reader["opens"] += 1
             reader["ws"] = ws
             try:
