@@ -67,9 +67,8 @@ class LiveLane:
 
     def _common_case(self, environ: dict) -> tuple[str, int | None, str] | None:
         # (slug, after, accept token) for a plain WebSocket handshake to the live route.
-        accept = _accept_token(environ.get("HTTP_SEC_WEBSOCKET_KEY", ""))
-        if (accept is None
-                or environ.get("REQUEST_METHOD") != "GET"
+        # Cheapest first: every request the app serves passes here, pages and API alike.
+        if (environ.get("REQUEST_METHOD") != "GET"
                 or environ.get("HTTP_UPGRADE", "").lower() != "websocket"
                 or environ.get("HTTP_SEC_WEBSOCKET_VERSION") != "13"
                 or environ.get("SERVER_PROTOCOL") != "HTTP/1.1"
@@ -78,6 +77,9 @@ class LiveLane:
             return None
         match = LIVE_PATH.fullmatch(environ.get("PATH_INFO", ""))
         if match is None:
+            return None
+        accept = _accept_token(environ.get("HTTP_SEC_WEBSOCKET_KEY", ""))
+        if accept is None:
             return None
         try:  # WSGI gives the path's bytes as latin-1; Flask reads them as UTF-8
             slug = match.group(1).encode("latin-1").decode()
