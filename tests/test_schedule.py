@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import event, select
 
 from liveblog import publishing
 from liveblog.extensions import db
-from liveblog.models import Entry, EntryStatus, Story, User, iso, utcnow
+from liveblog.models import Entry, EntryStatus, Poll, Story, User, iso, utcnow
 from liveblog.publishing.scheduler import Scheduler
 
 
@@ -216,3 +217,101 @@ def test_the_api_schedules_only_times_with_an_offset(app, client, actions):
     field = spec["components"]["schemas"]["EntryCreate"]["properties"]["scheduled_for"]
     assert field["format"] == "date-time" and "offset" in field["description"]
     assert "scheduled_for" not in spec["components"]["schemas"]["EntryUpdate"]["properties"]
+
+
+class Statements:
+    """Counts every statement the engine runs while installed."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.count = 0
+
+    def _seen(self, *args):
+        self.count += 1
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def backdate(model, row_id: int, **values) -> None:
+    """Move a row's times into the past, as if the scheduler had been away."""
+    db.session.execute(model.__table__.update().where(model.id == row_id).values(**values))
+    db.session.commit()
+
+
+def test_one_query_tells_a_pass_whether_anything_timed_is_due(app, actions, story_id):
+    scheduler = Scheduler(app)
+    past = utcnow() - timedelta(minutes=5)
+    with app.app_context():
+        with Statements(db.engine) as seen:
+            assert scheduler.anything_due() is False
+        assert seen.count == 1
+        overdue_entry(story_id)
+    assert scheduler.anything_due() is True
+    assert scheduler.run_once() == 1
+    assert scheduler.anything_due() is False
+
+    poll_entry = actions.post_entry(poll={"question": "Open the flood gates?",
+                                          "options": ["Yes", "No"]})
+    with app.app_context():
+        poll_id = db.session.get(Entry, poll_entry["id"]).poll_id
+        backdate(Poll, poll_id, closes_at=past)
+    assert scheduler.anything_due() is True
+    scheduler.run_once()
+    assert scheduler.anything_due() is False
+    with app.app_context():
+        assert db.session.get(Poll, poll_id).closed_at is not None
+
+    actions.create_story(slug="later", status="draft")
+    with app.app_context():
+        later = db.session.scalar(select(Story.id).filter_by(slug="later"))
+        backdate(Story, later, opens_at=past)
+    assert scheduler.anything_due() is True
+    scheduler.run_once()
+    assert scheduler.anything_due() is False
+    with app.app_context():
+        assert db.session.get(Story, later).status == "live"
+        backdate(Story, story_id, closes_at=past)
+    assert scheduler.anything_due() is True
+    scheduler.run_once()
+    assert scheduler.anything_due() is False
+    with app.app_context():
+        assert db.session.get(Story, story_id).status == "ended"
+        overdue_entry(later)
+        publishing.update_story(later, {"status": "ended"})
+    # Held entries of an ended story are no work: the loop does not wake for them.
+    assert scheduler.anything_due() is False
+
+
+def test_the_loop_publishes_on_time_and_runs_the_untimed_checks_too(app, actions, story_id,
+                                                                    monkeypatch):
+    full_passes, questions = [], []
+    run_once, anything_due = Scheduler.run_once, Scheduler.anything_due
+    monkeypatch.setattr(Scheduler, "run_once",
+                        lambda self: full_passes.append(1) or run_once(self))
+    monkeypatch.setattr(Scheduler, "anything_due",
+                        lambda self: questions.append(1) or anything_due(self))
+    running = Scheduler(app, interval=0.01).start()
+    try:
+        # Idle, it asks its one question, and makes the full pass (untold tallies, archiving)
+        # only every tenth time.
+        deadline = time.monotonic() + 10
+        while len(full_passes) < 2:
+            assert time.monotonic() < deadline, "no full pass"
+            time.sleep(0.01)  # polling the loop's own counter: there is no event to wait on
+        assert len(questions) >= 9 * (len(full_passes) - 1)
+        assert len(full_passes) <= len(questions) // 9 + 1
+        with app.app_context():
+            entry_id = overdue_entry(story_id)
+        while True:
+            with app.app_context():
+                if db.session.get(Entry, entry_id).status == EntryStatus.PUBLISHED:
+                    break
+            assert time.monotonic() < deadline, "the overdue entry was not published"
+            time.sleep(0.01)
+    finally:
+        running.stop()

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 
 from liveblog.alerts.keys import vapid
 from liveblog.alerts.lease import Lease, claim, fence, release
@@ -62,21 +62,29 @@ def _due_subscription(now):
                        PushAlert.seq > PushSubscription.last_seq))
 
 
-def due_stories() -> list[int]:
-    """Stories free to claim with log to read or alerts to send; reads only."""
-    now = utcnow()
+def _stories_free_to_claim():
+    now = bindparam("now")
     waiting = exists().where(PushSubscription.story_id == PushCursor.story_id,
                              _due_subscription(now))
     # An archived story keeps no reader's subscription: the pass that finds one forgets them.
     kept = exists().where(PushSubscription.story_id == PushCursor.story_id)
-    query = (
+    return (
         select(PushCursor.story_id).join(Story, Story.id == PushCursor.story_id)
         .where(Story.status != StoryStatus.DRAFT.value,
                or_(PushCursor.lease_until.is_(None), PushCursor.lease_until < now),
                or_(Story.last_seq > PushCursor.last_seq, waiting, and_(Story.archived, kept)))
         .order_by(PushCursor.story_id)
     )
-    return list(db.session.scalars(query))
+
+
+# Built once: every process asks it every second, and building it costs more than SQLite
+# takes to answer.
+STORIES_FREE_TO_CLAIM = _stories_free_to_claim()
+
+
+def due_stories() -> list[int]:
+    """Stories free to claim with log to read or alerts to send; reads only."""
+    return list(db.session.scalars(STORIES_FREE_TO_CLAIM, {"now": utcnow()}))
 
 
 def deliver_story(lease: Lease) -> int:

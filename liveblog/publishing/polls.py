@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from liveblog.errors import Conflict, Invalid, NotFound
@@ -252,13 +252,17 @@ def _state(poll: Poll) -> str:
     return json.dumps([poll.tallies, poll.closed], separators=(",", ":"))
 
 
+# Built once: the scheduler asks it every second (publishing/scheduler.py).
+POLLS_TO_CLOSE = (
+    select(Poll.id, Entry.story_id).join(Entry, Entry.poll_id == Poll.id)
+    .where(Poll.closed_at.is_(None),
+           and_(Poll.closes_at.is_not(None), Poll.closes_at <= bindparam("now")))
+)
+
+
 def close_due_polls() -> int:
     """Close every poll whose time has come and tell its readers; return how many."""
-    now = utcnow()
-    due = db.session.execute(
-        select(Poll.id, Entry.story_id).join(Entry, Entry.poll_id == Poll.id)
-        .where(Poll.closed_at.is_(None), and_(Poll.closes_at.is_not(None), Poll.closes_at <= now))
-    ).all()
+    due = db.session.execute(POLLS_TO_CLOSE, {"now": utcnow()}).all()
     closed = 0
     for poll_id, story_id in due:
         with story_change(story_id) as change:

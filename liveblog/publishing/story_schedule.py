@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from liveblog.extensions import db
 from liveblog.models import Entry, EntryStatus, Story, StoryStatus, as_utc, utcnow
@@ -18,16 +18,20 @@ from liveblog.publishing.changes import story_change
 from liveblog.publishing.key_figures import emit_story_updated
 from liveblog.publishing.moderation import erase_contact_emails
 
+# Built once: the scheduler asks them every second (publishing/scheduler.py).
+STORIES_TO_OPEN = select(Story.id).where(Story.status == StoryStatus.DRAFT,
+                                         Story.opens_at <= bindparam("now"))
+STORIES_TO_END = select(Story.id).where(Story.status == StoryStatus.LIVE,
+                                        Story.closes_at <= bindparam("now"))
+
 
 def run_story_schedules(now: datetime | None = None) -> int:
     """Open, end and archive every story whose time has come; return how many changed."""
     now = now or utcnow()
     changed = 0
-    for story_id in db.session.scalars(select(Story.id).where(
-            Story.status == StoryStatus.DRAFT, Story.opens_at <= now)).all():
+    for story_id in db.session.scalars(STORIES_TO_OPEN, {"now": now}).all():
         changed += _change(story_id, now, _open)
-    for story_id in db.session.scalars(select(Story.id).where(
-            Story.status == StoryStatus.LIVE, Story.closes_at <= now)).all():
+    for story_id in db.session.scalars(STORIES_TO_END, {"now": now}).all():
         changed += _change(story_id, now, _end)
     for story_id in _quiet_stories(now):
         changed += _change(story_id, now, _archive)

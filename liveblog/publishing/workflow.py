@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from liveblog.errors import Invalid
 from liveblog.extensions import db
@@ -39,6 +39,19 @@ def reject_entry(story_id: int, entry_id: int, reviewer: User) -> Entry:
     return entry
 
 
+# Built once, as every statement a background pass runs each second in every process: building
+# a statement costs more than SQLite takes to answer it. Entries of an ended story stay
+# scheduled, held, and the desk says so: they go out when the story is reopened. Left in this
+# query they would make every process lock the story and commit every second, forever.
+# ix_entries_status_scheduled serves it.
+STORIES_WITH_DUE_ENTRIES = (
+    select(Entry.story_id).distinct()
+    .join(Story, Story.id == Entry.story_id)
+    .where(Entry.status == EntryStatus.SCHEDULED, Entry.scheduled_for <= bindparam("now"),
+           Story.status != StoryStatus.ENDED)
+)
+
+
 def publish_due_entries() -> int:
     """Publish every scheduled entry whose time has come; safe to run in many processes at once.
 
@@ -46,15 +59,7 @@ def publish_due_entries() -> int:
     there first leaves nothing for this one: every entry is published exactly once.
     """
     now = utcnow()
-    # Entries of an ended story stay scheduled, held, and the desk says so: they go out when
-    # the story is reopened. Left in this query they would make every process lock the story
-    # and commit every second, forever. ix_entries_status_scheduled serves it.
-    due_stories = db.session.scalars(
-        select(Entry.story_id).distinct()
-        .join(Story, Story.id == Entry.story_id)
-        .where(Entry.status == EntryStatus.SCHEDULED, Entry.scheduled_for <= now,
-               Story.status != StoryStatus.ENDED)
-    ).all()
+    due_stories = db.session.scalars(STORIES_WITH_DUE_ENTRIES, {"now": now}).all()
     published = 0
     for story_id in due_stories:
         with story_change(story_id) as change:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from liveblog.extensions import db
 from liveblog.models import Event, Story, StoryStatus, WebhookCursor, WebhookEndpoint, utcnow
@@ -70,14 +70,17 @@ def waiting_events(endpoint: WebhookEndpoint, story: StoryCursor, limit: int) ->
     return list(db.session.scalars(query))
 
 
+# Built once: every process asks it every second (webhooks/delivery.py), and building it
+# costs more than SQLite takes to answer.
+ENDPOINTS_FREE_TO_CLAIM = select(WebhookEndpoint).where(
+    WebhookEndpoint.active.is_(True),
+    or_(WebhookEndpoint.next_attempt_at.is_(None),
+        WebhookEndpoint.next_attempt_at <= bindparam("now")),
+    or_(WebhookEndpoint.lease_until.is_(None), WebhookEndpoint.lease_until < bindparam("now")),
+).order_by(WebhookEndpoint.id)
+
+
 def due_endpoints() -> list[int]:
     """Endpoints free to claim that have something to deliver; reads only, writes nothing."""
-    now = utcnow()
-    candidates = db.session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.active.is_(True),
-            or_(WebhookEndpoint.next_attempt_at.is_(None), WebhookEndpoint.next_attempt_at <= now),
-            or_(WebhookEndpoint.lease_until.is_(None), WebhookEndpoint.lease_until < now),
-        ).order_by(WebhookEndpoint.id)
-    ).all()
+    candidates = db.session.scalars(ENDPOINTS_FREE_TO_CLAIM, {"now": utcnow()}).all()
     return [endpoint.id for endpoint in candidates if due_stories(endpoint, limit=1)]
