@@ -45,8 +45,9 @@ from grip_support import Pushpin  # noqa: E402  (the tests' private Pushpin)
 KEY = "bench-grip-key"
 
 
-# static/js/live-socket.js's reconnect: full jitter under a ceiling of 0.5 s doubling per failed
-# attempt, up to 30 s, so a crowd cut off together does not come back together.
+# static/js/live-socket.js's reconnect: full jitter under a ceiling of 0.5 s x 2 ** attempts (1 s
+# after a socket that was open closes), up to 30 s, so a crowd cut off together does not come
+# back together.
 MAX_BACKOFF = 30.0
 
 
@@ -96,17 +97,18 @@ async def _client(urls, after, count, rate, drop_share, events, deadline):
 
     async def read(index: int, reader: dict) -> None:
         base = urls[index % len(urls)]
-        failed = 0
+        attempts = 0  # as the page counts them: since the last open, this close included
         while not stop.is_set() and time.time() < deadline:
+            if attempts:  # after any close, a failed open or a resume alike, as the page does
+                await asyncio.sleep(random.random() * min(MAX_BACKOFF, 0.5 * 2 ** attempts))
             try:
                 ws = await connect(f"{base}?after={reader['last']}", compression=None,
                                    ping_interval=None, open_timeout=60, max_queue=None)
             except Exception:  # counted; reconnect with backoff, as the page does
                 reader["failures"] += 1
-                await asyncio.sleep(random.random() * min(MAX_BACKOFF, 0.5 * 2 ** failed))
-                failed += 1
+                attempts += 1
                 continue
-            failed = 0
+            attempts = 1  # the page's count once this socket closes
             reader["opens"] += 1
             reader["ws"] = ws
             try:

@@ -277,3 +277,59 @@ def test_every_edge_gets_each_frame_chained_by_seq_and_a_withdrawal_closes_reade
         for edge in edges:
             edge.server.shutdown()
             edge.server.server_close()
+
+
+class SlowEdge(RecordingEdge):
+    """A publish API that keeps its answer to frames until `answer_frames` is set: loaded."""
+
+    def __init__(self):
+        super().__init__()
+        self.answer_frames = threading.Event()
+        handler = self.server.RequestHandlerClass
+        take = handler.do_POST
+        answer_frames = self.answer_frames
+
+        def do_post(request):
+            if b'"prev-id"' in request.rfile.peek(1 << 16):  # frames, not heartbeats
+                assert answer_frames.wait(WAIT)
+            take(request)
+
+        handler.do_POST = do_post
+
+
+def test_a_heartbeat_does_not_overtake_a_frame_the_edge_has_not_answered(app, actions,
+                                                                         monkeypatch):
+    monkeypatch.setattr("liveblog.live.grip_publisher.HEARTBEAT_SETTLE_SECONDS", 0)
+    actions.create_story()
+    seq = actions.post_entry()["seq"]
+    with app.app_context():
+        story_id = db.session.scalar(select(Story.id).filter_by(slug="storm"))
+    edge = SlowEdge()
+    app.config.update(LIVE_GRIP_PUBLISH_URL=edge.url, LIVE_HEARTBEAT_SECONDS=3600)
+    publisher = GripPublisher(app)
+    try:
+        publisher.publish(Frame(story_id, seq, json.dumps({"type": "entry.created", "seq": seq})))
+        deadline = time.monotonic() + WAIT
+        while not edge.bodies:  # the frame reached the edge, which has not answered yet
+            publisher._beat()
+            assert time.monotonic() < deadline, "no heartbeat reached the edge"
+        channel = grip.channel_of(story_id)
+        heartbeats = [item for body in edge.bodies for item in body["items"]
+                      if item["channel"] == channel]
+        # Readers told `seq` before the frame would all resume for a frame on its way.
+        assert [json.loads(item["formats"]["ws-message"]["content"])["seq"]
+                for item in heartbeats] == [seq - 1] * len(heartbeats)
+        edge.answer_frames.set()
+        while publisher.published < 1:
+            edge.received.wait(max(0.0, deadline - time.monotonic()))
+            assert time.monotonic() < deadline, "the frame was not published"
+        del edge.bodies[:]
+        publisher._beat()
+        (beat,) = [item for body in edge.bodies for item in body["items"]
+                   if item["channel"] == channel and "id" not in item]
+        assert json.loads(beat["formats"]["ws-message"]["content"])["seq"] == seq
+    finally:
+        edge.answer_frames.set()
+        publisher.stop()
+        edge.server.shutdown()
+        edge.server.server_close()

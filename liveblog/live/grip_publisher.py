@@ -11,6 +11,9 @@ comes, so readers get every story's frames in seq order. A story set back to dra
 readers with 4404 instead. Every `LIVE_HEARTBEAT_SECONDS`, each process that serves the edge
 sends every readable story's channel a heartbeat with the story's seq: a reader short of it
 resumes with `after=`, which is how a frame the edge could not take (it was down) still comes.
+A heartbeat never tells a seq this process is still handing to the edge: a loaded edge can take
+seconds to answer a publish, and a heartbeat past the frame would send every reader of the
+story back to the edge at once, for a frame that was on its way.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import json
 import logging
 import os
 import queue
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 
 from flask import Flask
 from sqlalchemy import select
@@ -38,7 +43,9 @@ log = logging.getLogger(__name__)
 BATCH = 200  # frames per publish request at most
 TRIES = 3  # a publish that fails is tried again this many times in all, then left to heartbeats
 RETRY_SECONDS = 0.5
-TIMEOUT_SECONDS = 5.0
+# A loaded edge is slow, not gone: an edge fanning a frame out to tens of thousands of readers
+# took over 5 s to answer a publish (bench/grip.py), and a frame given up makes its readers resume.
+TIMEOUT_SECONDS = 20.0
 # A heartbeat tells the seq as of this long before it is sent, so a frame still on its way to
 # the edge from another worker is not taken for a lost one (its readers would resume for nothing).
 HEARTBEAT_SETTLE_SECONDS = 1.0
@@ -83,6 +90,9 @@ class GripPublisher:
                                lambda: self.app.config["LIVE_HEARTBEAT_SECONDS"])
         self.edge = Outage("grip-publisher", "edge", log)
         self.published = 0  # frames the edge took, for tests and the benchmark
+        # Per story, the seqs queued here or on their way to the edge, oldest first.
+        self._unsent: dict[int, deque[int]] = {}
+        self._unsent_lock = threading.Lock()
 
     @property
     def url(self) -> str | None:
@@ -100,7 +110,15 @@ class GripPublisher:
             return
         self._sender.start()
         self._heartbeat.start()
+        with self._unsent_lock:
+            self._unsent.setdefault(frame.story_id, deque()).append(frame.seq)
         self._outbox.put(frame)
+
+    def heartbeat_seq(self, story_id: int, seq: int) -> int:
+        """What a heartbeat may tell of a story at `seq`: not past a frame still on its way."""
+        with self._unsent_lock:
+            unsent = self._unsent.get(story_id)
+            return min(seq, unsent[0] - 1) if unsent else seq
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop both loops, each within `timeout`."""
@@ -120,8 +138,19 @@ class GripPublisher:
             if more is None:
                 break
             frames.append(more)
-        if self._post([frame_item(item) for item in frames]):
-            self.published += len(frames)
+        try:
+            if self._post([frame_item(item) for item in frames]):
+                self.published += len(frames)
+        finally:  # taken or given up: either way, heartbeats may now tell these seqs
+            self._handed_over(frames)
+
+    def _handed_over(self, frames: list[Frame]) -> None:
+        with self._unsent_lock:
+            for frame in frames:
+                unsent = self._unsent[frame.story_id]
+                unsent.remove(frame.seq)
+                if not unsent:
+                    del self._unsent[frame.story_id]
 
     def _beat(self) -> None:
         if not self.url:
@@ -137,7 +166,8 @@ class GripPublisher:
         if not rows or self._heartbeat.stopping:
             return
         time.sleep(HEARTBEAT_SETTLE_SECONDS)  # see HEARTBEAT_SETTLE_SECONDS
-        self._post([heartbeat_item(story_id, seq) for story_id, seq in rows])
+        self._post([heartbeat_item(story_id, self.heartbeat_seq(story_id, seq))
+                    for story_id, seq in rows])
 
     def _post(self, items: list[dict]) -> bool:
         body = json.dumps({"items": items}, separators=(",", ":")).encode()
