@@ -108,10 +108,10 @@ class GripPublisher:
         """Queue a committed frame for the edge; never blocks the request that committed it."""
         if not self.url:
             return
+        with self._unsent_lock:  # first: from here on no heartbeat tells this seq
+            self._unsent.setdefault(frame.story_id, deque()).append(frame.seq)
         self._sender.start()
         self._heartbeat.start()
-        with self._unsent_lock:
-            self._unsent.setdefault(frame.story_id, deque()).append(frame.seq)
         self._outbox.put(frame)
 
     def heartbeat_seq(self, story_id: int, seq: int) -> int:
