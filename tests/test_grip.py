@@ -336,3 +336,33 @@ def test_a_heartbeat_does_not_overtake_a_frame_the_edge_has_not_answered(app, ac
         publisher.stop()
         edge.server.shutdown()
         edge.server.server_close()
+
+
+def test_a_heartbeat_tells_no_seq_the_story_had_not_reached_at_the_last_beat(app, actions,
+                                                                             monkeypatch):
+    monkeypatch.setattr("liveblog.live.grip_publisher.HEARTBEAT_SETTLE_SECONDS", 0)
+    actions.create_story()
+    first = actions.post_entry()["seq"]
+    with app.app_context():
+        channel = grip.channel_of(db.session.scalar(select(Story.id).filter_by(slug="storm")))
+    edge = RecordingEdge()
+    app.config.update(LIVE_GRIP_PUBLISH_URL=edge.url, LIVE_HEARTBEAT_SECONDS=3600)
+    publisher = GripPublisher(app)
+
+    def told() -> int:
+        publisher._beat()
+        return [json.loads(item["formats"]["ws-message"]["content"])["seq"]
+                for body in edge.bodies for item in body["items"]
+                if item["channel"] == channel][-1]
+
+    try:
+        assert told() == first
+        # Another process commits the next entry: its frame may still be on its way to the edge,
+        # so the beat after it tells the seq of the beat before.
+        second = actions.post_entry()["seq"]
+        assert told() == first
+        assert told() == second
+    finally:
+        publisher.stop()
+        edge.server.shutdown()
+        edge.server.server_close()

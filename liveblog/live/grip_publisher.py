@@ -11,9 +11,10 @@ comes, so readers get every story's frames in seq order. A story set back to dra
 readers with 4404 instead. Every `LIVE_HEARTBEAT_SECONDS`, each process that serves the edge
 sends every readable story's channel a heartbeat with the story's seq: a reader short of it
 resumes with `after=`, which is how a frame the edge could not take (it was down) still comes.
-A heartbeat never tells a seq this process is still handing to the edge: a loaded edge can take
-seconds to answer a publish, and a heartbeat past the frame would send every reader of the
-story back to the edge at once, for a frame that was on its way.
+A heartbeat never tells a seq this process is still handing to the edge, nor one the story had
+not reached at the process's previous beat: a loaded edge can take seconds to take a publish
+(another process's, too), and a heartbeat past the frame would send every reader of the story
+back to the edge at once, for a frame that was on its way. A lost frame is told a beat later.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class GripPublisher:
                                lambda: self.app.config["LIVE_HEARTBEAT_SECONDS"])
         self.edge = Outage("grip-publisher", "edge", log)
         self.published = 0  # frames the edge took, for tests and the benchmark
+        # Each story's seq at the previous beat: the most the next beat tells.
+        self._seq_at_last_beat: dict[int, int] = {}
         # Per story, the seqs queued here or on their way to the edge, oldest first.
         self._unsent: dict[int, deque[int]] = {}
         self._unsent_lock = threading.Lock()
@@ -166,7 +169,10 @@ class GripPublisher:
         if not rows or self._heartbeat.stopping:
             return
         time.sleep(HEARTBEAT_SETTLE_SECONDS)  # see HEARTBEAT_SETTLE_SECONDS
-        self._post([heartbeat_item(story_id, self.heartbeat_seq(story_id, seq))
+        last_beat, self._seq_at_last_beat = self._seq_at_last_beat, dict(rows)
+        # A story first seen now is told its seq as of HEARTBEAT_SETTLE_SECONDS ago.
+        self._post([heartbeat_item(story_id, self.heartbeat_seq(
+                        story_id, min(seq, last_beat.get(story_id, seq))))
                     for story_id, seq in rows])
 
     def _post(self, items: list[dict]) -> bool:
