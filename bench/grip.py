@@ -90,7 +90,8 @@ async def _client(urls, after, count, rate, drop_share, events, deadline):
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
-    readers = [{"last": after, "got": [], "dups": 0, "gaps": 0, "opens": 0, "failures": 0,
+    readers = [{"last": after, "got": [], "dups": 0, "gaps": 0, "beats_ahead": 0, "closed": 0,
+                "opens": 0, "failures": 0,
                 "ws": None, "subscribed": False, "cut": False, "latency": []}
                for _ in range(count)]
     stop = asyncio.Event()
@@ -118,7 +119,7 @@ async def _client(urls, after, count, rate, drop_share, events, deadline):
                     if frame.get("type") == "heartbeat":
                         reader["subscribed"] = True
                         if isinstance(seq, int) and seq > reader["last"]:
-                            reader["gaps"] += 1
+                            reader["beats_ahead"] += 1
                             break  # a frame was lost on the way: resume
                         continue
                     if not isinstance(seq, int) or seq <= reader["last"]:
@@ -133,7 +134,8 @@ async def _client(urls, after, count, rate, drop_share, events, deadline):
                     if "sent=" in sent:
                         reader["latency"].append(time.time() - float(sent.split("sent=")[1][:17]))
             except ConnectionClosed:
-                pass
+                if not reader.pop("aborted", False):
+                    reader["closed"] += 1  # by the edge or the origin, not by this benchmark
             finally:
                 reader["ws"] = None
                 await ws.close()
@@ -150,6 +152,7 @@ async def _client(urls, after, count, rate, drop_share, events, deadline):
             for reader in random.sample(readers, int(len(readers) * drop_share)):
                 reader["cut"] = True
                 if reader["ws"] is not None:
+                    reader["aborted"] = True
                     reader["ws"].transport.abort()
         events["status"].put((os.getpid(), sum(r["ws"] is not None for r in readers),
                               sum(r["subscribed"] for r in readers),
@@ -157,9 +160,11 @@ async def _client(urls, after, count, rate, drop_share, events, deadline):
         await asyncio.sleep(0.25)
     for reader in readers:
         if reader["ws"] is not None:
+            reader["aborted"] = True
             reader["ws"].transport.abort()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return [{key: value for key, value in r.items() if key != "ws"} for r in readers]
+    return [{key: value for key, value in r.items() if key not in ("ws", "aborted")}
+            for r in readers]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,6 +281,8 @@ def _measure(args, server, edges, token) -> dict:
         "out_of_order": sum(reader["got"] != sorted(reader["got"]) for reader in accounts),
         "duplicates_dropped": sum(reader["dups"] for reader in accounts),
         "gap_resumes": sum(reader["gaps"] for reader in accounts),
+        "heartbeat_resumes": sum(reader["beats_ahead"] for reader in accounts),
+        "closed_by_server": sum(reader["closed"] for reader in accounts),
         "cut_off": sum(reader["cut"] for reader in accounts),
         "opens": sum(reader["opens"] for reader in accounts),
         "open_failures": sum(reader["failures"] for reader in accounts),
