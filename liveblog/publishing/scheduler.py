@@ -27,8 +27,8 @@ from liveblog.publishing.workflow import STORIES_WITH_DUE_ENTRIES, publish_due_e
 log = logging.getLogger(__name__)
 
 # Most seconds nothing is due. One question, made of the very queries the steps run, says
-# whether anything timed to the second is: a pass that finds nothing costs a fifth of the full
-# pass's six queries (measured: about 4 ms of CPU a second in every process, idle or not).
+# whether anything timed to the second is: a pass that finds nothing then costs about a sixth of
+# the full pass's six queries (bench/background.py), in every process, every second.
 ANYTHING_DUE = select(or_(*(query.exists() for query in (
     STORIES_WITH_DUE_ENTRIES, POLLS_TO_CLOSE, STORIES_TO_OPEN, STORIES_TO_END))))
 # The checks that need no such timing (tallies a stopped process left untold, stories quiet
