@@ -209,6 +209,10 @@ def test_an_outage_logs_one_line_when_it_starts_and_one_when_it_ends(
     before = failures(component)
     worker = loop(app, interval=0.01)
     worker.run_once = flaky_pass  # the loop's pass, as a database that is down then back
+    if loop is Scheduler:
+        # Its idle pass is one question instead (falsy here: no full pass follows); a database
+        # that is down fails that as well.
+        worker.anything_due = flaky_pass
     caplog.set_level(logging.INFO, logger=logger)
     worker.start()
     try:
