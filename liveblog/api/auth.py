@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import g, request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from liveblog.errors import LiveblogError
@@ -17,6 +17,13 @@ from liveblog.models import ApiToken, Role, User, as_utc, utcnow
 TOKEN_PREFIX = "lb_"
 # Writing last_used_at on every request would make each read a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Built once: every API write asks it, and building it cost more than SQLite takes to answer.
+# The owner comes in the same query: every caller asks for it next.
+LIVE_TOKEN = (
+    select(ApiToken)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+    .options(joinedload(ApiToken.user))
+)
 
 
 class Unauthorized(LiveblogError):
@@ -48,11 +55,7 @@ def revoke_tokens(user: User) -> int:
 
 def user_for_token(token: str) -> User | None:
     """The owner of a live token, or None."""
-    # The owner comes in the same query: every caller asks for it next.
-    api_token = db.session.scalar(
-        select(ApiToken).filter_by(token_hash=ApiToken.hash(token), revoked_at=None)
-        .options(joinedload(ApiToken.user))
-    )
+    api_token = db.session.scalar(LIVE_TOKEN, {"token_hash": ApiToken.hash(token)})
     if api_token is None:
         return None
     now = utcnow()

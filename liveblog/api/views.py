@@ -6,7 +6,7 @@ import json
 import re
 
 from flask import Blueprint, Response, jsonify, request, url_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from liveblog import publishing
 from liveblog.analytics import stats
@@ -38,6 +38,8 @@ EVENTS_LIMIT = Bounds(1, 1000, 500)
 IF_MATCH = re.compile(r'[0-9]{1,9}|(?:W/)?"[0-9]{1,9}(?::(?:br|gzip))?"')
 # Idempotency keys are tokens (a UUID is usual): visible ASCII, no spaces.
 IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,200}")
+# Built once: nearly every route asks it, and building it cost more than answering it.
+STORY_BY_SLUG = select(Story).where(Story.slug == bindparam("slug"))
 
 
 class BadRequest(LiveblogError):
@@ -84,7 +86,7 @@ def _if_match_version() -> int | None:
 
 def _story(slug: str) -> Story:
     """A story by slug; drafts only for token holders."""
-    story = db.session.scalar(select(Story).filter_by(slug=slug))
+    story = db.session.scalar(STORY_BY_SLUG, {"slug": slug})
     if story is None or (story.status == StoryStatus.DRAFT and current_api_user() is None):
         raise NotFound(f"No story called {slug!r}.")
     return story

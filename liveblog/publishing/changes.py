@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from liveblog import metrics
 from liveblog.content.rendering import entry_json
@@ -28,6 +28,21 @@ from liveblog.live.hub import Frame
 from liveblog.models import Entry, EntryRevision, Event, EventType, Story, User, utcnow
 
 log = logging.getLogger(__name__)
+
+# The two statements of every change, built once: building them cost more than running them.
+LOCK_STORY = (
+    update(Story)
+    .where(Story.id == bindparam("story_id"))
+    .values(last_seq=Story.last_seq)
+    .returning(Story)
+    .execution_options(populate_existing=True)
+)
+NEXT_SEQ = (
+    update(Story)
+    .where(Story.id == bindparam("story_id"))
+    .values(last_seq=Story.last_seq + 1, updated_at=bindparam("now"))
+    .returning(Story.last_seq)
+)
 
 
 @dataclass
@@ -71,14 +86,7 @@ def lock_story(story_id: int) -> Story:
     and it waits (busy timeout, row lock) instead of failing when another writer holds it. Its
     RETURNING hands back the row as it is under the lock, which saves reading it again.
     """
-    statement = (
-        update(Story)
-        .where(Story.id == story_id)
-        .values(last_seq=Story.last_seq)
-        .returning(Story)
-        .execution_options(populate_existing=True)
-    )
-    story = db.session.scalars(statement).one_or_none()
+    story = db.session.scalars(LOCK_STORY, {"story_id": story_id}).one_or_none()
     if story is None:
         raise NotFound("No such story.")
     return story
@@ -86,13 +94,7 @@ def lock_story(story_id: int) -> Story:
 
 def allocate_seq(story_id: int) -> int:
     """Take the story's next seq; call it only with the story locked."""
-    statement = (
-        update(Story)
-        .where(Story.id == story_id)
-        .values(last_seq=Story.last_seq + 1, updated_at=utcnow())
-        .returning(Story.last_seq)
-    )
-    seq = db.session.execute(statement).scalar_one_or_none()
+    seq = db.session.execute(NEXT_SEQ, {"story_id": story_id, "now": utcnow()}).scalar_one_or_none()
     if seq is None:
         raise NotFound("No such story.")
     return seq

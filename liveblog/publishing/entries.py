@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from liveblog.errors import Conflict, Invalid
 from liveblog.extensions import db
@@ -107,19 +107,26 @@ def announce_new_entry(entry: Entry, change: Change, published_at: datetime | No
     change.emit_entry(EventType.ENTRY_CREATED, entry)
 
 
+# Asked by every new entry, so built once: building them cost more than SQLite's answers.
+# Whether another published entry of the story already carries ORIGINAL ENTRY (id 0: none).
+STORY_HAS_ORIGINAL = select(
+    exists().where(Entry.story_id == bindparam("story_id"), Entry.is_original.is_(True),
+                   Entry.status == EntryStatus.PUBLISHED, Entry.id != bindparam("other_than"))
+)
+EARLIER_KEY = select(IdempotencyKey).where(IdempotencyKey.user_id == bindparam("user_id"),
+                                           IdempotencyKey.key == bindparam("key"))
+
+
 def _story_has_original(story_id: int, other_than: int | None = None) -> bool:
-    # Whether another published entry of the story already carries ORIGINAL ENTRY.
-    condition = exists().where(Entry.story_id == story_id, Entry.is_original.is_(True),
-                               Entry.status == EntryStatus.PUBLISHED)
-    if other_than is not None:
-        condition = condition.where(Entry.id != other_than)
-    return db.session.scalar(select(condition))
+    # Ids start at 1, so 0 is the id of no entry.
+    return db.session.scalar(STORY_HAS_ORIGINAL,
+                             {"story_id": story_id, "other_than": other_than or 0})
 
 
 def _earlier_entry(author: User, key: str | None, fingerprint: str) -> Entry | None:
     if key is None:
         return None
-    earlier = db.session.scalar(select(IdempotencyKey).filter_by(user_id=author.id, key=key))
+    earlier = db.session.scalar(EARLIER_KEY, {"user_id": author.id, "key": key})
     if earlier is None:
         return None
     if earlier.request_hash != fingerprint:
