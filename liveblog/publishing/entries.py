@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, insert, select
 
 from liveblog.errors import Conflict, Invalid
 from liveblog.extensions import db
@@ -89,8 +89,8 @@ def create_entry(
         db.session.add(entry)
         db.session.flush()
         if idempotency_key is not None:
-            db.session.add(IdempotencyKey(user_id=author.id, key=idempotency_key,
-                                          request_hash=fingerprint, entry_id=entry.id))
+            db.session.execute(INSERT_KEY, {"user_id": author.id, "key": idempotency_key,
+                                            "request_hash": fingerprint, "entry_id": entry.id})
         record_revision(entry, author)
         if on_created is not None:
             on_created(entry)
@@ -113,6 +113,7 @@ STORY_HAS_ORIGINAL = select(
     exists().where(Entry.story_id == bindparam("story_id"), Entry.is_original.is_(True),
                    Entry.status == EntryStatus.PUBLISHED, Entry.id != bindparam("other_than"))
 )
+INSERT_KEY = insert(IdempotencyKey.__table__)  # as changes.INSERT_EVENT, and for that reason
 EARLIER_KEY = select(IdempotencyKey).where(IdempotencyKey.user_id == bindparam("user_id"),
                                            IdempotencyKey.key == bindparam("key"))
 
