@@ -34,6 +34,16 @@ from liveblog.publishing.validation import entry_fields, split_poll
 
 UNPUBLISHED = (EntryStatus.DRAFT, EntryStatus.PENDING, EntryStatus.SCHEDULED)
 EDITABLE = (*UNPUBLISHED, EntryStatus.PUBLISHED)
+# Asked by every new entry, so built once: building them cost more than SQLite's answers.
+# Whether another published entry of the story already carries ORIGINAL ENTRY (id 0: none).
+STORY_HAS_ORIGINAL = select(
+    exists().where(Entry.story_id == bindparam("story_id"), Entry.is_original.is_(True),
+                   Entry.status == EntryStatus.PUBLISHED, Entry.id != bindparam("other_than"))
+)
+EARLIER_KEY = select(IdempotencyKey).where(IdempotencyKey.user_id == bindparam("user_id"),
+                                           IdempotencyKey.key == bindparam("key"))
+# Written as it is made, not kept for the unit of work: see changes.INSERT_EVENT.
+INSERT_KEY = insert(IdempotencyKey.__table__)
 
 
 def create_entry(
@@ -105,17 +115,6 @@ def announce_new_entry(entry: Entry, change: Change, published_at: datetime | No
     entry.published_at = published_at or utcnow()
     entry.is_original = not _story_has_original(entry.story_id, other_than=entry.id)
     change.emit_entry(EventType.ENTRY_CREATED, entry)
-
-
-# Asked by every new entry, so built once: building them cost more than SQLite's answers.
-# Whether another published entry of the story already carries ORIGINAL ENTRY (id 0: none).
-STORY_HAS_ORIGINAL = select(
-    exists().where(Entry.story_id == bindparam("story_id"), Entry.is_original.is_(True),
-                   Entry.status == EntryStatus.PUBLISHED, Entry.id != bindparam("other_than"))
-)
-INSERT_KEY = insert(IdempotencyKey.__table__)  # as changes.INSERT_EVENT, and for that reason
-EARLIER_KEY = select(IdempotencyKey).where(IdempotencyKey.user_id == bindparam("user_id"),
-                                           IdempotencyKey.key == bindparam("key"))
 
 
 def _story_has_original(story_id: int, other_than: int | None = None) -> bool:
