@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from liveblog import metrics
 from liveblog.content.rendering import entry_json
@@ -30,18 +31,23 @@ from liveblog.models import Entry, EntryRevision, Event, EventType, Story, User,
 log = logging.getLogger(__name__)
 
 # The two statements of every change, built once: building them cost more than running them.
+# The lock changes nothing, so the session has nothing to bring in step with it (which cost
+# as much as the statement); the story it returns replaces the one loaded, if any.
 LOCK_STORY = (
     update(Story)
     .where(Story.id == bindparam("story_id"))
     .values(last_seq=Story.last_seq)
     .returning(Story)
-    .execution_options(populate_existing=True)
+    .execution_options(populate_existing=True, synchronize_session=False)
 )
+# On the table, not the mapped class: allocate_seq sets the two values on the locked story
+# itself, which costs less than the session's search of every object it holds.
+STORIES = Story.__table__
 NEXT_SEQ = (
-    update(Story)
-    .where(Story.id == bindparam("story_id"))
-    .values(last_seq=Story.last_seq + 1, updated_at=bindparam("now"))
-    .returning(Story.last_seq)
+    update(STORIES)
+    .where(STORIES.c.id == bindparam("story_id"))
+    .values(last_seq=STORIES.c.last_seq + 1, updated_at=bindparam("now"))
+    .returning(STORIES.c.last_seq)
 )
 # The rows every change appends and nothing reads back in it, written as they are made, not
 # kept for the unit of work: that bookkeeping cost more than the INSERTs (the entry itself was
@@ -55,12 +61,13 @@ class Change:
     """The events one locked transaction appends to a story's log."""
 
     story_id: int
+    story: Story  # as read under the lock
     frames: list[Frame] = field(default_factory=list)
     event_types: list[str] = field(default_factory=list)  # for the events-published counter
 
     def next_seq(self) -> int:
         """Take the story's next seq for an event of this change."""
-        return allocate_seq(self.story_id)
+        return allocate_seq(self.story)
 
     def emit(self, seq: int, event_type: EventType, payload: dict, entry_id: int | None = None):
         """Append an event and remember its frame for the hub."""
@@ -98,11 +105,15 @@ def lock_story(story_id: int) -> Story:
     return story
 
 
-def allocate_seq(story_id: int) -> int:
+def allocate_seq(story: Story) -> int:
     """Take the story's next seq; call it only with the story locked."""
-    seq = db.session.execute(NEXT_SEQ, {"story_id": story_id, "now": utcnow()}).scalar_one_or_none()
+    now = utcnow()
+    seq = db.session.execute(NEXT_SEQ, {"story_id": story.id, "now": now}).scalar_one_or_none()
     if seq is None:
         raise NotFound("No such story.")
+    # What the statement wrote, so the story's answer (to_dict) shows it, as the row does.
+    set_committed_value(story, "last_seq", seq)
+    set_committed_value(story, "updated_at", now)
     return seq
 
 
@@ -117,7 +128,7 @@ def story_change(story_id: int, *, deliver_here: bool = False) -> Iterator[Chang
     try:
         story = lock_story(story_id)
         _expire_unlocked(story)
-        change = Change(story_id)
+        change = Change(story_id, story)
         yield change
         # Everything left in the session (users aside) was read under the lock or written by
         # this change, so it is what the commit stores: expiring it would only make the caller

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +46,10 @@ NOT_A_FLAG = "must be true or false"
 UNKNOWN = "is not a known field"
 EMPTY = "must not be empty"
 NOT_AN_ADDRESS = "must be an http(s) address"
+
+# A tag of HTML bleach has written: its attribute values are always in double quotes, and may
+# hold a ">". Comments and unknown tags never survive the clean (they become text or go).
+_CLEANED_TAG = re.compile(r'<(?:[^>"]|"[^"]*")*>')
 
 
 def too_long(max_chars: int) -> str:
@@ -164,8 +169,11 @@ def _is_encodable(value: str) -> bool:
 
 
 def _is_blank(body_html: str) -> bool:
-    # A picture or an embed with no words around it is still an entry.
-    return not plain_text(body_html) and "<img" not in body_html and 'class="embed' not in body_html
+    # A picture or an embed with no words around it is still an entry. The body is cleaned
+    # already, so dropping its tags is enough: a second pass of bleach cost 0.2 ms a post.
+    if "<img" in body_html or 'class="embed' in body_html:
+        return False
+    return not html.unescape(_CLEANED_TAG.sub("", body_html)).strip()
 
 
 def _flag(data: dict, name: str, fields: dict, errors: dict) -> None:
