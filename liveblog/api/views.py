@@ -40,7 +40,8 @@ IF_MATCH = re.compile(r'[0-9]{1,9}|(?:W/)?"[0-9]{1,9}(?::(?:br|gzip))?"')
 IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,200}")
 # Built once: nearly every route asks it, and building it cost more than answering it.
 STORY_BY_SLUG = select(Story).where(Story.slug == bindparam("slug"))
-STORY_ID_BY_SLUG = select(Story.id).where(Story.slug == bindparam("slug"))
+# On the table: a plain column query skips the ORM's compilation, half of what it cost.
+STORY_ID_BY_SLUG = select(Story.__table__.c.id).where(Story.__table__.c.slug == bindparam("slug"))
 
 
 class BadRequest(LiveblogError):
