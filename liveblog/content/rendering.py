@@ -8,12 +8,12 @@ from liveblog.models import Entry
 
 def render_entry(entry: Entry) -> str:
     """Render an entry with templates/_entry.html, in its story's language."""
-    # Live frames and feeds are rendered outside the story's page (publishing, the API), so the
-    # story's language is set here rather than by the view.
     # Straight from the environment, not render_template: the partial needs none of what the
     # context processors add for pages (the signed-in user, the CSRF token, the page's
     # language), and running them cost a third of every entry's rendering.
     template = current_app.jinja_env.get_template("_entry.html")
+    # Live frames and feeds are rendered outside the story's page (publishing, the API), so the
+    # story's language is set here rather than by the view.
     with force_locale(entry.story.language or "en"):
         return template.render(entry=entry)
 
