@@ -143,6 +143,11 @@ BAD_ENTRY_REQUESTS = [
     ("missing body", {"json": {"headline": "No body"}}, 422, "body"),
     ("empty body", {"json": {"body": "<p> </p>"}}, 422, "body"),
     ("script-only body", {"json": {"body": "<script>x()</script>"}}, 422, "body"),
+    # Blank once cleaned, whatever the markup around nothing: spaces that are entities, and a
+    # link whose attributes hold ">" (a naive tag pattern would leave text behind).
+    ("non-breaking spaces only", {"json": {"body": "<p>&nbsp; &#160;</p>"}}, 422, "body"),
+    ("an empty link", {"json": {"body": '<a href="https://example.org/?a>b" title="x>y"></a>'}},
+     422, "body"),
     ("body not a string", {"json": {"body": 42}}, 422, "body"),
     ("pinned not a bool", {"json": {"body": "<p>x</p>", "pinned": "yes"}}, 422, "pinned"),
     ("headline a list", {"json": {"body": "<p>x</p>", "headline": ["a"]}}, 422, "headline"),
@@ -172,6 +177,16 @@ def test_bad_entry_input_is_refused_with_json_and_nothing_stored(
         assert field in error["fields"]
     assert _count(app, Entry) == 0 and _count(app, Event) == 0
 
+
+
+@pytest.mark.parametrize("body", ["<p>&lt;</p>", "<p><b>.</b></p>", "<p>\u200b</p>"])
+def test_a_body_of_one_character_is_an_entry(client, actions, body):
+    # Not blank: what survives the clean is a character a reader sees (or a zero-width one,
+    # which the body keeps as written).
+    actions.create_story()
+    response = client.post("/api/stories/storm/entries", json={"body": body},
+                           headers=actions.headers())
+    assert response.status_code == 201, response.get_json()
 
 @pytest.mark.parametrize(
     ("method", "url", "kwargs", "status"),
