@@ -218,3 +218,17 @@ def test_bad_requests_get_json_errors(client, actions, method, url, kwargs, stat
     response = getattr(client, method)(url, headers=headers, **kwargs)
     assert response.status_code == status
     assert response.get_json()["error"]["message"]
+
+
+def test_a_story_change_answers_with_the_seq_and_time_it_took(client, actions):
+    # The seq is taken by a statement on the table, not through the loaded story: the answer
+    # must still show what the row now holds, as a fresh read does.
+    actions.create_story()
+    actions.post_entry()
+    actions.post_entry()
+    answer = client.patch("/api/stories/storm", json={"title": "Storm watch, day two"},
+                          headers=actions.headers())
+    assert answer.status_code == 200, answer.get_json()
+    fresh = client.get("/api/stories/storm").get_json()
+    assert answer.get_json()["last_seq"] == fresh["last_seq"] == 3
+    assert answer.get_json()["updated_at"] == fresh["updated_at"]
