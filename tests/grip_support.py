@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
@@ -30,9 +31,19 @@ ZURL_OPEN_REQUESTS = 25_000
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now (bench/ imports this module too,
     where `servers` is another module)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports on 127.0.0.1 that nothing listens on right now."""
+    # Every probe stays bound until all are chosen. Probed one after another, the kernel may
+    # give a port again as soon as its probe closes: two of Pushpin's parts then got the same
+    # port, and it could not start.
+    with ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
 
 
 def available() -> bool:
@@ -55,8 +66,7 @@ class Pushpin:
         # Its sockets are Unix sockets in the run directory, whose paths may hold 107 bytes: a
         # test's tmp_path under pytest-xdist is longer, so the run directory is a short one.
         self.run_directory = tempfile.mkdtemp(prefix="pushpin-")
-        self.port = free_port()
-        self.publish_port = free_port()
+        self.port, self.publish_port, push_in, push_in_sub, command = free_ports(5)
         self.key = key
         self.process: subprocess.Popen | None = None
         self.extra_args: list[str] = []
@@ -64,9 +74,9 @@ class Pushpin:
             "include": INTERNAL_CONFIG, "rundir": self.run_directory,
             "logdir": os.path.join(directory, "log"), "http_port": str(self.port),
             "sig_key": key, "updates_check": "off",
-            "push_in_spec": f"tcp://127.0.0.1:{free_port()}",
-            "push_in_sub_specs": f"tcp://127.0.0.1:{free_port()}",
-            "command_spec": f"tcp://127.0.0.1:{free_port()}",
+            "push_in_spec": f"tcp://127.0.0.1:{push_in}",
+            "push_in_sub_specs": f"tcp://127.0.0.1:{push_in_sub}",
+            "command_spec": f"tcp://127.0.0.1:{command}",
             "push_in_http_port": str(self.publish_port),
             "message_rate": str(message_rate), "message_hwm": str(message_rate),
             "client_maxconn": str(max_connections),

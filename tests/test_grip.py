@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
+import shutil
 import threading
 import time
 
 import pytest
 from flask import Flask
-from grip_support import Pushpin, available
+from grip_support import Pushpin, available, free_ports
 from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as websocket_connect
@@ -366,3 +368,17 @@ def test_a_heartbeat_tells_no_seq_the_story_had_not_reached_at_the_last_beat(app
         publisher.stop()
         edge.server.shutdown()
         edge.server.server_close()
+
+
+def test_each_part_of_a_pushpin_gets_a_port_of_its_own(tmp_path):
+    # Drawn one after another, two of its five ports once came back the same, and Pushpin could
+    # not start. Drawn together, they differ every time.
+    for attempt in range(100):
+        ports = free_ports(5)
+        assert len(set(ports)) == 5, (attempt, ports)
+    pushpin = Pushpin(str(tmp_path / "pushpin"), 5000, "key")
+    shutil.rmtree(pushpin.run_directory)  # never started, so never stopped
+    with open(pushpin.config) as config:
+        text = config.read()
+    spec_ports = [int(port) for port in re.findall(r"tcp://127\.0\.0\.1:(\d+)", text)]
+    assert len(set([pushpin.port, pushpin.publish_port, *spec_ports])) == 5
