@@ -12,6 +12,7 @@ from contextlib import ExitStack
 
 import pytest
 from prometheus_client import REGISTRY, multiprocess
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
 from servers import free_port, wait_until_up
 from sqlalchemy import select
@@ -249,3 +250,18 @@ def test_without_a_token_configured_no_bearer_gets_in(app, client):
     response = client.get("/metrics", headers={"Authorization": "Bearer "},
                           environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert response.status_code == 403
+
+
+def test_a_worker_caught_creating_its_metrics_file_does_not_fail_the_scrape(client, tmp_path,
+                                                                          monkeypatch):
+    # prometheus-client creates a worker's file before it sizes it (client_python#1199): a
+    # scrape that reads it in between must still answer, with every other worker's metrics.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    written = MmapedDict(str(tmp_path / "counter_101.db"))
+    name = "liveblog_websocket_connects"
+    written.write_value(mmap_key(name, f"{name}_total", [], [], "Readers subscribed."), 3.0, 0.0)
+    written.close()
+    (tmp_path / "counter_102.db").touch()  # the other worker, between creating and sizing
+    response = client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 200
+    assert value(response.get_data(as_text=True), "liveblog_websocket_connects_total") == 3.0

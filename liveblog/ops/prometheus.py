@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import hmac
 import ipaddress
+import os
 
 from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import (
@@ -43,14 +45,27 @@ class _WithoutIdleStories:
     """
 
     def __init__(self, path: str):
-        self._files = multiprocess.MultiProcessCollector(None, path=path)
+        self._path = path
 
     def collect(self):
         """The merged metrics, with zero-reader story series dropped."""
-        for metric in self._files.collect():
+        merged = multiprocess.MultiProcessCollector.merge(self._written_files(), accumulate=True)
+        for metric in merged:
             if metric.name == OPEN_READERS_NAME:
                 metric.samples = [sample for sample in metric.samples if sample.value]
             yield metric
+
+    def _written_files(self) -> list[str]:
+        # prometheus-client creates a worker's file before it sizes it (client_python#1199):
+        # caught in between, its empty file failed the whole scrape. It holds nothing yet.
+        files = []
+        for path in glob.glob(os.path.join(self._path, "*.db")):
+            try:
+                if os.path.getsize(path):
+                    files.append(path)
+            except FileNotFoundError:  # a dead worker's gauges, removed meanwhile
+                pass
+        return files
 
 
 def _trusted_network() -> bool:
