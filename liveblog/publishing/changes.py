@@ -50,8 +50,8 @@ NEXT_SEQ = (
     .returning(STORIES.c.last_seq)
 )
 # The rows every change appends and nothing reads back in it, written as they are made, not
-# kept for the unit of work: that bookkeeping cost more than the INSERTs (the entry itself was
-# flushed before, so the rows that refer to it follow it).
+# kept for the unit of work: that bookkeeping cost more than the INSERTs (the entry itself is
+# written before them, INSERTed new or flushed when edited, so the rows that refer to it follow).
 INSERT_EVENT = insert(Event.__table__)
 INSERT_REVISION = insert(EntryRevision.__table__)
 
