@@ -191,3 +191,25 @@ def test_the_websocket_librarys_own_writes_wait_for_a_frame_in_parts(pair):
     answered.join(timeout=5)
     collector.join(timeout=10)
     assert bytes(received) == big.wire + pong  # ...until the frame is whole on the wire
+
+
+def test_a_pong_sent_before_the_loop_wakes_waits_for_the_frame_in_parts(pair):
+    server, client = pair
+    ws = FakeWebSocket(server)
+    reader = reader_on(ws, last_seq=0)
+    big = frame(1, "z" * 200_000)
+    assert reader.write_now(big) is False and reader.connection.unsent
+    received = bytearray()
+    pong = bytes((0x8A, 0))
+
+    def collect():
+        while len(received) < len(big.wire) + len(pong):
+            received.extend(client.recv(65536))
+
+    collector = threading.Thread(target=collect)
+    collector.start()
+    # A reader's ping is answered at once, by simple-websocket's thread (or, under gevent, by
+    # the reader's loop reading first): the lock is free, and the rest of the frame not out yet.
+    ws.sock.send(pong)
+    collector.join(timeout=10)
+    assert bytes(received) == big.wire + pong

@@ -277,7 +277,9 @@ class Connection:
 
     def __init__(self, ws):
         self.lock = writers_lock()
-        self.unsent = b""  # the rest of a frame `send_nowait` could only partly write
+        # The rest of a frame `send_nowait` could only partly write. Shared with the writes
+        # simple-websocket makes (a pong, a close), which must finish it first.
+        self.unsent = bytearray()
         # Set by simple-websocket when a message or a close arrives, and by the hub when it
         # queues a frame, so one wait covers all three.
         self.wakeup: threading.Event = ws.event
@@ -288,8 +290,8 @@ class Connection:
         # Under gevent nobody reads the socket but this connection's loop (SocketWatch).
         self._watch = ws.thread if isinstance(ws.thread, SocketWatch) else None
         # simple-websocket writes through `ws.sock` (pongs, closes): through the lock as well,
-        # so a pong never lands inside a frame that went out in parts.
-        ws.sock = LockedWrites(ws.sock, self.lock)
+        # and after the rest of a frame that went out in parts, so a pong never lands inside it.
+        ws.sock = LockedWrites(ws.sock, self.lock, self.unsent)
 
     @property
     def connected(self) -> bool:
@@ -308,9 +310,7 @@ class Connection:
 
     def flush(self) -> None:
         """Finish writing a frame `send_nowait` started; hold `lock`."""
-        if self.unsent:
-            unsent, self.unsent = self.unsent, b""
-            self._sock.sendall(unsent)
+        finish_frame(self._sock, self.unsent)
 
     def send_nowait(self, data: bytes) -> bool | None:
         """Write what the socket takes at once, with one non-blocking send; hold `lock`.
@@ -326,7 +326,7 @@ class Connection:
         except OSError:  # full (EAGAIN) or gone: the reader's loop queues or sees the close
             return None
         if sent < len(data):
-            self.unsent = data[sent:]
+            self.unsent += memoryview(data)[sent:]
             return False
         return True
 
@@ -414,21 +414,33 @@ def forget_handshake(connection) -> bool:
     return True
 
 
-class LockedWrites:
-    """A socket whose writes wait for a lock; everything else goes straight to the socket."""
+def finish_frame(sock, unsent: bytearray) -> None:
+    """Write the rest of a frame that went out in parts, if any; hold the writers' lock."""
+    if unsent:
+        rest = bytes(unsent)
+        unsent.clear()
+        sock.sendall(rest)
 
-    def __init__(self, sock, lock: threading.Lock):
+
+class LockedWrites:
+    """A socket whose writes wait for a lock and a frame's rest; the rest goes straight to it."""
+
+    def __init__(self, sock, lock: threading.Lock, unsent: bytearray):
         self._wrapped = sock
         self._lock = lock
+        # The connection's own buffer, not the connection: no cycle through the server.
+        self._unsent = unsent
 
     def send(self, data, *args) -> int:
-        """Send once the lock is free."""
+        """Send once the lock is free and the frame in parts is whole."""
         with self._lock:
+            finish_frame(self._wrapped, self._unsent)
             return self._wrapped.send(data, *args)
 
     def sendall(self, data, *args) -> None:
-        """Send everything once the lock is free."""
+        """Send everything once the lock is free and the frame in parts is whole."""
         with self._lock:
+            finish_frame(self._wrapped, self._unsent)
             self._wrapped.sendall(data, *args)
 
     def __getattr__(self, name: str):
