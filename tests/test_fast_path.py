@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from liveblog.live.hub import Frame, Hub
-from liveblog.live.stream import Reader
+from liveblog.live.stream import GreenletReader, Reader
 from liveblog.live.transport import Connection, encode_text_frame
 
 
@@ -28,9 +28,15 @@ class FakeWebSocket:
         self.thread = None
 
 
-def reader_on(ws: FakeWebSocket, last_seq: int) -> Reader:
-    """A Reader of the socket, as the live route makes one."""
-    return Reader(Connection(ws), last_seq)
+@pytest.fixture(params=[Reader, GreenletReader], ids=["threads", "greenlets"])
+def reader_on(request):
+    """Make a Reader of a socket as the live route does, for writers that are threads (Werkzeug)
+    or greenlets of one thread (gevent), whose hub writes without taking the lock."""
+
+    def make(ws: FakeWebSocket, last_seq: int) -> Reader:
+        return request.param(Connection(ws), last_seq)
+
+    return make
 
 
 @pytest.fixture
@@ -68,7 +74,7 @@ def read_frames(client: socket.socket, count: int) -> list[str]:
     return texts
 
 
-def test_a_caught_up_reader_is_written_to_without_being_woken(pair):
+def test_a_caught_up_reader_is_written_to_without_being_woken(pair, reader_on):
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=4)
@@ -80,7 +86,7 @@ def test_a_caught_up_reader_is_written_to_without_being_woken(pair):
     assert subscription.drain() == [] and not ws.event.is_set()
 
 
-def test_a_reader_that_is_behind_is_left_to_its_own_loop(pair):
+def test_a_reader_that_is_behind_is_left_to_its_own_loop(pair, reader_on):
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=2)  # still replaying: seq 3 and 4 come from the log first
@@ -92,7 +98,7 @@ def test_a_reader_that_is_behind_is_left_to_its_own_loop(pair):
         client.recv(1)  # nothing was written out of order
 
 
-def test_while_the_loop_writes_the_hub_queues_and_order_holds(pair):
+def test_while_the_loop_writes_the_hub_queues_and_order_holds(pair, reader_on):
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=0)
@@ -103,7 +109,7 @@ def test_while_the_loop_writes_the_hub_queues_and_order_holds(pair):
     assert [f.seq for f in subscription.drain()] == [1, 2]
 
 
-def test_a_partly_written_frame_is_finished_before_anything_else(pair):
+def test_a_partly_written_frame_is_finished_before_anything_else(pair, reader_on):
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=0)
@@ -122,7 +128,7 @@ def test_a_partly_written_frame_is_finished_before_anything_else(pair):
     assert received == [big.text, frame(2).text, '{"type": "heartbeat", "seq": 2}']
 
 
-def test_a_full_socket_makes_the_hub_fall_back_to_the_queue(pair):
+def test_a_full_socket_makes_the_hub_fall_back_to_the_queue(pair, reader_on):
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=0)
@@ -139,7 +145,7 @@ def test_a_full_socket_makes_the_hub_fall_back_to_the_queue(pair):
     assert [f.seq for f in subscription.drain()] == [1] and ws.event.is_set()
 
 
-def test_a_closed_socket_is_not_an_error_for_the_hub(pair):
+def test_a_closed_socket_is_not_an_error_for_the_hub(pair, reader_on):
     server, client = pair
     reader = reader_on(FakeWebSocket(server), last_seq=0)
     client.close()
@@ -147,7 +153,7 @@ def test_a_closed_socket_is_not_an_error_for_the_hub(pair):
     assert reader.write_now(frame(1)) is False
 
 
-def test_frames_are_encoded_once_for_every_reader():
+def test_frames_are_encoded_once_for_every_reader(reader_on):
     shared = frame(1)
     readers = []
     for _ in range(3):
@@ -166,7 +172,7 @@ def test_frames_are_encoded_once_for_every_reader():
             client.close()
 
 
-def test_the_websocket_librarys_own_writes_wait_for_a_frame_in_parts(pair):
+def test_the_websocket_librarys_own_writes_wait_for_a_frame_in_parts(pair, reader_on):
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=0)
@@ -193,7 +199,7 @@ def test_the_websocket_librarys_own_writes_wait_for_a_frame_in_parts(pair):
     assert bytes(received) == big.wire + pong  # ...until the frame is whole on the wire
 
 
-def test_a_pong_sent_before_the_loop_wakes_waits_for_the_frame_in_parts(pair):
+def test_a_pong_sent_before_the_loop_wakes_waits_for_the_frame_in_parts(pair, reader_on):
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=0)

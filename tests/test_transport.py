@@ -65,7 +65,10 @@ def _probe(connection: transport.Connection, note) -> None:
          pump={"receive_bytes": getattr(ws, "receive_bytes", None),
                "handle_events": callable(getattr(ws, "_handle_events", None))},
          # flask-sock passes SOCK_SERVER_OPTIONS (config.py) to the Server
-         max_message_size=getattr(ws, "max_message_size", None))
+         max_message_size=getattr(ws, "max_message_size", None),
+         # Which Reader the live route makes: the hub writes without the lock only where every
+         # writer is a greenlet of one thread.
+         reader=_name(stream.reader_of(connection)))
     # The hub's write to a caught-up reader: one non-blocking send.
     with connection.lock:
         sent = connection.send_nowait(transport.encode_text_frame("fast"))
@@ -271,6 +274,7 @@ def test_the_transport_contract_holds_on_werkzeug(werkzeug_probe):
     assert steps["shape"]["server"] == server
     assert steps["shape"]["mode"] == "werkzeug" and steps["shape"]["socket"] == "socket.socket"
     assert steps["shape"]["thread"] == "threading.Thread"  # no gevent here: a real thread
+    assert steps["shape"]["reader"] == "liveblog.live.stream.Reader"  # which takes the lock
     assert_the_contract_holds(seen, steps)
 
 
@@ -320,6 +324,7 @@ def test_the_transport_contract_holds_in_a_gunicorn_gevent_worker(tmp_path, way)
     assert shape["thread"] == "liveblog.live.transport.SocketWatch", (
         f"{LIBRARIES}: simple-websocket no longer builds its reading thread with the "
         f"`thread_class` flask-sock passes from SOCK_SERVER_OPTIONS: {shape['thread']}")
+    assert shape["reader"] == "liveblog.live.stream.GreenletReader", shape["reader"]
     # What SocketWatch.pump does in the thread's place: read receive_bytes at a time and hand
     # them to wsproto and simple-websocket's own event handling.
     assert shape["pump"] == {"receive_bytes": 4096, "handle_events": True}, (

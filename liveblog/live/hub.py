@@ -36,7 +36,7 @@ class Frame:
     committed_at: float = 0.0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscription:
     """One reader's bounded queue of frames for one story."""
 
