@@ -219,3 +219,18 @@ def test_a_pong_sent_before_the_loop_wakes_waits_for_the_frame_in_parts(pair, re
     ws.sock.send(pong)
     collector.join(timeout=10)
     assert bytes(received) == big.wire + pong
+
+
+def test_the_hubs_fan_out_queues_behind_a_frame_already_queued(pair, reader_on):
+    server, client = pair
+    ws = FakeWebSocket(server)
+    reader = reader_on(ws, last_seq=0)
+    hub = Hub()
+    subscription = hub.subscribe(1, wakeup=ws.event, write_now=reader.write_now)
+    with reader.connection.lock:  # the reader's loop is busy
+        hub.dispatch(frame(1))
+    hub.dispatch(frame(2))  # the socket is free now, but 1 waits in the queue
+    assert [f.seq for f in subscription.drain()] == [1, 2] and reader.last_seq == 0
+    client.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        client.recv(1)  # nothing went ahead of seq 1
