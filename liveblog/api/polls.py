@@ -35,7 +35,7 @@ def vote(poll_id: int):
     """Count a reader's vote; a second one from the same voter token is a 409."""
     if poll_id > MAX_INTEGER:
         raise NotFound("No such poll.")
-    option, voter = vote_fields(schemas.load(schemas.VoteCreate(), _json_body()))
+    option, voter = vote_fields(schemas.load(schemas.VoteCreate, _json_body()))
     poll = cast_vote(poll_id, option, voter)
     announcer(current_app._get_current_object()).mark(poll_id)
     response = jsonify(poll=poll)

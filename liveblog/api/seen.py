@@ -44,6 +44,6 @@ def _bound_body() -> None:
 def seen(slug: str):
     """Count each listed entry of the story as seen by one more reader."""
     story = _story(slug)
-    entries = schemas.load(SeenEntries(), _json_body())["entries"]
+    entries = schemas.load(SeenEntries, _json_body())["entries"]
     count_seen(story.id, entries)
     return "", 204, {"Cache-Control": "no-store"}

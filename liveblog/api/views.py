@@ -143,7 +143,7 @@ def list_stories():
 @token_required(*WRITERS)
 def create_story():
     """Create a story."""
-    story = publishing.create_story(schemas.load(schemas.StoryCreate(), _json_body()),
+    story = publishing.create_story(schemas.load(schemas.StoryCreate, _json_body()),
                                     editor=current_api_user())
     response = jsonify(story.to_dict())
     response.status_code = 201
@@ -163,7 +163,7 @@ def get_story(slug: str):
 @token_required(*WRITERS)
 def update_story(slug: str):
     """Change a story's title, summary, status, timezone or label format."""
-    body = schemas.load(schemas.StoryUpdate(), _json_body())
+    body = schemas.load(schemas.StoryUpdate, _json_body())
     story = publishing.update_story(_story_id(slug), body, editor=current_api_user())
     return jsonify(story.to_dict())
 
@@ -195,7 +195,7 @@ def create_entry(slug: str):
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         raise BadRequest("Idempotency-Key must be 1 to 200 visible ASCII characters.")
     story_id = _story_id(slug)
-    body = schemas.load(schemas.EntryCreate(), _json_body())
+    body = schemas.load(schemas.EntryCreate, _json_body())
     scheduled_for = body.pop("scheduled_for", None)
     status = EntryStatus.SCHEDULED if scheduled_for else EntryStatus.PUBLISHED
     entry, created = publishing.create_entry(story_id, current_api_user(), body, key,
@@ -218,7 +218,7 @@ def get_entry(slug: str, entry_id: int):
 def update_entry(slug: str, entry_id: int):
     """Edit or pin an entry; If-Match with a stale version gets 412 and the current entry."""
     story_id = _story_id(slug)
-    body = schemas.load(schemas.EntryUpdate(), _json_body())
+    body = schemas.load(schemas.EntryUpdate, _json_body())
     entry = publishing.update_entry(
         story_id, _entry_id(entry_id), body, _if_match_version(), editor=current_api_user()
     )
