@@ -285,7 +285,7 @@ def test_a_heartbeat_carries_the_storys_seq_past_a_frame_the_reader_lost(
     with connect(ws_url(live_server)) as ws:
         assert json.loads(ws.recv(timeout=WAIT)) == {"type": "heartbeat", "seq": 0}
         # The hub delivers seq 1, but it never reaches this reader (a fault on the way).
-        monkeypatch.setattr(hub_module.Hub, "_deliver", lambda self, frame: None)
+        monkeypatch.setattr(hub_module.Subscription, "offer", lambda self, frame: None)
         actions.post_entry()
         deadline = time.monotonic() + WAIT
         while (frame := json.loads(ws.recv(timeout=WAIT)))["seq"] == 0:
