@@ -322,7 +322,9 @@ class Connection:
         """Write what the socket takes at once, with one non-blocking send; hold `lock`.
 
         True: all of it went. False: part of it went, and the rest waits in `unsent` for a
-        `flush`. None: nothing went (the socket is full or gone, or this is TLS).
+        `flush`. None: nothing went (the socket is full or gone, or this is TLS). Under gevent
+        the hub may call it with `lock` free instead of held (stream.GreenletReader): it never
+        waits, so no other writer runs before it returns.
         """
         if self._raw is None:
             return None
