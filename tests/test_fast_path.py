@@ -74,6 +74,20 @@ def read_frames(client: socket.socket, count: int) -> list[str]:
     return texts
 
 
+# What simple-websocket answers a ping with: a pong with no payload.
+PONG = bytes((0x8A, 0))
+
+
+def collecting(client: socket.socket, received: bytearray, size: int) -> threading.Thread:
+    """A thread (not started) that reads `size` bytes from the client's side into `received`."""
+
+    def collect():
+        while len(received) < size:
+            received.extend(client.recv(65536))
+
+    return threading.Thread(target=collect)
+
+
 def test_a_caught_up_reader_is_written_to_without_being_woken(pair, reader_on):
     server, client = pair
     ws = FakeWebSocket(server)
@@ -172,22 +186,21 @@ def test_frames_are_encoded_once_for_every_reader(reader_on):
             client.close()
 
 
-def test_the_websocket_librarys_own_writes_wait_for_a_frame_in_parts(pair, reader_on):
+def partly_written(pair, reader_on):
+    """A reader whose socket took only part of a big frame: (its socket, reader, frame, client)."""
     server, client = pair
     ws = FakeWebSocket(server)
     reader = reader_on(ws, last_seq=0)
     big = frame(1, "y" * 200_000)
-    # The frame is out in part only.
     assert reader.write_now(big) is False and reader.connection.unsent
-    pong = bytes((0x8A, 0))  # what simple-websocket answers a ping with, from its own thread
-    answered = threading.Thread(target=lambda: ws.sock.send(pong))
+    return ws, reader, big, client
+
+
+def test_the_websocket_librarys_own_writes_wait_for_a_frame_in_parts(pair, reader_on):
+    ws, reader, big, client = partly_written(pair, reader_on)
+    answered = threading.Thread(target=lambda: ws.sock.send(PONG))
     received = bytearray()
-
-    def collect():
-        while len(received) < len(big.wire) + len(pong):
-            received.extend(client.recv(65536))
-
-    collector = threading.Thread(target=collect)
+    collector = collecting(client, received, len(big.wire) + len(PONG))
     with reader.connection.lock:  # the reader's loop, woken to finish the frame
         answered.start()
         collector.start()
@@ -196,29 +209,19 @@ def test_the_websocket_librarys_own_writes_wait_for_a_frame_in_parts(pair, reade
         reader.connection.flush()
     answered.join(timeout=5)
     collector.join(timeout=10)
-    assert bytes(received) == big.wire + pong  # ...until the frame is whole on the wire
+    assert bytes(received) == big.wire + PONG  # ...until the frame is whole on the wire
 
 
 def test_a_pong_sent_before_the_loop_wakes_waits_for_the_frame_in_parts(pair, reader_on):
-    server, client = pair
-    ws = FakeWebSocket(server)
-    reader = reader_on(ws, last_seq=0)
-    big = frame(1, "z" * 200_000)
-    assert reader.write_now(big) is False and reader.connection.unsent
+    ws, reader, big, client = partly_written(pair, reader_on)
     received = bytearray()
-    pong = bytes((0x8A, 0))
-
-    def collect():
-        while len(received) < len(big.wire) + len(pong):
-            received.extend(client.recv(65536))
-
-    collector = threading.Thread(target=collect)
+    collector = collecting(client, received, len(big.wire) + len(PONG))
     collector.start()
     # A reader's ping is answered at once, by simple-websocket's thread (or, under gevent, by
     # the reader's loop reading first): the lock is free, and the rest of the frame not out yet.
-    ws.sock.send(pong)
+    ws.sock.send(PONG)
     collector.join(timeout=10)
-    assert bytes(received) == big.wire + pong
+    assert bytes(received) == big.wire + PONG
 
 
 def test_the_hubs_fan_out_queues_behind_a_frame_already_queued(pair, reader_on):
