@@ -168,9 +168,13 @@ class Pushpin:
             return "".join(log.readlines()[-lines:])
 
     def stop(self) -> None:
-        """Stop Pushpin and the processes it runs; kill them if they do not go in time."""
-        if self.process is None:
-            return
+        """Stop Pushpin and the processes it runs (killed if they do not go in time); remove its
+        run directory, made with the configuration whether or not it was ever started."""
+        if self.process is not None:
+            self._end_processes()
+        shutil.rmtree(self.run_directory, ignore_errors=True)
+
+    def _end_processes(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, 15)
             try:
@@ -184,7 +188,6 @@ class Pushpin:
             pass
         self.process = None
         self.log.close()
-        shutil.rmtree(self.run_directory, ignore_errors=True)
 
 
 def _listening(port: int) -> bool:

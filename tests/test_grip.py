@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
-import shutil
 import threading
 import time
 
@@ -381,7 +381,8 @@ def test_each_part_of_a_pushpin_gets_a_port_of_its_own(tmp_path):
         ports = free_ports(5)
         assert len(set(ports)) == 5, (attempt, ports)
     pushpin = Pushpin(str(tmp_path / "pushpin"), 5000, "key")
-    shutil.rmtree(pushpin.run_directory)  # never started, so never stopped
+    pushpin.stop()  # never started: this removes the run directory its configuration made
+    assert not os.path.exists(pushpin.run_directory)
     with open(pushpin.config) as config:
         text = config.read()
     spec_ports = [int(port) for port in re.findall(r"tcp://127\.0\.0\.1:(\d+)", text)]
