@@ -431,7 +431,7 @@ def finish_frame(sock, unsent: bytearray) -> None:
 
 
 class LockedWrites:
-    """A socket whose writes wait for a lock and a frame's rest; the rest goes straight to it."""
+    """A socket whose writes wait for the lock and a part-written frame; the rest goes through."""
 
     def __init__(self, sock, lock: threading.Lock, unsent: bytearray):
         self._wrapped = sock
